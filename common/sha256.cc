@@ -1,0 +1,38 @@
+#include "common/sha256.h"
+
+#include <openssl/evp.h>
+
+#include <cstdlib>
+
+namespace tds {
+
+Hash Sha256(std::string_view data) {
+  Hash out;
+  unsigned int len = 0;
+  if (EVP_Digest(data.data(), data.size(), out.data(), &len, EVP_sha256(), nullptr) != 1) {
+    std::abort();  // only on allocation failure inside OpenSSL
+  }
+  return out;
+}
+
+Sha256Hasher::Sha256Hasher() : ctx_(EVP_MD_CTX_new()) {
+  if (ctx_ == nullptr || EVP_DigestInit_ex(static_cast<EVP_MD_CTX*>(ctx_), EVP_sha256(), nullptr) != 1) {
+    std::abort();
+  }
+}
+
+Sha256Hasher::~Sha256Hasher() { EVP_MD_CTX_free(static_cast<EVP_MD_CTX*>(ctx_)); }
+
+Sha256Hasher& Sha256Hasher::Update(std::string_view data) {
+  EVP_DigestUpdate(static_cast<EVP_MD_CTX*>(ctx_), data.data(), data.size());
+  return *this;
+}
+
+Hash Sha256Hasher::Finish() {
+  Hash out;
+  unsigned int len = 0;
+  EVP_DigestFinal_ex(static_cast<EVP_MD_CTX*>(ctx_), out.data(), &len);
+  return out;
+}
+
+}  // namespace tds
