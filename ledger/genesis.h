@@ -1,0 +1,66 @@
+#pragma once
+// The genesis file: the data space's root of trust (origin, members, roles, keys).
+
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "common/bytes.h"
+#include "common/keys.h"
+#include "proto/genesis.pb.h"
+
+namespace tds::ledger {
+
+inline constexpr std::string_view kRoleProvider = "provider";
+inline constexpr std::string_view kRoleConsumer = "consumer";
+inline constexpr std::string_view kRoleAuditor = "auditor";
+inline constexpr std::string_view kRoleValidator = "validator";
+
+struct Validator {
+  std::string id;
+  PublicKey key;
+};
+
+// A parsed and validated genesis. Immutable; cheap to share by const reference.
+class GenesisInfo {
+ public:
+  // Validates: origin is a non-empty single line; member ids unique and well formed; roles
+  // known; keys valid Ed25519 points, unique; at least one validator. Errors name the member
+  // and the field.
+  static absl::StatusOr<GenesisInfo> Parse(std::string_view file_bytes, const std::string& name);
+  static absl::StatusOr<GenesisInfo> Load(const std::string& path);
+
+  const tds::Genesis& proto() const { return proto_; }
+  const std::string& origin() const { return proto_.origin(); }
+  // SHA-256 of the file's exact bytes; the first block's prev_block_hash.
+  const Hash& digest() const { return digest_; }
+  const std::string& bytes() const { return bytes_; }
+
+  const tds::Member* FindMember(std::string_view id) const;
+  // The member whose key this is, or nullptr.
+  const tds::Member* FindByKey(const PublicKey& key) const;
+  static bool HasRole(const tds::Member& m, std::string_view role);
+
+  // Validators in genesis order.
+  const std::vector<Validator>& validators() const { return validators_; }
+  // Signatures a checkpoint needs: 2f + 1 for n = 3f + 1 (n = 1 → 1, n = 4 → 3).
+  size_t quorum() const;
+
+ private:
+  tds::Genesis proto_;
+  std::string bytes_;
+  Hash digest_{};
+  std::vector<Validator> validators_;
+  std::map<std::string, int, std::less<>> by_id_;
+  std::map<std::string, int, std::less<>> by_key_;  // raw key bytes → member index
+};
+
+// Builds genesis JSON from "ID:ROLE[,ROLE...]:PUBKEY_HEX" specs (the `tds genesis` CLI).
+// The result parses with GenesisInfo::Parse; errors name the bad spec.
+absl::StatusOr<std::string> BuildGenesisJson(const std::string& origin,
+                                             const std::vector<std::string>& member_specs);
+
+}  // namespace tds::ledger

@@ -1,0 +1,103 @@
+#pragma once
+// The embedded ledger: admission, ordering into blocks, durable storage, proofs and receipts.
+//
+// Submissions are admitted concurrently (envelope signature, membership, size, duplicate id)
+// and queued; one committer thread takes everything queued (group commit), applies each
+// transaction through the Application, appends the accepted ones to the Merkle log, signs the
+// block's checkpoint, writes block + log nodes + state writes in one synced LevelDB batch, and
+// only then acknowledges them. A crash loses nothing acknowledged; restart resumes at the last
+// durable block.
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "common/bytes.h"
+#include "common/keys.h"
+#include "ledger/application.h"
+#include "ledger/genesis.h"
+#include "proto/ledger.pb.h"
+
+namespace tds::ledger {
+
+struct LedgerOptions {
+  std::string data_dir;
+  size_t max_block_txs = 4096;
+  size_t max_entry_bytes = 64 * 1024;
+  // fsync every block before acknowledging; false only for experiments.
+  bool sync = true;
+  // Proposer clock (ms since epoch); tests inject a deterministic one.
+  std::function<int64_t()> clock;
+};
+
+struct SubmitAck {
+  Hash txid{};
+  uint64_t index = 0;
+  uint64_t height = 0;
+  std::string result;
+};
+
+struct TxRecord {
+  std::string entry;  // serialized Envelope as submitted
+  uint64_t index = 0;
+  uint64_t height = 0;
+  std::string result;
+};
+
+struct LedgerStatus {
+  uint64_t height = 0;
+  uint64_t log_size = 0;
+  Hash log_root{};
+  Hash state_digest{};
+  Hash last_block_hash{};
+  int64_t last_block_time_ms = 0;
+  uint64_t pending = 0;
+};
+
+class Ledger {
+ public:
+  using Done = std::function<void(absl::StatusOr<SubmitAck>)>;
+
+  // Opens or creates the store in options.data_dir, bound to `genesis` (a store made under a
+  // different genesis is refused). `validator_key` must belong to a genesis validator.
+  // `app` must outlive the ledger.
+  static absl::StatusOr<std::unique_ptr<Ledger>> Open(const LedgerOptions& options,
+                                                      GenesisInfo genesis,
+                                                      std::unique_ptr<SigningKey> validator_key,
+                                                      const Application* app);
+  ~Ledger();  // stops the committer after draining what is queued
+
+  // Thread-safe. Admission errors are returned through `done` at once; otherwise `done` runs
+  // on the committer thread once the block is durable (or with the apply rejection).
+  void Submit(std::string envelope_bytes, Done done);
+  absl::StatusOr<SubmitAck> SubmitAndWait(std::string envelope_bytes);
+
+  absl::StatusOr<TxRecord> GetTransaction(const Hash& txid) const;
+  // Receipt against the latest checkpoint.
+  absl::StatusOr<tds::Receipt> GetReceipt(const Hash& txid) const;
+  absl::StatusOr<tds::Block> GetBlock(uint64_t height) const;
+  // Signed note of the latest block (empty before the first block).
+  std::string LatestCheckpoint() const;
+  absl::StatusOr<std::vector<Hash>> ConsistencyProof(uint64_t size1, uint64_t size2) const;
+  absl::StatusOr<std::optional<std::string>> GetState(std::string_view key) const;
+  LedgerStatus Status() const;
+  const GenesisInfo& genesis() const;
+  const std::string& node_id() const;
+
+  // Blocks until height >= h or the deadline passes or the ledger closes; returns the height.
+  uint64_t WaitForHeight(uint64_t h, int64_t timeout_ms) const;
+
+ private:
+  class Impl;
+  explicit Ledger(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+// The transaction id: SHA-256 of the envelope payload (the signed Transaction bytes).
+absl::StatusOr<Hash> TxIdOfEntry(std::string_view envelope_bytes);
+
+}  // namespace tds::ledger

@@ -1,0 +1,39 @@
+#pragma once
+// Receipts: one transaction + inclusion proof + signed checkpoint, verifiable offline with
+// nothing but the genesis file. JSON form (docs/formats.md, "Receipt"):
+//   {"version":1, "txid":hex, "index":n, "tree_size":n, "height":n,
+//    "entry":base64(serialized Envelope), "inclusion_proof":[hex...], "checkpoint":note text,
+//    "transaction": {decoded, informational only — never used to verify}}
+
+#include <string>
+#include <string_view>
+
+#include "absl/status/statusor.h"
+#include "ledger/genesis.h"
+#include "proto/ledger.pb.h"
+
+namespace tds::ledger {
+
+std::string ReceiptToJson(const tds::Receipt& receipt);
+absl::StatusOr<tds::Receipt> ReceiptFromJson(std::string_view json);
+
+struct VerifiedReceipt {
+  Hash txid{};
+  tds::Transaction tx;
+  std::string submitter;
+  uint64_t index = 0;
+  uint64_t tree_size = 0;
+  uint64_t height = 0;
+};
+
+// Checks, in order, each failure prefixed by the check's name:
+//   "envelope:"   entry parses as an Envelope with context tds.tx.v1 and a valid signature
+//   "membership:" the transaction's submitter is a genesis member whose key signed it
+//   "inclusion:"  the proof places the entry's leaf at index in a tree of tree_size with the
+//                 checkpoint's root
+//   "checkpoint:" the note parses, names genesis's origin and size == tree_size, and carries a
+//                 quorum of valid validator signatures
+absl::StatusOr<VerifiedReceipt> VerifyReceipt(const tds::Receipt& receipt,
+                                              const GenesisInfo& genesis);
+
+}  // namespace tds::ledger
