@@ -1,1 +1,568 @@
-// placeholder: being written
+#include "ledger/ledger.h"
+
+#include <leveldb/write_batch.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <filesystem>
+#include <future>
+#include <mutex>
+#include <set>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "common/envelope.h"
+#include "common/sha256.h"
+#include "common/status_macros.h"
+#include "ledger/checkpoint.h"
+#include "ledger/merkle.h"
+#include "ledger/state_overlay.h"
+#include "ledger/store.h"
+#include "proto/envelope.pb.h"
+
+namespace tds::ledger {
+namespace {
+
+constexpr size_t kMaxPending = 200000;
+constexpr std::string_view kStateDigestTag = "tds-state-v1";
+
+int64_t WallClockMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+std::string TxIdHex(const Hash& h) { return HexEncode(h); }
+
+// One block's contribution to the state digest:
+//   digest' = SHA-256(tag || digest || *(be32 len(key) || key || 0x01 || be32 len(v) || v
+//                                        | be32 len(key) || key || 0x00))   in key order
+Hash ChainStateDigest(const Hash& prev, const StateOverlay& writes) {
+  Sha256Hasher h;
+  h.Update(kStateDigestTag).Update(AsBytes(prev));
+  std::string buf;
+  for (const auto& [k, v] : writes.writes()) {
+    buf.clear();
+    PutFixed32BE(&buf, static_cast<uint32_t>(k.size()));
+    buf += k;
+    buf.push_back(v.has_value() ? 1 : 0);
+    if (v.has_value()) PutFixed32BE(&buf, static_cast<uint32_t>(v->size()));
+    h.Update(buf);
+    if (v.has_value()) h.Update(*v);
+  }
+  return h.Finish();
+}
+
+struct Pending {
+  std::string entry;
+  Hash txid{};
+  tds::Transaction tx;
+  Ledger::Done done;
+};
+
+struct Head {
+  uint64_t height = 0;
+  uint64_t log_size = 0;
+  Hash log_root{};
+  Hash state_digest{};
+  Hash block_hash{};
+  int64_t block_time_ms = 0;
+  std::string checkpoint;
+};
+
+}  // namespace
+
+class Ledger::Impl {
+ public:
+  Impl(const LedgerOptions& options, GenesisInfo genesis, std::unique_ptr<SigningKey> key,
+       std::string node_id, const Application* app, std::unique_ptr<Store> store)
+      : options_(options),
+        genesis_(std::move(genesis)),
+        key_(std::move(key)),
+        node_id_(std::move(node_id)),
+        app_(app),
+        store_(std::move(store)) {
+    if (!options_.clock) options_.clock = WallClockMs;
+  }
+
+  ~Impl() {
+    {
+      std::lock_guard<std::mutex> l(mu_);
+      stopping_ = true;
+    }
+    pending_cv_.notify_all();
+    height_cv_.notify_all();
+    if (committer_.joinable()) committer_.join();
+  }
+
+  absl::Status Recover() {
+    TDS_ASSIGN_OR_RETURN(auto stored_genesis, store_->Get(MetaKey("genesis")));
+    TDS_ASSIGN_OR_RETURN(auto stored_height, store_->Get(MetaKey("height")));
+    if (!stored_genesis.has_value()) {
+      if (stored_height.has_value()) return absl::DataLossError("storage: height without genesis");
+      leveldb::WriteBatch wb;
+      wb.Put(MetaKey("genesis"), std::string(AsBytes(genesis_.digest())));
+      TDS_RETURN_IF_ERROR(store_->Write(&wb, true));
+    } else if (*stored_genesis != AsBytes(genesis_.digest())) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "data directory ", options_.data_dir, " belongs to a ledger with genesis sha256 ",
+          HexEncode(*stored_genesis), ", not this genesis (", HexEncode(genesis_.digest()),
+          "); refusing to mix ledgers"));
+    }
+    head_.block_hash = genesis_.digest();
+    head_.log_root = merkle::EmptyRoot();
+    if (!stored_height.has_value()) return absl::OkStatus();
+    if (stored_height->size() != 8) return absl::DataLossError("storage: corrupt height record");
+    const uint64_t height = DecodeFixed64BE(stored_height->data());
+    TDS_ASSIGN_OR_RETURN(tds::Block block, ReadBlockRecord(height));
+    tds::BlockHeader header;
+    if (!header.ParseFromString(block.header())) {
+      return absl::DataLossError(absl::StrCat("storage: block ", height, " header is corrupt"));
+    }
+    TDS_ASSIGN_OR_RETURN(frontier_, merkle::Frontier::Load(store_->nodes(), header.log_size()));
+    if (AsBytes(frontier_.Root()) != header.log_root()) {
+      return absl::DataLossError(absl::StrCat("storage: Merkle nodes do not match the root of block ",
+                                              height));
+    }
+    head_.height = height;
+    head_.log_size = header.log_size();
+    head_.log_root = frontier_.Root();
+    TDS_ASSIGN_OR_RETURN(head_.state_digest, HashFromBytes(header.state_digest(), "state digest"));
+    head_.block_hash = Sha256(block.header());
+    head_.block_time_ms = header.timestamp_ms();
+    head_.checkpoint = block.checkpoint();
+    return absl::OkStatus();
+  }
+
+  void Start() {
+    committer_ = std::thread([this] { CommitLoop(); });
+  }
+
+  void Submit(std::string entry, Done done) {
+    auto p = Admit(std::move(entry));
+    if (!p.ok()) {
+      done(p.status());
+      return;
+    }
+    p->done = std::move(done);
+    {
+      std::lock_guard<std::mutex> l(mu_);
+      absl::Status refuse;
+      if (stopping_) {
+        refuse = absl::UnavailableError("ledger is shutting down");
+      } else if (pending_.size() >= kMaxPending) {
+        refuse = absl::ResourceExhaustedError(
+            absl::StrCat("ledger queue is full (", kMaxPending, " transactions); retry later"));
+      } else if (!inflight_.insert(p->txid).second) {
+        refuse = absl::AlreadyExistsError(
+            absl::StrCat("transaction ", TxIdHex(p->txid), " is already pending"));
+      }
+      if (!refuse.ok()) {
+        p->done(refuse);
+        return;
+      }
+      pending_.push_back(std::move(*p));
+    }
+    pending_cv_.notify_one();
+  }
+
+  // Stateless checks plus the committed-duplicate lookup; runs on the caller's thread.
+  absl::StatusOr<Pending> Admit(std::string entry) const {
+    if (entry.size() > options_.max_entry_bytes) {
+      return absl::InvalidArgumentError(absl::StrCat("transaction: envelope is ", entry.size(),
+                                                     " bytes; the limit is ",
+                                                     options_.max_entry_bytes));
+    }
+    TDS_ASSIGN_OR_RETURN(OpenedEnvelope opened, OpenEnvelope(entry, kTxContext));
+    Pending p;
+    if (!p.tx.ParseFromString(opened.payload)) {
+      return absl::InvalidArgumentError("transaction: payload is not a tds.Transaction");
+    }
+    if (p.tx.type().empty()) return absl::InvalidArgumentError("transaction: type is empty");
+    const tds::Member* member = genesis_.FindMember(p.tx.submitter());
+    if (member == nullptr) {
+      return absl::PermissionDeniedError(absl::StrCat("membership: submitter '", p.tx.submitter(),
+                                                      "' is not a member of ", genesis_.origin()));
+    }
+    if (genesis_.FindByKey(opened.signer) != member) {
+      return absl::PermissionDeniedError(absl::StrCat(
+          "membership: envelope is not signed by the key of member '", member->id(), "'"));
+    }
+    p.txid = Sha256(opened.payload);
+    TDS_ASSIGN_OR_RETURN(auto loc, store_->FindTx(AsBytes(p.txid)));
+    if (loc.has_value()) {
+      return absl::AlreadyExistsError(absl::StrCat("transaction ", TxIdHex(p.txid),
+                                                   " is already in the log at index ", loc->index));
+    }
+    p.entry = std::move(entry);
+    return p;
+  }
+
+  void CommitLoop() {
+    for (;;) {
+      std::vector<Pending> batch;
+      {
+        std::unique_lock<std::mutex> l(mu_);
+        pending_cv_.wait(l, [&] { return stopping_ || !pending_.empty(); });
+        if (pending_.empty()) return;  // stopping, and everything queued was committed
+        const size_t n = std::min(pending_.size(), options_.max_block_txs);
+        batch.reserve(n);
+        for (size_t i = 0; i < n; ++i) {
+          batch.push_back(std::move(pending_.front()));
+          pending_.pop_front();
+        }
+      }
+      CommitBlock(batch);
+    }
+  }
+
+  void CommitBlock(std::vector<Pending>& batch) {
+    Head head;
+    {
+      std::lock_guard<std::mutex> l(mu_);
+      head = head_;
+    }
+    BlockContext ctx;
+    ctx.height = head.height + 1;
+    ctx.timestamp_ms = std::max(options_.clock(), head.block_time_ms);  // block time never goes back
+    ctx.proposer = node_id_;
+
+    StateOverlay block_state(&store_->state());
+    std::vector<Pending*> accepted;
+    std::vector<std::string> results;
+    std::vector<std::pair<Pending*, absl::Status>> rejected;
+    std::set<Hash> in_block;
+    for (Pending& p : batch) {
+      auto r = ApplyOne(ctx, head.log_size + accepted.size(), p, &block_state, &in_block);
+      if (!r.ok()) {
+        rejected.emplace_back(&p, r.status());
+        continue;
+      }
+      accepted.push_back(&p);
+      results.push_back(std::move(*r));
+    }
+
+    absl::StatusOr<Head> next = head;
+    if (!accepted.empty()) next = WriteBlock(head, ctx, accepted, results, block_state);
+    {
+      std::lock_guard<std::mutex> l(mu_);
+      if (next.ok()) head_ = *next;
+      for (const Pending& p : batch) inflight_.erase(p.txid);
+    }
+    height_cv_.notify_all();
+    for (size_t i = 0; i < accepted.size(); ++i) {
+      if (!next.ok()) {
+        accepted[i]->done(next.status());
+        continue;
+      }
+      SubmitAck ack;
+      ack.txid = accepted[i]->txid;
+      ack.index = head.log_size + i;
+      ack.height = next->height;
+      ack.result = std::move(results[i]);
+      accepted[i]->done(std::move(ack));
+    }
+    for (auto& [p, status] : rejected) p->done(status);
+  }
+
+  absl::StatusOr<std::string> ApplyOne(const BlockContext& ctx, uint64_t index, const Pending& p,
+                                       StateOverlay* block_state, std::set<Hash>* in_block) {
+    // Admission checked the store, but a duplicate may have been admitted concurrently with the
+    // commit of its twin; the committer is the single point that decides.
+    TDS_ASSIGN_OR_RETURN(auto loc, store_->FindTx(AsBytes(p.txid)));
+    if (loc.has_value() || !in_block->insert(p.txid).second) {
+      return absl::AlreadyExistsError(
+          absl::StrCat("transaction ", TxIdHex(p.txid), " is already in the log"));
+    }
+    const TxHandler* handler = app_->Find(p.tx.type());
+    if (handler == nullptr) {
+      in_block->erase(p.txid);
+      return absl::InvalidArgumentError(
+          absl::StrCat("transaction: type '", p.tx.type(), "' is not registered on this ledger"));
+    }
+    TxContext tctx;
+    tctx.block = &ctx;
+    tctx.txid = p.txid;
+    tctx.submitter = p.tx.submitter();
+    tctx.index = index;
+    StateOverlay tx_state(block_state);
+    auto result = handler->Apply(tctx, p.tx.body(), tx_state);
+    if (!result.ok()) {
+      in_block->erase(p.txid);
+      return result.status();
+    }
+    tx_state.MergeInto(block_state);
+    return result;
+  }
+
+  absl::StatusOr<Head> WriteBlock(const Head& head, const BlockContext& ctx,
+                                  const std::vector<Pending*>& accepted,
+                                  const std::vector<std::string>& results,
+                                  const StateOverlay& block_state) {
+    leveldb::WriteBatch wb;
+    merkle::Frontier frontier = frontier_;
+    std::vector<merkle::StoredNode> nodes;
+    for (size_t i = 0; i < accepted.size(); ++i) {
+      const uint64_t index = head.log_size + i;
+      frontier.Append(merkle::LeafHash(accepted[i]->entry), &nodes);
+      wb.Put(EntryKey(index), accepted[i]->entry);
+      if (!results[i].empty()) wb.Put(ResultKey(index), results[i]);
+      wb.Put(TxKey(AsBytes(accepted[i]->txid)), EncodeTxLocation({index, ctx.height}));
+    }
+    for (const merkle::StoredNode& n : nodes) {
+      wb.Put(NodeKey(n.level, n.index), std::string(AsBytes(n.hash)));
+    }
+    for (const auto& [k, v] : block_state.writes()) {
+      if (v.has_value()) {
+        wb.Put(StateKey(k), *v);
+      } else {
+        wb.Delete(StateKey(k));
+      }
+    }
+    Head next;
+    next.height = ctx.height;
+    next.log_size = frontier.size();
+    next.log_root = frontier.Root();
+    next.state_digest = ChainStateDigest(head.state_digest, block_state);
+    next.block_time_ms = ctx.timestamp_ms;
+
+    tds::BlockHeader header;
+    header.set_height(ctx.height);
+    header.set_prev_block_hash(std::string(AsBytes(head.block_hash)));
+    header.set_log_size(next.log_size);
+    header.set_log_root(std::string(AsBytes(next.log_root)));
+    header.set_state_digest(std::string(AsBytes(next.state_digest)));
+    header.set_timestamp_ms(ctx.timestamp_ms);
+    header.set_proposer(node_id_);
+    header.set_tx_count(static_cast<uint32_t>(accepted.size()));
+    tds::Block block;
+    block.set_header(header.SerializeAsString());
+    next.block_hash = Sha256(block.header());
+
+    Checkpoint cp;
+    cp.origin = genesis_.origin();
+    cp.size = next.log_size;
+    cp.root = next.log_root;
+    cp.height = next.height;
+    cp.block_hash = next.block_hash;
+    const std::string body = cp.Body();
+    next.checkpoint = AssembleNote(body, {SignNoteLine(body, node_id_, *key_)});
+    block.set_checkpoint(next.checkpoint);
+    wb.Put(BlockKey(ctx.height), block.SerializeAsString());
+    std::string h;
+    PutFixed64BE(&h, ctx.height);
+    wb.Put(MetaKey("height"), h);
+
+    absl::Status s = store_->Write(&wb, options_.sync);
+    if (!s.ok()) {
+      spdlog::error("block {} not written: {}", ctx.height, std::string(s.message()));
+      return absl::UnavailableError(absl::StrCat("block ", ctx.height,
+                                                 " could not be made durable: ", std::string(s.message())));
+    }
+    frontier_ = std::move(frontier);
+    return next;
+  }
+
+  absl::StatusOr<tds::Block> ReadBlockRecord(uint64_t height) const {
+    TDS_ASSIGN_OR_RETURN(auto raw, store_->Get(BlockKey(height)));
+    if (!raw.has_value()) return absl::NotFoundError(absl::StrCat("block ", height, " does not exist"));
+    tds::Block block;
+    if (!block.ParseFromString(*raw)) {
+      return absl::DataLossError(absl::StrCat("storage: block ", height, " record is corrupt"));
+    }
+    return block;
+  }
+
+  absl::StatusOr<tds::Block> GetBlock(uint64_t height) const {
+    if (height == 0) return absl::InvalidArgumentError("block heights start at 1");
+    TDS_ASSIGN_OR_RETURN(tds::Block block, ReadBlockRecord(height));
+    tds::BlockHeader header;
+    if (!header.ParseFromString(block.header())) {
+      return absl::DataLossError(absl::StrCat("storage: block ", height, " header is corrupt"));
+    }
+    const uint64_t first = header.log_size() - header.tx_count();
+    for (uint64_t i = first; i < header.log_size(); ++i) {
+      TDS_ASSIGN_OR_RETURN(auto entry, store_->Get(EntryKey(i)));
+      if (!entry.has_value()) return absl::DataLossError(absl::StrCat("storage: entry ", i, " missing"));
+      block.add_entries(std::move(*entry));
+      TDS_ASSIGN_OR_RETURN(auto result, store_->Get(ResultKey(i)));
+      block.add_results(result.value_or(""));
+    }
+    return block;
+  }
+
+  absl::StatusOr<TxRecord> GetTransaction(const Hash& txid) const {
+    TDS_ASSIGN_OR_RETURN(auto loc, store_->FindTx(AsBytes(txid)));
+    if (!loc.has_value()) {
+      return absl::NotFoundError(absl::StrCat("transaction ", TxIdHex(txid), " is not in the log"));
+    }
+    TxRecord rec;
+    rec.index = loc->index;
+    rec.height = loc->height;
+    TDS_ASSIGN_OR_RETURN(auto entry, store_->Get(EntryKey(loc->index)));
+    if (!entry.has_value()) return absl::DataLossError("storage: indexed entry missing");
+    rec.entry = std::move(*entry);
+    TDS_ASSIGN_OR_RETURN(auto result, store_->Get(ResultKey(loc->index)));
+    rec.result = result.value_or("");
+    return rec;
+  }
+
+  absl::StatusOr<tds::Receipt> GetReceipt(const Hash& txid) const {
+    TDS_ASSIGN_OR_RETURN(TxRecord rec, GetTransaction(txid));
+    // The index is written with its block; wait out the instant before the head moves past it.
+    WaitForHeight(rec.height, 5000);
+    Head head = SnapshotHead();
+    if (rec.index >= head.log_size) {
+      return absl::UnavailableError("transaction is being committed; retry");
+    }
+    TDS_ASSIGN_OR_RETURN(std::vector<Hash> proof,
+                         merkle::InclusionProof(store_->nodes(), rec.index, head.log_size));
+    tds::Receipt r;
+    r.set_entry(std::move(rec.entry));
+    r.set_index(rec.index);
+    r.set_tree_size(head.log_size);
+    for (const Hash& h : proof) r.add_inclusion_proof(std::string(AsBytes(h)));
+    r.set_checkpoint(head.checkpoint);
+    r.set_height(rec.height);
+    return r;
+  }
+
+  absl::StatusOr<std::vector<Hash>> ConsistencyProof(uint64_t size1, uint64_t size2) const {
+    const uint64_t size = SnapshotHead().log_size;
+    if (size2 > size) {
+      return absl::OutOfRangeError(
+          absl::StrCat("consistency proof: size2 ", size2, " exceeds the log size ", size));
+    }
+    return merkle::ConsistencyProof(store_->nodes(), size1, size2);
+  }
+
+  Head SnapshotHead() const {
+    std::lock_guard<std::mutex> l(mu_);
+    return head_;
+  }
+
+  LedgerStatus Status() const {
+    std::lock_guard<std::mutex> l(mu_);
+    LedgerStatus s;
+    s.height = head_.height;
+    s.log_size = head_.log_size;
+    s.log_root = head_.log_root;
+    s.state_digest = head_.state_digest;
+    s.last_block_hash = head_.block_hash;
+    s.last_block_time_ms = head_.block_time_ms;
+    s.pending = pending_.size();
+    return s;
+  }
+
+  uint64_t WaitForHeight(uint64_t h, int64_t timeout_ms) const {
+    std::unique_lock<std::mutex> l(mu_);
+    height_cv_.wait_for(l, std::chrono::milliseconds(timeout_ms),
+                        [&] { return stopping_ || head_.height >= h; });
+    return head_.height;
+  }
+
+  const GenesisInfo& genesis() const { return genesis_; }
+  const std::string& node_id() const { return node_id_; }
+  const Store& store() const { return *store_; }
+
+ private:
+  LedgerOptions options_;
+  const GenesisInfo genesis_;
+  const std::unique_ptr<SigningKey> key_;
+  const std::string node_id_;
+  const Application* const app_;
+  const std::unique_ptr<Store> store_;
+
+  mutable std::mutex mu_;
+  std::condition_variable pending_cv_;
+  mutable std::condition_variable height_cv_;
+  std::deque<Pending> pending_;  // GUARDED_BY(mu_)
+  std::set<Hash> inflight_;      // GUARDED_BY(mu_): queued or being committed
+  bool stopping_ = false;        // GUARDED_BY(mu_)
+  Head head_;                    // GUARDED_BY(mu_): the last durable block
+  merkle::Frontier frontier_;    // committer thread only (and Recover before it starts)
+  std::thread committer_;
+};
+
+Ledger::Ledger(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Ledger::~Ledger() = default;
+
+absl::StatusOr<std::unique_ptr<Ledger>> Ledger::Open(const LedgerOptions& options,
+                                                     GenesisInfo genesis,
+                                                     std::unique_ptr<SigningKey> validator_key,
+                                                     const Application* app) {
+  if (options.data_dir.empty()) return absl::InvalidArgumentError("ledger: data directory not set");
+  if (validator_key == nullptr || app == nullptr) {
+    return absl::InvalidArgumentError("ledger: validator key and application are required");
+  }
+  const tds::Member* me = genesis.FindByKey(validator_key->public_key());
+  if (me == nullptr || !GenesisInfo::HasRole(*me, kRoleValidator)) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "node key ", validator_key->public_key().hex(),
+        " is not the key of a validator in the genesis of ", genesis.origin()));
+  }
+  std::error_code ec;
+  std::filesystem::create_directories(options.data_dir, ec);
+  if (ec) {
+    return absl::UnavailableError(
+        absl::StrCat("cannot create data directory ", options.data_dir, ": ", ec.message()));
+  }
+  TDS_ASSIGN_OR_RETURN(auto store, Store::Open(options.data_dir));
+  std::string node_id = me->id();
+  auto impl = std::make_unique<Impl>(options, std::move(genesis), std::move(validator_key),
+                                     std::move(node_id), app, std::move(store));
+  TDS_RETURN_IF_ERROR(impl->Recover());
+  const LedgerStatus st = impl->Status();
+  spdlog::info("ledger open: origin '{}', node '{}', height {}, log size {}",
+               impl->genesis().origin(), impl->node_id(), st.height, st.log_size);
+  impl->Start();
+  return std::unique_ptr<Ledger>(new Ledger(std::move(impl)));
+}
+
+void Ledger::Submit(std::string envelope_bytes, Done done) {
+  impl_->Submit(std::move(envelope_bytes), std::move(done));
+}
+
+absl::StatusOr<SubmitAck> Ledger::SubmitAndWait(std::string envelope_bytes) {
+  std::promise<absl::StatusOr<SubmitAck>> promise;
+  auto future = promise.get_future();
+  impl_->Submit(std::move(envelope_bytes),
+                [&promise](absl::StatusOr<SubmitAck> r) { promise.set_value(std::move(r)); });
+  return future.get();
+}
+
+absl::StatusOr<TxRecord> Ledger::GetTransaction(const Hash& txid) const {
+  return impl_->GetTransaction(txid);
+}
+absl::StatusOr<tds::Receipt> Ledger::GetReceipt(const Hash& txid) const {
+  return impl_->GetReceipt(txid);
+}
+absl::StatusOr<tds::Block> Ledger::GetBlock(uint64_t height) const {
+  return impl_->GetBlock(height);
+}
+std::string Ledger::LatestCheckpoint() const { return impl_->SnapshotHead().checkpoint; }
+absl::StatusOr<std::vector<Hash>> Ledger::ConsistencyProof(uint64_t size1, uint64_t size2) const {
+  return impl_->ConsistencyProof(size1, size2);
+}
+absl::StatusOr<std::optional<std::string>> Ledger::GetState(std::string_view key) const {
+  return impl_->store().state().Get(key);
+}
+LedgerStatus Ledger::Status() const { return impl_->Status(); }
+const GenesisInfo& Ledger::genesis() const { return impl_->genesis(); }
+const std::string& Ledger::node_id() const { return impl_->node_id(); }
+uint64_t Ledger::WaitForHeight(uint64_t h, int64_t timeout_ms) const {
+  return impl_->WaitForHeight(h, timeout_ms);
+}
+
+absl::StatusOr<Hash> TxIdOfEntry(std::string_view envelope_bytes) {
+  tds::Envelope env;
+  if (!env.ParseFromArray(envelope_bytes.data(), static_cast<int>(envelope_bytes.size()))) {
+    return absl::InvalidArgumentError("entry is not a serialized Envelope");
+  }
+  return Sha256(env.payload());
+}
+
+}  // namespace tds::ledger

@@ -1,1 +1,244 @@
-// placeholder: being written
+#include "ledger/ledger.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <future>
+#include <set>
+
+#include "common/sha256.h"
+#include "ledger/checkpoint.h"
+#include "ledger/merkle.h"
+#include "ledger/receipt.h"
+#include "ledger/test_util.h"
+
+namespace tds::ledger {
+namespace {
+
+using ::testing::HasSubstr;
+using testing::KeyFromByte;
+using testing::MakeTx;
+
+class LedgerTest : public ::testing::Test {
+ protected:
+  LedgerTest() { app_.Register("test.put", std::make_unique<testing::PutHandler>()); }
+
+  std::unique_ptr<Ledger> Open(const std::string& dir, GenesisInfo genesis, uint8_t key = 1) {
+    LedgerOptions opts;
+    opts.data_dir = dir;
+    opts.clock = [this] { return clock_ms_.load(); };
+    auto l = Ledger::Open(opts, std::move(genesis), KeyFromByte(key), &app_);
+    EXPECT_TRUE(l.ok()) << l.status();
+    return l.ok() ? std::move(*l) : nullptr;
+  }
+  std::unique_ptr<Ledger> Open() { return Open(dir_.Sub("ledger"), testing::TestGenesis()); }
+
+  std::string BankTx(const std::string& body, uint64_t nonce) {
+    return MakeTx(*KeyFromByte(2), "bank", "test.put", body, nonce);
+  }
+
+  testing::TempDir dir_;
+  Application app_;
+  std::atomic<int64_t> clock_ms_{1'800'000'000'000};
+};
+
+TEST_F(LedgerTest, AcknowledgesWithIndexHeightAndResult) {
+  auto ledger = Open();
+  auto ack = ledger->SubmitAndWait(BankTx("a=1", 1));
+  ASSERT_TRUE(ack.ok()) << ack.status();
+  EXPECT_EQ(ack->index, 0u);
+  EXPECT_EQ(ack->height, 1u);
+  EXPECT_EQ(ack->result, "ok@0");
+  auto state = ledger->GetState("a");
+  ASSERT_TRUE(state.ok());
+  EXPECT_EQ(state->value_or(""), "1");
+  auto rec = ledger->GetTransaction(ack->txid);
+  ASSERT_TRUE(rec.ok());
+  EXPECT_EQ(rec->entry, BankTx("a=1", 1).size() > 0 ? rec->entry : "");
+  EXPECT_EQ(ledger->Status().log_size, 1u);
+}
+
+TEST_F(LedgerTest, ReceiptOfEveryTransactionVerifiesOffline) {
+  auto ledger = Open();
+  std::vector<Hash> ids;
+  for (int i = 0; i < 20; ++i) {
+    auto ack = ledger->SubmitAndWait(BankTx("k" + std::to_string(i) + "=v", i));
+    ASSERT_TRUE(ack.ok());
+    ids.push_back(ack->txid);
+  }
+  for (const Hash& id : ids) {
+    auto receipt = ledger->GetReceipt(id);
+    ASSERT_TRUE(receipt.ok()) << receipt.status();
+    auto v = VerifyReceipt(*receipt, ledger->genesis());
+    ASSERT_TRUE(v.ok()) << v.status();
+    EXPECT_EQ(v->txid, id);
+    EXPECT_EQ(v->submitter, "bank");
+    EXPECT_EQ(v->tree_size, 20u);
+  }
+}
+
+TEST_F(LedgerTest, ConcurrentSubmissionsShareBlocks) {
+  auto ledger = Open();
+  constexpr int kTxs = 2000;
+  std::vector<std::promise<absl::StatusOr<SubmitAck>>> done(kTxs);
+  for (int i = 0; i < kTxs; ++i) {
+    ledger->Submit(BankTx("k=" + std::to_string(i), i),
+                   [&done, i](absl::StatusOr<SubmitAck> r) { done[i].set_value(std::move(r)); });
+  }
+  std::set<uint64_t> indices;
+  for (auto& d : done) {
+    auto r = d.get_future().get();
+    ASSERT_TRUE(r.ok()) << r.status();
+    indices.insert(r->index);
+  }
+  EXPECT_EQ(indices.size(), static_cast<size_t>(kTxs));
+  EXPECT_EQ(*indices.rbegin(), kTxs - 1u);
+  EXPECT_LT(ledger->Status().height, static_cast<uint64_t>(kTxs)) << "group commit made no batches";
+}
+
+TEST_F(LedgerTest, RefusesNonMemberAndForeignSignature) {
+  auto ledger = Open();
+  auto stranger = ledger->SubmitAndWait(MakeTx(*KeyFromByte(77), "mallory", "test.put", "a=1", 1));
+  EXPECT_EQ(stranger.status().code(), absl::StatusCode::kPermissionDenied);
+  EXPECT_THAT(std::string(stranger.status().message()), HasSubstr("'mallory' is not a member"));
+  // Claims to be bank but is signed by the node's key.
+  auto impostor = ledger->SubmitAndWait(MakeTx(*KeyFromByte(1), "bank", "test.put", "a=1", 1));
+  EXPECT_EQ(impostor.status().code(), absl::StatusCode::kPermissionDenied);
+  EXPECT_THAT(std::string(impostor.status().message()), HasSubstr("not signed by the key of member 'bank'"));
+  EXPECT_EQ(ledger->Status().log_size, 0u);
+}
+
+TEST_F(LedgerTest, RefusesTamperedEnvelopeAndOversizedEntry) {
+  auto ledger = Open();
+  std::string tx = BankTx("a=1", 1);
+  tx[tx.size() / 2] ^= 1;
+  EXPECT_FALSE(ledger->SubmitAndWait(tx).ok());
+  auto big = ledger->SubmitAndWait(BankTx("a=" + std::string(70000, 'x'), 2));
+  EXPECT_THAT(std::string(big.status().message()), HasSubstr("limit"));
+  EXPECT_FALSE(ledger->SubmitAndWait("not an envelope").ok());
+  EXPECT_EQ(ledger->Status().log_size, 0u);
+}
+
+TEST_F(LedgerTest, RefusesDuplicateTransaction) {
+  auto ledger = Open();
+  ASSERT_TRUE(ledger->SubmitAndWait(BankTx("a=1", 1)).ok());
+  auto again = ledger->SubmitAndWait(BankTx("a=1", 1));
+  EXPECT_EQ(again.status().code(), absl::StatusCode::kAlreadyExists);
+  EXPECT_EQ(ledger->Status().log_size, 1u);
+}
+
+TEST_F(LedgerTest, RejectedTransactionLeavesNoTraceAndOthersInTheBlockCommit) {
+  auto ledger = Open();
+  std::promise<absl::StatusOr<SubmitAck>> a, b, c;
+  ledger->Submit(BankTx("x=1", 1), [&](auto r) { a.set_value(std::move(r)); });
+  ledger->Submit(BankTx("reject", 2), [&](auto r) { b.set_value(std::move(r)); });
+  ledger->Submit(MakeTx(*KeyFromByte(2), "bank", "no.such.type", "", 3),
+                 [&](auto r) { c.set_value(std::move(r)); });
+  EXPECT_TRUE(a.get_future().get().ok());
+  auto rb = b.get_future().get();
+  EXPECT_EQ(rb.status().code(), absl::StatusCode::kFailedPrecondition);
+  auto rc = c.get_future().get();
+  EXPECT_THAT(std::string(rc.status().message()), HasSubstr("'no.such.type' is not registered"));
+  EXPECT_EQ(ledger->Status().log_size, 1u);
+  EXPECT_FALSE(ledger->GetState("rejected-write")->has_value());
+}
+
+TEST_F(LedgerTest, RestartRecoversEverythingAndContinues) {
+  LedgerStatus before;
+  std::vector<Hash> ids;
+  {
+    auto ledger = Open();
+    for (int i = 0; i < 10; ++i) ids.push_back(ledger->SubmitAndWait(BankTx("k=" + std::to_string(i), i))->txid);
+    before = ledger->Status();
+  }
+  auto ledger = Open();
+  const LedgerStatus after = ledger->Status();
+  EXPECT_EQ(after.height, before.height);
+  EXPECT_EQ(after.log_size, before.log_size);
+  EXPECT_EQ(after.log_root, before.log_root);
+  EXPECT_EQ(after.state_digest, before.state_digest);
+  EXPECT_EQ(after.last_block_hash, before.last_block_hash);
+  for (const Hash& id : ids) {
+    auto receipt = ledger->GetReceipt(id);
+    ASSERT_TRUE(receipt.ok());
+    EXPECT_TRUE(VerifyReceipt(*receipt, ledger->genesis()).ok());
+  }
+  auto ack = ledger->SubmitAndWait(BankTx("k=new", 100));
+  ASSERT_TRUE(ack.ok());
+  EXPECT_EQ(ack->index, 10u);
+  EXPECT_EQ(ack->height, before.height + 1);
+  EXPECT_EQ(ledger->GetState("k")->value_or(""), "new");
+}
+
+TEST_F(LedgerTest, RefusesDataDirectoryOfAnotherGenesis) {
+  { auto ledger = Open(); }
+  LedgerOptions opts;
+  opts.data_dir = dir_.Sub("ledger");
+  auto other = Ledger::Open(opts, testing::TestGenesis("another/space"), KeyFromByte(1), &app_);
+  EXPECT_EQ(other.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(std::string(other.status().message()), HasSubstr("refusing to mix ledgers"));
+}
+
+TEST_F(LedgerTest, RefusesNodeKeyThatIsNotAValidator) {
+  LedgerOptions opts;
+  opts.data_dir = dir_.Sub("ledger");
+  auto l = Ledger::Open(opts, testing::TestGenesis(), KeyFromByte(2), &app_);  // bank: consumer
+  EXPECT_THAT(std::string(l.status().message()), HasSubstr("not the key of a validator"));
+}
+
+TEST_F(LedgerTest, BlocksChainToGenesisAndCarryTheirCheckpoint) {
+  auto ledger = Open();
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(ledger->SubmitAndWait(BankTx("k=" + std::to_string(i), i)).ok());
+  Hash prev = ledger->genesis().digest();
+  uint64_t size = 0;
+  for (uint64_t h = 1; h <= ledger->Status().height; ++h) {
+    auto block = ledger->GetBlock(h);
+    ASSERT_TRUE(block.ok());
+    tds::BlockHeader header;
+    ASSERT_TRUE(header.ParseFromString(block->header()));
+    EXPECT_EQ(header.height(), h);
+    EXPECT_EQ(header.prev_block_hash(), std::string(AsBytes(prev)));
+    EXPECT_EQ(header.proposer(), "node");
+    EXPECT_EQ(static_cast<size_t>(block->entries_size()), header.tx_count());
+    size += header.tx_count();
+    EXPECT_EQ(header.log_size(), size);
+    auto cp = VerifyCheckpoint(block->checkpoint(), ledger->genesis());
+    ASSERT_TRUE(cp.ok()) << cp.status();
+    EXPECT_EQ(cp->height, h);
+    EXPECT_EQ(cp->block_hash, Sha256(block->header()));
+    EXPECT_EQ(std::string(AsBytes(cp->root)), header.log_root());
+    prev = Sha256(block->header());
+  }
+  EXPECT_EQ(ledger->GetBlock(99).status().code(), absl::StatusCode::kNotFound);
+}
+
+TEST_F(LedgerTest, ConsistencyProofLinksOldAndNewCheckpoints) {
+  auto ledger = Open();
+  ASSERT_TRUE(ledger->SubmitAndWait(BankTx("a=1", 1)).ok());
+  ASSERT_TRUE(ledger->SubmitAndWait(BankTx("a=2", 2)).ok());
+  auto old_cp = VerifyCheckpoint(ledger->LatestCheckpoint(), ledger->genesis());
+  for (int i = 3; i < 12; ++i) ASSERT_TRUE(ledger->SubmitAndWait(BankTx("a=" + std::to_string(i), i)).ok());
+  auto new_cp = VerifyCheckpoint(ledger->LatestCheckpoint(), ledger->genesis());
+  ASSERT_TRUE(old_cp.ok() && new_cp.ok());
+  auto proof = ledger->ConsistencyProof(old_cp->size, new_cp->size);
+  ASSERT_TRUE(proof.ok()) << proof.status();
+  EXPECT_TRUE(merkle::VerifyConsistency(old_cp->size, new_cp->size, *proof, old_cp->root, new_cp->root).ok());
+  EXPECT_EQ(ledger->ConsistencyProof(1, 1000).status().code(), absl::StatusCode::kOutOfRange);
+}
+
+TEST_F(LedgerTest, SameTransactionsGiveSameRootsAndStateDigest) {
+  auto run = [&](const std::string& dir) {
+    auto ledger = Open(dir, testing::TestGenesis());
+    for (int i = 0; i < 5; ++i) EXPECT_TRUE(ledger->SubmitAndWait(BankTx("k" + std::to_string(i % 2) + "=" + std::to_string(i), i)).ok());
+    return ledger->Status();
+  };
+  const LedgerStatus a = run(dir_.Sub("a"));
+  const LedgerStatus b = run(dir_.Sub("b"));
+  EXPECT_EQ(a.log_root, b.log_root);
+  EXPECT_EQ(a.state_digest, b.state_digest);
+  EXPECT_EQ(a.last_block_hash, b.last_block_hash);
+}
+
+}  // namespace
+}  // namespace tds::ledger

@@ -29,10 +29,10 @@ struct VerifiedReceipt {
 // Checks, in order, each failure prefixed by the check's name:
 //   "envelope:"   entry parses as an Envelope with context tds.tx.v1 and a valid signature
 //   "membership:" the transaction's submitter is a genesis member whose key signed it
-//   "inclusion:"  the proof places the entry's leaf at index in a tree of tree_size with the
-//                 checkpoint's root
 //   "checkpoint:" the note parses, names genesis's origin and size == tree_size, and carries a
 //                 quorum of valid validator signatures
+//   "inclusion:"  the proof places the entry's leaf at index in a tree of tree_size with the
+//                 checkpoint's root
 absl::StatusOr<VerifiedReceipt> VerifyReceipt(const tds::Receipt& receipt,
                                               const GenesisInfo& genesis);
 

@@ -1,1 +1,219 @@
-// placeholder: being written
+#include "node/server.h"
+
+#include <filesystem>
+#include <system_error>
+#include <utility>
+
+#include "absl/status/status.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "common/keys.h"
+#include "common/status_macros.h"
+#include "evidence/evidence.h"
+#include "grpc/support/log.h"
+#include "grpcpp/ext/proto_server_reflection_plugin.h"
+#include "grpcpp/grpcpp.h"
+#include "grpcpp/health_check_service_interface.h"
+#include "ledger/application.h"
+#include "ledger/genesis.h"
+#include "ledger/ledger.h"
+#include "node/ledger_service.h"
+#include "spdlog/spdlog.h"
+
+namespace tds::node {
+namespace {
+
+// Limits a config may set; beyond them a typo is likelier than intent.
+constexpr uint32_t kMaxBlockTxsLimit = 100000;
+constexpr uint32_t kMaxEntryBytesLimit = 16 * 1024 * 1024;
+constexpr size_t kMaxBatchEnvelopes = 10000;
+
+absl::Status Annotate(const absl::Status& status, const std::string& what) {
+  if (status.ok()) return status;
+  return absl::Status(status.code(), absl::StrCat(what, ": ", std::string(status.message())));
+}
+
+void GrpcLogToSpdlog(gpr_log_func_args* args) {
+  spdlog::level::level_enum level = spdlog::level::info;
+  switch (args->severity) {
+    case GPR_LOG_SEVERITY_DEBUG:
+      level = spdlog::level::debug;
+      break;
+    case GPR_LOG_SEVERITY_INFO:
+      level = spdlog::level::info;
+      break;
+    case GPR_LOG_SEVERITY_ERROR:
+      level = spdlog::level::err;
+      break;
+  }
+  spdlog::log(level, "grpc: {} ({}:{})", args->message, args->file, args->line);
+}
+
+}  // namespace
+
+void RouteGrpcLogsToSpdlog() { gpr_set_log_function(GrpcLogToSpdlog); }
+
+absl::Status SplitHostPort(const std::string& address, std::string* host, int* port) {
+  size_t colon = address.rfind(':');
+  if (address.empty() || colon == std::string::npos || colon == 0 || colon + 1 == address.size()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("listen address \"", address, "\": expected HOST:PORT"));
+  }
+  std::string h = address.substr(0, colon);
+  if (h.front() == '[') {
+    if (h.size() < 3 || h.back() != ']') {
+      return absl::InvalidArgumentError(
+          absl::StrCat("listen address \"", address, "\": unbalanced brackets around the host"));
+    }
+  } else if (h.find(':') != std::string::npos) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("listen address \"", address, "\": put an IPv6 host in brackets, [::1]:7400"));
+  }
+  int p = 0;
+  if (!absl::SimpleAtoi(address.substr(colon + 1), &p) || p < 0 || p > 65535) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("listen address \"", address, "\": port must be 0..65535"));
+  }
+  *host = std::move(h);
+  *port = p;
+  return absl::OkStatus();
+}
+
+absl::Status FinalizeConfig(tds::NodeConfig* config) {
+  if (config->listen().empty()) config->set_listen(kDefaultListen);
+  if (config->log_format().empty()) config->set_log_format("human");
+  if (config->log_level().empty()) config->set_log_level("info");
+  tds::LedgerConfig* ledger = config->mutable_ledger();
+  if (ledger->max_block_txs() == 0) ledger->set_max_block_txs(kDefaultMaxBlockTxs);
+  if (ledger->max_entry_bytes() == 0) ledger->set_max_entry_bytes(kDefaultMaxEntryBytes);
+  if (!ledger->has_sync()) ledger->set_sync(true);
+
+  if (config->data().empty()) {
+    return absl::InvalidArgumentError(
+        "no data directory: pass --data or set `data` in the config file");
+  }
+  if (config->genesis().empty()) {
+    return absl::InvalidArgumentError(
+        "no genesis file: pass --genesis or set `genesis` in the config file");
+  }
+  if (config->key().empty()) {
+    return absl::InvalidArgumentError("no key file: pass --key or set `key` in the config file");
+  }
+  if (config->log_format() != "human" && config->log_format() != "json") {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "log_format: expected \"human\" or \"json\", got \"", config->log_format(), "\""));
+  }
+  if (ledger->max_block_txs() > kMaxBlockTxsLimit) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("ledger.max_block_txs: ", ledger->max_block_txs(), " exceeds the limit of ",
+                     kMaxBlockTxsLimit));
+  }
+  if (ledger->max_entry_bytes() > kMaxEntryBytesLimit) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("ledger.max_entry_bytes: ", ledger->max_entry_bytes(),
+                     " exceeds the limit of ", kMaxEntryBytesLimit));
+  }
+  std::string host;
+  int port = 0;
+  return SplitHostPort(config->listen(), &host, &port);
+}
+
+absl::StatusOr<std::unique_ptr<Server>> Server::Start(const tds::NodeConfig& config) {
+  if (!config.insecure_dev()) {
+    return absl::FailedPreconditionError(
+        "mutual TLS is not available yet (it arrives with the node issue); pass --insecure-dev "
+        "to serve plaintext for development");
+  }
+  std::string host;
+  int port = 0;
+  TDS_RETURN_IF_ERROR(SplitHostPort(config.listen(), &host, &port));
+
+  absl::StatusOr<ledger::GenesisInfo> genesis = ledger::GenesisInfo::Load(config.genesis());
+  if (!genesis.ok()) return Annotate(genesis.status(), "genesis");
+  absl::StatusOr<std::unique_ptr<SigningKey>> key = SigningKey::LoadFromFile(config.key());
+  if (!key.ok()) return Annotate(key.status(), "key");
+
+  std::error_code ec;
+  std::filesystem::create_directories(config.data(), ec);
+  if (ec) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("data: cannot create directory ", config.data(), ": ", ec.message()));
+  }
+
+  std::unique_ptr<Server> server(new Server);
+  server->app_ = std::make_unique<ledger::Application>();
+  evidence::Register(*server->app_);
+
+  ledger::LedgerOptions options;
+  options.data_dir = config.data();
+  options.max_block_txs = config.ledger().max_block_txs();
+  options.max_entry_bytes = config.ledger().max_entry_bytes();
+  options.sync = config.ledger().sync();
+  absl::StatusOr<std::unique_ptr<ledger::Ledger>> opened =
+      ledger::Ledger::Open(options, *std::move(genesis), *std::move(key), server->app_.get());
+  if (!opened.ok()) return Annotate(opened.status(), "ledger");
+  server->ledger_ = *std::move(opened);
+  if (!options.sync) {
+    spdlog::warn("ledger.sync is off: acknowledged transactions may be lost on a crash");
+  }
+
+  LedgerServiceOptions service_options;
+  service_options.max_batch_envelopes = kMaxBatchEnvelopes;
+  service_options.max_entry_bytes = options.max_entry_bytes;
+  server->service_ = std::make_unique<LedgerService>(server->ledger_.get(), service_options);
+
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  grpc::ServerBuilder builder;
+  int selected_port = 0;
+  builder.AddListeningPort(config.listen(), grpc::InsecureServerCredentials(), &selected_port);
+  builder.RegisterService(server->service_.get());
+  builder.SetMaxReceiveMessageSize(kMaxMessageBytes);
+  // gRPC sets SO_REUSEPORT by default, which would let a second node bind the same port.
+  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
+  server->server_ = builder.BuildAndStart();
+  if (server->server_ == nullptr || selected_port == 0) {
+    return absl::UnavailableError(absl::StrCat("cannot listen on ", config.listen(),
+                                               " (address in use, or not a local address)"));
+  }
+  server->address_ = absl::StrCat(host, ":", selected_port);
+  if (grpc::HealthCheckServiceInterface* health = server->server_->GetHealthCheckService()) {
+    health->SetServingStatus(true);
+  }
+
+  ledger::LedgerStatus status = server->ledger_->Status();
+  spdlog::info("tdsd serving on {} as {} (origin \"{}\", height {}, log size {})", server->address_,
+               server->ledger_->node_id(), server->ledger_->genesis().origin(), status.height,
+               status.log_size);
+  spdlog::warn("serving plaintext gRPC (--insecure-dev): for development only");
+  return server;
+}
+
+Server::~Server() { Shutdown(); }
+
+void Server::Shutdown(std::chrono::milliseconds grace) {
+  if (shut_down_) return;
+  shut_down_ = true;
+  if (server_ != nullptr) {
+    if (grpc::HealthCheckServiceInterface* health = server_->GetHealthCheckService()) {
+      health->SetServingStatus(false);
+    }
+  }
+  // Streams never end on their own: end them first, or Server::Shutdown would wait the full
+  // grace period for them.
+  if (service_ != nullptr) service_->Shutdown();
+  if (server_ != nullptr) {
+    // In-flight submissions complete as their blocks commit (the ledger is still running).
+    server_->Shutdown(std::chrono::system_clock::now() + grace);
+    server_->Wait();
+  }
+  server_.reset();
+  service_.reset();
+  if (ledger_ != nullptr) {
+    ledger_.reset();  // drains the queue: everything admitted becomes durable first
+    spdlog::info("ledger closed");
+  }
+  app_.reset();
+}
+
+}  // namespace tds::node

@@ -1,1 +1,46 @@
-// placeholder: being written
+// `tds`: the member and auditor command line.
+//
+//   tds keygen --out KEY
+//   tds genesis --origin NAME --member ID:ROLES:PUBKEY [--member ...] --out FILE
+//   tds verify RECEIPT --genesis GENESIS                  (offline)
+//   tds merkle root|prove|consistency ...                 (offline)
+//   tds --node HOST:PORT --key KEY anchor FILE...
+//   tds --node HOST:PORT receipt TXID [--out FILE]
+//   tds --node HOST:PORT ledger status
+//
+// Errors go to stderr as one "error: ..." line with a non-zero exit code.
+
+#include <exception>
+#include <iostream>
+
+#include "CLI/CLI.hpp"
+#include "sdk/cli/keys_cmd.h"
+#include "sdk/cli/ledger_cmd.h"
+#include "sdk/cli/merkle_cmd.h"
+#include "sdk/cli/options_cmd.h"
+#include "sdk/cli/verify_cmd.h"
+
+int main(int argc, char** argv) {
+  tds::cli::Context ctx;
+  CLI::App app("tds: Trusted Data Space member and auditor CLI", "tds");
+  app.require_subcommand(1);
+  app.fallthrough();  // global options may also follow the subcommand
+  app.footer(
+      "Offline: keygen, genesis, verify, merkle. Against a node (--node): anchor, receipt, "
+      "ledger.\nRun `tds COMMAND --help` for each command's options.");
+  tds::cli::AddGlobalOptions(app, ctx);
+  tds::cli::AddKeyCommands(app, ctx);
+  tds::cli::AddVerifyCommand(app, ctx);
+  tds::cli::AddMerkleCommands(app);
+  tds::cli::AddLedgerCommands(app, ctx);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  } catch (const std::exception& e) {
+    std::cerr << "error: " << e.what() << "\n";
+    return 1;
+  }
+  return ctx.exit_code;
+}

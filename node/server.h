@@ -1,0 +1,73 @@
+#pragma once
+// tdsd wiring: configuration → genesis, key, application, ledger → gRPC server.
+
+#include <chrono>
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "proto/config.pb.h"
+
+namespace grpc {
+class Server;
+}
+
+namespace tds::ledger {
+class Application;
+class Ledger;
+}  // namespace tds::ledger
+
+namespace tds::node {
+
+class LedgerService;
+
+// Defaults applied to fields the config file and flags left unset.
+inline constexpr char kDefaultListen[] = "127.0.0.1:7400";
+inline constexpr uint32_t kDefaultMaxBlockTxs = 4096;
+inline constexpr uint32_t kDefaultMaxEntryBytes = 64 * 1024;
+// Receive limit for one gRPC message: a full 10,000-envelope SubmitBatch of typical envelopes.
+inline constexpr int kMaxMessageBytes = 64 * 1024 * 1024;
+
+// Fills defaults and checks what Start needs (data, genesis, key, listen; sane limits).
+// Errors name the config key.
+absl::Status FinalizeConfig(tds::NodeConfig* config);
+
+// Sends gRPC's own log lines through spdlog (same format and level filter as ours).
+void RouteGrpcLogsToSpdlog();
+
+// Splits "HOST:PORT" (IPv6 hosts in brackets). Errors name the address.
+absl::Status SplitHostPort(const std::string& address, std::string* host, int* port);
+
+class Server {
+ public:
+  // REQUIRES: FinalizeConfig(&config) succeeded. Opens the ledger and serves; refuses
+  // plaintext unless config.insecure_dev() (mTLS is not implemented yet).
+  static absl::StatusOr<std::unique_ptr<Server>> Start(const tds::NodeConfig& config);
+  ~Server();  // Shutdown() with a 5 s grace period, then closes the ledger (draining it)
+
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  // The address actually bound, HOST:PORT (the real port when the config asked for port 0).
+  const std::string& address() const { return address_; }
+
+  // Stops accepting RPCs, ends block streams, lets in-flight RPCs finish until `grace`
+  // passes (then cancels them), and closes the ledger after everything queued is durable.
+  // Idempotent.
+  void Shutdown(std::chrono::milliseconds grace = std::chrono::seconds(5));
+
+ private:
+  Server() = default;
+
+  // Destruction order matters: the gRPC server before the service before the ledger before
+  // the application (members are destroyed in reverse order of declaration, and Shutdown
+  // resets them explicitly in that order).
+  std::unique_ptr<ledger::Application> app_;
+  std::unique_ptr<ledger::Ledger> ledger_;
+  std::unique_ptr<LedgerService> service_;
+  std::unique_ptr<grpc::Server> server_;
+  std::string address_;
+  bool shut_down_ = false;
+};
+
+}  // namespace tds::node

@@ -1,0 +1,58 @@
+#include "sdk/cli/options_cmd.h"
+
+#include <iostream>
+#include <utility>
+
+namespace tds::cli {
+
+void AddGlobalOptions(CLI::App& app, Context& ctx) {
+  GlobalOptions& o = ctx.options;
+  app.add_option("--node", o.node, "Node to talk to, HOST:PORT (anchor, receipt, ledger)")
+      ->envname("TDS_NODE");
+  app.add_option("--key", o.key, "Member key file written by `tds keygen` (anchor)")
+      ->envname("TDS_KEY");
+  app.add_flag("--insecure-dev", o.insecure_dev,
+               "Plaintext gRPC to a node started with --insecure-dev (development only)");
+  app.add_option("--timeout-ms", o.timeout_ms, "Deadline of each call to the node")
+      ->capture_default_str()
+      ->check(CLI::Range(int64_t{1}, int64_t{24} * 3600 * 1000));
+}
+
+void OnRun(CLI::App* sub, Context& ctx, std::function<int()> run) {
+  sub->callback([&ctx, run = std::move(run)] { ctx.exit_code = run(); });
+}
+
+int Fail(std::string_view message) {
+  std::cerr << "error: " << message << "\n";
+  return 1;
+}
+
+int Fail(const absl::Status& status) { return Fail(std::string(status.message())); }
+
+absl::StatusOr<std::unique_ptr<sdk::LedgerClient>> ConnectToNode(const GlobalOptions& options) {
+  if (options.node.empty()) {
+    return absl::InvalidArgumentError(
+        "this command talks to a node: pass --node HOST:PORT (or set TDS_NODE)");
+  }
+  sdk::ClientOptions client_options;
+  client_options.address = options.node;
+  client_options.insecure_dev = options.insecure_dev;
+  client_options.timeout_ms = options.timeout_ms;
+  auto client = sdk::LedgerClient::Connect(client_options);
+  if (!client.ok()) {
+    return absl::Status(client.status().code(), "cannot connect to " + options.node + ": " +
+                                                    std::string(client.status().message()));
+  }
+  return client;
+}
+
+absl::StatusOr<std::unique_ptr<SigningKey>> LoadMemberKey(const GlobalOptions& options) {
+  if (options.key.empty()) {
+    return absl::InvalidArgumentError(
+        "this command signs transactions: pass --key KEY_FILE (or set TDS_KEY); "
+        "create one with `tds keygen --out KEY_FILE`");
+  }
+  return SigningKey::LoadFromFile(options.key);
+}
+
+}  // namespace tds::cli
