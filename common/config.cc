@@ -31,18 +31,17 @@
 #include <utility>
 #include <vector>
 
-#include <google/protobuf/descriptor.h>
-#include <google/protobuf/message.h>
-#include <google/protobuf/reflection.h>
-#include <nlohmann/json.hpp>
-#include <yaml-cpp/yaml.h>
-
 #include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "common/bytes.h"
 #include "common/file.h"
+#include "google/protobuf/descriptor.h"
+#include "google/protobuf/message.h"
+#include "google/protobuf/reflection.h"
+#include "nlohmann/json.hpp"
+#include "yaml-cpp/yaml.h"
 
 namespace tds {
 namespace {
@@ -69,10 +68,10 @@ struct Value {
   };
   Kind kind = Kind::kNull;
   Style style = Style::kPlain;
-  std::string text;            // scalars only
-  std::vector<Value> items;    // sequences
-  std::vector<Field> fields;   // mappings, in file order
-  int line = 0;                // 1-based; 0 when unknown (JSON)
+  std::string text;           // scalars only
+  std::vector<Value> items;   // sequences
+  std::vector<Field> fields;  // mappings, in file order
+  int line = 0;               // 1-based; 0 when unknown (JSON)
 };
 
 struct Field {
@@ -138,8 +137,8 @@ std::string UnknownKeyHint(const Descriptor* d, std::string_view key) {
   for (int i = 0; i < d->field_count(); ++i) {
     const FieldDescriptor* f = d->field(i);
     names.push_back(f->name());
-    if (f->json_name() == key || absl::AsciiStrToLower(f->name()) == absl::AsciiStrToLower(
-                                                                         std::string(key))) {
+    if (f->json_name() == key ||
+        absl::AsciiStrToLower(f->name()) == absl::AsciiStrToLower(std::string(key))) {
       return absl::StrCat("did you mean '", f->name(), "'?");
     }
     const size_t dist = EditDistance(key, f->name());
@@ -192,74 +191,78 @@ bool IsValidUtf8(std::string_view s) {
 // ---------------------------------------------------------------------------------------------
 // YAML → Value
 
-// Returns an error text (empty on success).
-std::string FromYaml(const YAML::Node& node, int depth, Value* out) {
-  if (depth > kMaxDepth) return absl::StrCat("nested deeper than ", kMaxDepth, " levels");
+struct YamlError {
+  int line = 0;
+  std::string problem;  // empty: no error
+};
+
+YamlError FromYaml(const YAML::Node& node, int depth, Value* out) {
   const YAML::Mark mark = node.Mark();
   out->line = mark.line >= 0 ? mark.line + 1 : 0;
+  if (depth > kMaxDepth) {
+    return {out->line, absl::StrCat("nested deeper than ", kMaxDepth, " levels")};
+  }
   switch (node.Type()) {
     case YAML::NodeType::Undefined:
     case YAML::NodeType::Null:
       out->kind = Value::Kind::kNull;
-      return "";
+      return {};
     case YAML::NodeType::Scalar: {
       out->kind = Value::Kind::kScalar;
       out->text = node.Scalar();
-      // yaml-cpp tags quoted and block scalars "!"; plain ones "?". An explicit !!str also
+      // yaml-cpp tags quoted and block scalars "!", plain ones "?". An explicit !!str also
       // means "this is a string".
       const std::string& tag = node.Tag();
       out->style = (tag == "!" || tag == "tag:yaml.org,2002:str") ? Value::Style::kString
                                                                   : Value::Style::kPlain;
-      return "";
+      return {};
     }
     case YAML::NodeType::Sequence:
       out->kind = Value::Kind::kSequence;
       for (const YAML::Node& item : node) {
         out->items.emplace_back();
-        if (std::string err = FromYaml(item, depth + 1, &out->items.back()); !err.empty()) {
+        if (YamlError err = FromYaml(item, depth + 1, &out->items.back()); !err.problem.empty()) {
           return err;
         }
       }
-      return "";
+      return {};
     case YAML::NodeType::Map:
       out->kind = Value::Kind::kMapping;
       for (auto it = node.begin(); it != node.end(); ++it) {
         const YAML::Node& key = it->first;
         Field f;
         f.line = key.Mark().line >= 0 ? key.Mark().line + 1 : out->line;
-        if (!key.IsScalar()) {
-          return absl::StrCat("line ", f.line, ": a mapping key must be a plain string");
-        }
+        if (!key.IsScalar()) return {f.line, "a mapping key must be a plain string"};
         f.key = key.Scalar();
-        if (std::string err = FromYaml(it->second, depth + 1, &f.value); !err.empty()) {
+        if (YamlError err = FromYaml(it->second, depth + 1, &f.value); !err.problem.empty()) {
           return err;
         }
         out->fields.push_back(std::move(f));
       }
-      return "";
+      return {};
   }
-  return "unexpected YAML node type";
+  return {out->line, "unexpected YAML node type"};
 }
 
 absl::Status ParseYaml(std::string_view text, const std::string& name, Value* out) {
   try {
     std::vector<YAML::Node> docs = YAML::LoadAll(std::string(text));
     if (docs.size() > 1) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          name, ": malformed YAML: ", docs.size(), " documents; a config file holds one"));
+      return absl::InvalidArgumentError(absl::StrCat(name, ": malformed YAML: ", docs.size(),
+                                                     " documents; a config file holds one"));
     }
     if (docs.empty()) return absl::OkStatus();  // empty or comments only
-    if (std::string err = FromYaml(docs[0], 0, out); !err.empty()) {
-      return absl::InvalidArgumentError(absl::StrCat(name, ": malformed YAML: ", err));
+    if (YamlError err = FromYaml(docs[0], 0, out); !err.problem.empty()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(name, err.line > 0 ? absl::StrCat(":", err.line) : "", ": ", err.problem));
     }
     return absl::OkStatus();
   } catch (const YAML::Exception& e) {
     if (e.mark.is_null()) {
       return absl::InvalidArgumentError(absl::StrCat(name, ": malformed YAML: ", e.msg));
     }
-    return absl::InvalidArgumentError(absl::StrCat(name, ":", e.mark.line + 1,
-                                                   ": malformed YAML: ", e.msg, " (column ",
-                                                   e.mark.column + 1, ")"));
+    return absl::InvalidArgumentError(absl::StrCat(name, ":", e.mark.line + 1, ": malformed YAML: ",
+                                                   e.msg, " (column ", e.mark.column + 1, ")"));
   } catch (const std::exception& e) {
     return absl::InvalidArgumentError(absl::StrCat(name, ": malformed YAML: ", e.what()));
   }
@@ -301,8 +304,8 @@ class JsonTreeBuilder : public nlohmann::json_sax<nlohmann::json> {
                    const nlohmann::detail::exception& ex) override {
     // what() reads "[json.exception.parse_error.101] parse error at line 2, column 5: ...".
     std::string_view what = ex.what();
-    if (const size_t close = what.find("] "); !what.empty() && what[0] == '[' &&
-                                              close != std::string_view::npos) {
+    if (const size_t close = what.find("] ");
+        !what.empty() && what[0] == '[' && close != std::string_view::npos) {
       what.remove_prefix(close + 2);
     }
     error_ = std::string(what);
@@ -348,8 +351,8 @@ class JsonTreeBuilder : public nlohmann::json_sax<nlohmann::json> {
   }
 
   Value root_;
-  std::vector<Value> stack_;        // containers being built, innermost last
-  std::vector<std::string> keys_;   // pending key per open container
+  std::vector<Value> stack_;       // containers being built, innermost last
+  std::vector<std::string> keys_;  // pending key per open container
   std::string error_;
 };
 
@@ -481,8 +484,8 @@ class Walker {
       key.kind = Value::Kind::kScalar;
       key.text = f.key;
       key.line = line;
-      if (absl::Status s = SetScalar(key, child, key_fd, entry, /*add=*/false); !s.ok()) {
-        return Error(line, child, absl::StrCat("invalid map key: ", std::string(s.message())));
+      if (std::string problem = AssignScalar(key, key_fd, entry, /*add=*/false); !problem.empty()) {
+        return Error(line, child, absl::StrCat("invalid map key: ", problem));
       }
       if (value_fd->cpp_type() == FieldDescriptor::CPPTYPE_MESSAGE) {
         absl::Status s =
@@ -537,7 +540,8 @@ class Walker {
     std::string_view t = v.text;
     const bool negative = !t.empty() && t[0] == '-';
     if (!t.empty() && (t[0] == '+' || t[0] == '-')) t.remove_prefix(1);
-    if (t.empty() || !std::all_of(t.begin(), t.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+    if (t.empty() ||
+        !std::all_of(t.begin(), t.end(), [](char c) { return c >= '0' && c <= '9'; })) {
       return absl::StrCat("expected ", expected, ", got ", Describe(v));
     }
     const std::string type = fd->cpp_type_name();
@@ -547,9 +551,9 @@ class Walker {
     // Parse the magnitude as unsigned 64-bit, then range-check for T.
     uint64_t mag = 0;
     const auto [end, ec] = std::from_chars(t.data(), t.data() + t.size(), mag);
-    const std::string range = absl::StrCat(
-        "out of range for ", type, " (", std::numeric_limits<T>::min(), "..",
-        std::numeric_limits<T>::max(), ")");
+    const std::string range =
+        absl::StrCat("out of range for ", type, " (", std::numeric_limits<T>::min(), "..",
+                     std::numeric_limits<T>::max(), ")");
     if (ec == std::errc::result_out_of_range) return absl::StrCat(v.text, " is ", range);
     if (ec != std::errc() || end != t.data() + t.size()) {
       return absl::StrCat("expected ", expected, ", got ", Describe(v));
@@ -559,7 +563,8 @@ class Walker {
       *out = static_cast<T>(mag);
     } else {
       // |min| = max + 1 in two's complement.
-      const uint64_t limit = static_cast<uint64_t>(std::numeric_limits<T>::max()) + (negative ? 1 : 0);
+      const uint64_t limit =
+          static_cast<uint64_t>(std::numeric_limits<T>::max()) + (negative ? 1 : 0);
       if (mag > limit) return absl::StrCat(v.text, " is ", range);
       // Well defined in C++20: unsigned → signed conversion is modular.
       *out = static_cast<T>(static_cast<int64_t>(negative ? 0 - mag : mag));
@@ -613,6 +618,14 @@ class Walker {
   // Sets (add=false) or appends (add=true) a scalar field from a scalar value.
   absl::Status SetScalar(const Value& v, const std::string& path, const FieldDescriptor* fd,
                          Message* msg, bool add) {
+    const std::string problem = AssignScalar(v, fd, msg, add);
+    if (problem.empty()) return absl::OkStatus();
+    return Error(v.line, path, problem);
+  }
+
+  // SetScalar's work; returns the problem ("" on success) without file/path context.
+  static std::string AssignScalar(const Value& v, const FieldDescriptor* fd, Message* msg,
+                                  bool add) {
     const Reflection* r = msg->GetReflection();
     std::string problem;
     if (v.kind != Value::Kind::kScalar) {
@@ -705,8 +718,7 @@ class Walker {
           break;
       }
     }
-    if (problem.empty()) return absl::OkStatus();
-    return Error(v.line, path, problem);
+    return problem;
   }
 
   const std::string& name_;

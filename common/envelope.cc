@@ -70,11 +70,9 @@ absl::StatusOr<OpenedEnvelope> OpenEnvelope(std::string_view envelope_bytes,
   // Equality with the (valid) expected context also bounds the carried context to 1..255
   // bytes, so the length byte of the signed message is exact.
   if (env.context() != expected_context) {
-    return absl::InvalidArgumentError(absl::StrCat("envelope: context is '",
-                                                   absl::CHexEscape(env.context()),
-                                                   "', expected '",
-                                                   absl::CHexEscape(std::string(expected_context)),
-                                                   "'"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("envelope: context is '", absl::CHexEscape(env.context()), "', expected '",
+                     absl::CHexEscape(std::string(expected_context)), "'"));
   }
   auto signer = PublicKey::FromBytes(env.signer());
   if (!signer.ok()) {
@@ -82,9 +80,8 @@ absl::StatusOr<OpenedEnvelope> OpenEnvelope(std::string_view envelope_bytes,
         absl::StrCat("envelope signer: ", std::string(signer.status().message())));
   }
   if (env.signature().size() != kSignatureBytes) {
-    return absl::InvalidArgumentError(absl::StrCat("envelope signature: expected ",
-                                                   kSignatureBytes, " bytes, got ",
-                                                   env.signature().size()));
+    return absl::InvalidArgumentError(absl::StrCat("envelope signature: expected ", kSignatureBytes,
+                                                   " bytes, got ", env.signature().size()));
   }
   if (!signer->Verify(EnvelopeSignedMessage(env.context(), env.payload()), env.signature())) {
     return absl::InvalidArgumentError("envelope signature: does not verify");

@@ -55,8 +55,9 @@ TEST(Envelope, SealedFieldsAreAsDocumented) {
 }
 
 TEST(Envelope, SignedMessageLayoutIsDomainLengthContextPayload) {
-  EXPECT_EQ(EnvelopeSignedMessage("ctx", "pay"),
-            std::string("tds-envelope-v1\0\x03" "ctxpay", 22));
+  EXPECT_EQ(EnvelopeSignedMessage("ctx", "pay"), std::string("tds-envelope-v1\0\x03"
+                                                             "ctxpay",
+                                                             23));
   const std::string long_context(255, 'c');
   const std::string msg = EnvelopeSignedMessage(long_context, "");
   EXPECT_EQ(static_cast<uint8_t>(msg[16]), 255);

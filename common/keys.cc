@@ -32,7 +32,7 @@ namespace {
 constexpr std::string_view kKeyFileMagic = "tds-ed25519-secret-v1";
 constexpr std::string_view kSeedPrefix = "seed ";
 constexpr std::string_view kPublicPrefix = "public ";
-constexpr size_t kSeedBytes = crypto_sign_SEEDBYTES;       // 32
+constexpr size_t kSeedBytes = crypto_sign_SEEDBYTES;         // 32
 constexpr size_t kSecretBytes = crypto_sign_SECRETKEYBYTES;  // 64: seed || public key
 // A valid file is ~170 bytes; anything near this is not a key file.
 constexpr size_t kMaxKeyFileBytes = 512;
@@ -193,6 +193,7 @@ std::unique_ptr<SigningKey> SigningKey::Generate() {
   uint8_t pk[kPublicKeyBytes];
   crypto_sign_keypair(pk, key->secret_);
   key->public_key_ = DerivedPublicKey(pk);
+  sodium_mprotect_readonly(key->secret_);  // only read from here on; sodium_free undoes it
   return key;
 }
 
@@ -210,6 +211,7 @@ absl::StatusOr<std::unique_ptr<SigningKey>> SigningKey::FromSeed(std::string_vie
   uint8_t pk[kPublicKeyBytes];
   crypto_sign_seed_keypair(pk, key->secret_, reinterpret_cast<const unsigned char*>(seed32.data()));
   key->public_key_ = DerivedPublicKey(pk);
+  sodium_mprotect_readonly(key->secret_);  // only read from here on; sodium_free undoes it
   return key;
 }
 
@@ -328,8 +330,8 @@ absl::StatusOr<std::unique_ptr<SigningKey>> SigningKey::LoadFromFile(const std::
     return line;
   };
   if (next_line() != kKeyFileMagic) {
-    return fail(absl::StrCat("not a tds key file (line 1 is not '", std::string(kKeyFileMagic),
-                             "')"));
+    return fail(
+        absl::StrCat("not a tds key file (line 1 is not '", std::string(kKeyFileMagic), "')"));
   }
   const std::string_view seed_line = next_line();
   const std::string_view public_line = next_line();

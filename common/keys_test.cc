@@ -54,6 +54,12 @@ std::unique_ptr<SigningKey> SeededKey(char fill) {
   return std::move(*key);
 }
 
+// `s` with the character at `pos` replaced.
+std::string With(std::string s, size_t pos, char c) {
+  s[pos] = c;
+  return s;
+}
+
 int FileMode(const std::string& path) {
   struct stat st;
   if (::stat(path.c_str(), &st) != 0) return -1;
@@ -118,11 +124,12 @@ TEST(PublicKey, VerifyRefusesOtherKeysSignature) {
 }
 
 TEST(PublicKey, HexRoundTrips) {
-  const PublicKey& pk = SeededKey(3)->public_key();
+  auto key = SeededKey(3);
+  const PublicKey& pk = key->public_key();
   auto back = PublicKey::FromHex(pk.hex());
   ASSERT_TRUE(back.ok());
   EXPECT_EQ(*back, pk);
-  auto upper = PublicKey::FromHex(std::string(kRfcPublic).replace(0, 2, "D7"));
+  auto upper = PublicKey::FromHex(With(kRfcPublic, 0, 'D'));
   ASSERT_TRUE(upper.ok());
   EXPECT_EQ(upper->hex(), kRfcPublic);
 }
@@ -131,7 +138,7 @@ TEST(PublicKey, InvalidHexRefused) {
   auto odd = PublicKey::FromHex(std::string(kRfcPublic).substr(1));
   ASSERT_FALSE(odd.ok());
   EXPECT_THAT(Message(odd.status()), HasSubstr("public key: hex: odd length"));
-  auto bad_char = PublicKey::FromHex(std::string(kRfcPublic).replace(10, 1, "x"));
+  auto bad_char = PublicKey::FromHex(With(kRfcPublic, 10, 'x'));
   ASSERT_FALSE(bad_char.ok());
   EXPECT_THAT(Message(bad_char.status()), HasSubstr("invalid character at position 10"));
   auto short_key = PublicKey::FromHex(std::string(kRfcPublic).substr(2));
@@ -267,8 +274,7 @@ TEST(KeyFile, CorruptFilesRefusedNamingTheCheck) {
   EXPECT_THAT(LoadError(dir, magic + seed.substr(2) + pub), HasSubstr("line 2"));
   EXPECT_THAT(LoadError(dir, magic + "seed " + std::string(kRfcSeed).substr(2) + "\n" + pub),
               HasSubstr("line 2"));
-  EXPECT_THAT(LoadError(dir, magic + "seed " + std::string(kRfcSeed).replace(5, 1, "q") + "\n" +
-                                 pub),
+  EXPECT_THAT(LoadError(dir, magic + "seed " + With(kRfcSeed, 5, 'q') + "\n" + pub),
               HasSubstr("line 2"));
   EXPECT_THAT(LoadError(dir, magic + seed), HasSubstr("line 3 is not 'public <64 hex digits>'"));
   EXPECT_THAT(LoadError(dir, magic + seed + "public zz\n"), HasSubstr("line 3: public key"));
@@ -280,9 +286,9 @@ TEST(KeyFile, CorruptFilesRefusedNamingTheCheck) {
 
 TEST(KeyFile, ErrorsNeverEchoTheSecret) {
   TempDir dir;
-  const std::string bad_seed = std::string(kRfcSeed).replace(63, 1, "Z");
-  const std::string msg = LoadError(
-      dir, "tds-ed25519-secret-v1\nseed " + bad_seed + "\npublic " + kRfcPublic + "\n");
+  const std::string bad_seed = With(kRfcSeed, 63, 'Z');
+  const std::string msg =
+      LoadError(dir, "tds-ed25519-secret-v1\nseed " + bad_seed + "\npublic " + kRfcPublic + "\n");
   ASSERT_NE(msg, "");
   EXPECT_THAT(msg, Not(HasSubstr(std::string(kRfcSeed).substr(0, 16))));
 }

@@ -7,11 +7,6 @@
 
 #include "common/logging.h"
 
-#include <spdlog/formatter.h>
-#include <spdlog/pattern_formatter.h>
-#include <spdlog/sinks/stdout_sinks.h>
-#include <spdlog/spdlog.h>
-
 #include <cerrno>  // program_invocation_short_name (GNU)
 #include <chrono>
 #include <ctime>
@@ -20,6 +15,10 @@
 #include <string_view>
 
 #include "absl/strings/str_cat.h"
+#include "spdlog/formatter.h"
+#include "spdlog/pattern_formatter.h"
+#include "spdlog/sinks/stdout_sinks.h"
+#include "spdlog/spdlog.h"
 
 namespace tds {
 namespace {
@@ -145,8 +144,8 @@ absl::Status InitLogging(const std::string& format, const std::string& level) {
     if (level == kLevels[i]) level_index = i;
   }
   if (level_index < 0) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "log level '", level, "' is not one of trace, debug, info, warn, error, off"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("log level '", level, "' is not one of trace, debug, info, warn, error, off"));
   }
   std::unique_ptr<spdlog::formatter> formatter;
   if (format == "human") {
@@ -160,8 +159,8 @@ absl::Status InitLogging(const std::string& format, const std::string& level) {
 
   auto sink = std::make_shared<spdlog::sinks::stderr_sink_mt>();
   // Named after the program ("tdsd", "tds"), which is what "logger" in JSON lines shows.
-  auto logger = std::make_shared<spdlog::logger>(std::string(program_invocation_short_name),
-                                                 std::move(sink));
+  auto logger =
+      std::make_shared<spdlog::logger>(std::string(program_invocation_short_name), std::move(sink));
   logger->set_formatter(std::move(formatter));
   logger->set_level(kLevelEnums[level_index]);
   logger->flush_on(spdlog::level::warn);

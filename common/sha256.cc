@@ -7,9 +7,18 @@
 namespace tds {
 
 Hash Sha256(std::string_view data) {
+  // One context per thread: EVP_Digest would allocate and free a context per call, which costs
+  // more than hashing a Merkle node.
+  struct Ctx {
+    EVP_MD_CTX* ctx = EVP_MD_CTX_new();
+    ~Ctx() { EVP_MD_CTX_free(ctx); }
+  };
+  thread_local Ctx t;
   Hash out;
   unsigned int len = 0;
-  if (EVP_Digest(data.data(), data.size(), out.data(), &len, EVP_sha256(), nullptr) != 1) {
+  if (t.ctx == nullptr || EVP_DigestInit_ex(t.ctx, EVP_sha256(), nullptr) != 1 ||
+      EVP_DigestUpdate(t.ctx, data.data(), data.size()) != 1 ||
+      EVP_DigestFinal_ex(t.ctx, out.data(), &len) != 1) {
     std::abort();  // only on allocation failure inside OpenSSL
   }
   return out;

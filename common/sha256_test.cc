@@ -50,9 +50,7 @@ TEST(Sha256Hasher, NoUpdatesGivesEmptyHash) {
   EXPECT_EQ(h.Finish(), Sha256(""));
 }
 
-TEST(Sha256, HandlesEmbeddedNulBytes) {
-  EXPECT_NE(Sha256(std::string("a\0b", 3)), Sha256("a"));
-}
+TEST(Sha256, HandlesEmbeddedNulBytes) { EXPECT_NE(Sha256(std::string("a\0b", 3)), Sha256("a")); }
 
 }  // namespace
 }  // namespace tds

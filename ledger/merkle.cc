@@ -52,8 +52,6 @@ absl::StatusOr<Hash> RangeHash(const NodeStore& store, uint64_t lo, uint64_t hi)
   return h;
 }
 
-std::string Hex(const Hash& h) { return HexEncode(h); }
-
 // Number of hashes in PATH(index, D[0:size]), REQUIRES index < size: one per level below the
 // point where the paths to `index` and to the last leaf diverge (those subtrees are perfect),
 // plus one per left sibling on the right edge above it.
@@ -267,8 +265,8 @@ absl::Status VerifyInclusion(const Hash& leaf_hash, uint64_t index, uint64_t siz
   }
   if (sn != 0) return absl::InvalidArgumentError("inclusion proof: too few hashes");
   if (r != root) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("inclusion proof: computed root ", Hex(r), " != expected root ", Hex(root)));
+    return absl::InvalidArgumentError(absl::StrCat("inclusion proof: computed root ", HexEncode(r),
+                                                   " != expected root ", HexEncode(root)));
   }
   return absl::OkStatus();
 }
@@ -292,8 +290,8 @@ absl::Status VerifyConsistency(uint64_t size1, uint64_t size2, const std::vector
     }
     if (root1 != root2) {
       return absl::InvalidArgumentError(absl::StrCat("consistency proof: equal sizes ", size1,
-                                                     " but root1 ", Hex(root1), " != root2 ",
-                                                     Hex(root2)));
+                                                     " but root1 ", HexEncode(root1), " != root2 ",
+                                                     HexEncode(root2)));
     }
     return absl::OkStatus();
   }
@@ -332,14 +330,14 @@ absl::Status VerifyConsistency(uint64_t size1, uint64_t size2, const std::vector
   }
   if (sn != 0) return absl::InvalidArgumentError("consistency proof: too few hashes");
   if (fr != root1) {
-    return absl::InvalidArgumentError(absl::StrCat("consistency proof: computed root1 ", Hex(fr),
-                                                   " != expected root1 ", Hex(root1), " (size1 ",
-                                                   size1, ")"));
+    return absl::InvalidArgumentError(absl::StrCat("consistency proof: computed root1 ",
+                                                   HexEncode(fr), " != expected root1 ",
+                                                   HexEncode(root1), " (size1 ", size1, ")"));
   }
   if (sr != root2) {
-    return absl::InvalidArgumentError(absl::StrCat("consistency proof: computed root2 ", Hex(sr),
-                                                   " != expected root2 ", Hex(root2), " (size2 ",
-                                                   size2, ")"));
+    return absl::InvalidArgumentError(absl::StrCat("consistency proof: computed root2 ",
+                                                   HexEncode(sr), " != expected root2 ",
+                                                   HexEncode(root2), " (size2 ", size2, ")"));
   }
   return absl::OkStatus();
 }

@@ -72,7 +72,9 @@ void AddKeyCommands(CLI::App& app, Context& ctx) {
                    "ID:ROLE[,ROLE...]:PUBKEY_HEX; roles: provider, consumer, auditor, validator "
                    "(repeat for each member; at least one validator)")
       ->required()
-      ->take_all();
+      ->expected(1)
+      ->allow_extra_args(false)
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
   genesis->add_option("--out", g->out, "Genesis file to write")->required();
   genesis->add_flag("--force", g->force, "Overwrite an existing file");
   genesis->footer(

@@ -80,10 +80,11 @@ int RunAnchor(const GlobalOptions& g, const AnchorArgs& args) {
   if (!user_meta.ok()) return Fail(user_meta.status());
   absl::StatusOr<std::unique_ptr<SigningKey>> key = LoadMemberKey(g);
   if (!key.ok()) return Fail(key.status());
+  absl::StatusOr<std::unique_ptr<sdk::LedgerClient>> client = ConnectToNode(g);
+  if (!client.ok()) return Fail(client.status());
 
   // Build every transaction before touching the network: a bad file fails fast.
   std::vector<std::string> envelopes;
-  std::vector<Hash> txids;
   for (const std::string& file : args.files) {
     absl::StatusOr<FileDigest> d = DigestFile(file);
     if (!d.ok()) return Fail(d.status());
@@ -95,12 +96,13 @@ int RunAnchor(const GlobalOptions& g, const AnchorArgs& args) {
     envelopes.push_back(std::move(*body));
   }
 
-  absl::StatusOr<std::unique_ptr<sdk::LedgerClient>> client = ConnectToNode(g);
-  if (!client.ok()) return Fail(client.status());
   absl::StatusOr<std::string> member = (*client)->MemberIdFor((*key)->public_key());
   if (!member.ok()) {
-    return Fail("key " + g.key + " (public key " + (*key)->public_key().hex() +
-                ") is not usable on this data space: " + std::string(member.status().message()));
+    // NotFound: the message names the key and the data space.
+    return Fail((member.status().code() == absl::StatusCode::kNotFound
+                     ? "nothing anchored: --key " + g.key + ": "
+                     : "cannot look up the member id of --key " + g.key + ": ") +
+                std::string(member.status().message()));
   }
   for (std::string& body : envelopes) {
     body = sdk::BuildTransaction(**key, *member, std::string(evidence::kAnchorTxType),
@@ -219,9 +221,13 @@ void AddLedgerCommands(CLI::App& app, Context& ctx) {
   anchor->add_option("FILE", a->files, "Documents to anchor")->required();
   anchor->add_option("--type", a->doc_type, "Document type, [a-z0-9._-]{1,64}")
       ->capture_default_str();
-  anchor->add_option("--meta", a->meta,
-                     "Extra metadata KEY=VALUE (repeatable); file and size "
-                     "are recorded automatically");
+  anchor
+      ->add_option("--meta", a->meta,
+                   "Extra metadata KEY=VALUE (repeatable); file and size "
+                   "are recorded automatically")
+      ->expected(1)  // one value per --meta, so FILE arguments may follow
+      ->allow_extra_args(false)
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
   anchor->footer(
       "Needs --node and --key. Example:\n"
       "  tds --node 127.0.0.1:7400 --key bank.key --insecure-dev anchor --type contract "

@@ -12,6 +12,7 @@
 
 #include <exception>
 #include <iostream>
+#include <string>
 
 #include "CLI/CLI.hpp"
 #include "sdk/cli/keys_cmd.h"
@@ -28,6 +29,10 @@ int main(int argc, char** argv) {
   app.footer(
       "Offline: keygen, genesis, verify, merkle. Against a node (--node): anchor, receipt, "
       "ledger.\nRun `tds COMMAND --help` for each command's options.");
+  app.failure_message([](const CLI::App* app, const CLI::Error& e) {
+    return "error: " + std::string(e.what()) + "\nRun `" + app->get_name() +
+           " --help` (or `COMMAND --help`) for usage.\n";
+  });
   tds::cli::AddGlobalOptions(app, ctx);
   tds::cli::AddKeyCommands(app, ctx);
   tds::cli::AddVerifyCommand(app, ctx);

@@ -35,6 +35,7 @@ absl::StatusOr<merkle::MemoryNodeStore> ReadTree(const std::string& path) {
     }
     in = &file;
   }
+  const std::string name = path == "-" ? "stdin" : path;  // for messages
   merkle::MemoryNodeStore store;
   std::string line;
   uint64_t line_number = 0;
@@ -44,13 +45,14 @@ absl::StatusOr<merkle::MemoryNodeStore> ReadTree(const std::string& path) {
     absl::StatusOr<std::string> entry = HexDecode(line);
     if (!entry.ok()) {
       return absl::InvalidArgumentError(
-          absl::StrCat(path, " line ", line_number, ": ", std::string(entry.status().message())));
+          absl::StrCat(name, " line ", line_number, ": ", std::string(entry.status().message())));
     }
     store.AppendLeaf(merkle::LeafHash(*entry));
   }
   if (in->bad()) {  // a read error, e.g. FILE is a directory
-    return absl::DataLossError(absl::StrCat("cannot read ", path, " after line ", line_number, ": ",
-                                            std::strerror(errno)));
+    const std::string where =
+        line_number == 0 ? name : absl::StrCat(name, " after line ", line_number);
+    return absl::DataLossError(absl::StrCat("cannot read ", where, ": ", std::strerror(errno)));
   }
   return store;
 }
@@ -134,7 +136,7 @@ void AddMerkleCommands(CLI::App& parent) {
   cmd->require_subcommand(1);
   cmd->footer(
       "FILE: one hex-encoded entry per line ('-' for stdin); an empty line is the empty entry; "
-      "a final newline ends the last line. Indices and sizes count entries from 0.");
+      "a final newline ends the last line. INDEX is 0-based; sizes count entries.\n");
 
   // Arguments outlive AddMerkleCommands: the callbacks run during parse().
   struct Args {
