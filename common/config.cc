@@ -219,7 +219,7 @@ YamlError FromYaml(const YAML::Node& node, int depth, Value* out) {
     }
     case YAML::NodeType::Sequence:
       out->kind = Value::Kind::kSequence;
-      for (const YAML::Node& item : node) {
+      for (const auto& item : node) {  // binds the proxy temporary: lifetime extended
         out->items.emplace_back();
         if (YamlError err = FromYaml(item, depth + 1, &out->items.back()); !err.problem.empty()) {
           return err;
@@ -228,13 +228,15 @@ YamlError FromYaml(const YAML::Node& node, int depth, Value* out) {
       return {};
     case YAML::NodeType::Map:
       out->kind = Value::Kind::kMapping;
-      for (auto it = node.begin(); it != node.end(); ++it) {
-        const YAML::Node& key = it->first;
+      for (const auto& kv : node) {
+        // Copies: yaml-cpp's iterator proxies are temporaries; Nodes are cheap handles.
+        const YAML::Node key = kv.first;
+        const YAML::Node value = kv.second;
         Field f;
         f.line = key.Mark().line >= 0 ? key.Mark().line + 1 : out->line;
         if (!key.IsScalar()) return {f.line, "a mapping key must be a plain string"};
         f.key = key.Scalar();
-        if (YamlError err = FromYaml(it->second, depth + 1, &f.value); !err.problem.empty()) {
+        if (YamlError err = FromYaml(value, depth + 1, &f.value); !err.problem.empty()) {
           return err;
         }
         out->fields.push_back(std::move(f));

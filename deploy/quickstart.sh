@@ -25,6 +25,11 @@ TDSD="$ROOT/$BUILD_DIR/bin/tdsd"
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/tds-quickstart.XXXXXX")"
 TDSD_PID=""
 cleanup() {
+  local rc=$?
+  if [[ $rc -ne 0 && -s "$WORK/tdsd.log" ]]; then
+    echo "quickstart failed; last lines of the tdsd log:" >&2
+    tail -n 20 "$WORK/tdsd.log" >&2
+  fi
   if [[ -n "$TDSD_PID" ]] && kill -0 "$TDSD_PID" 2>/dev/null; then
     kill -TERM "$TDSD_PID" 2>/dev/null || true
     for _ in $(seq 50); do kill -0 "$TDSD_PID" 2>/dev/null || break; sleep 0.1; done
@@ -126,7 +131,7 @@ while read -r txid file signer type; do
     failures=$((failures + 1))
     echo "  $(basename "$file"): $line" >&2
   fi
-  echo "$(basename "$file")|$type|$signer|${txid:0:16}…|$block|$index|$verdict" >>"$WORK/summary"
+  echo "$(basename "$file")|$type|$signer|${txid:0:16}...|$block|$index|$verdict" >>"$WORK/summary"
 done <"$WORK/anchored"
 
 # A receipt whose checkpoint is swapped for a forged one must not verify.

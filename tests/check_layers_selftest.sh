@@ -18,6 +18,8 @@ make_tree() {  # a clean tree: every include allowed
   printf '#include "evidence/a.h"\n#include "compute/a.h"\n' >node/a.cc
   printf '#include "ledger/receipt.h"\n' >sdk/a.cc
   printf '#include "tests/test_util.h"\n#include "node/a.h"\n' >tests/a.cc
+  printf '#include "sdk/client.h"\n#include "node/server.h"\n' >node/server_test.cc
+  printf '#include "sdk/client.h"\n' >ledger/ledger_test.cc
 }
 
 expect_violation() {  # FILE LINE INCLUDE: adds the include, expects check_layers to name it
@@ -47,4 +49,6 @@ expect_violation sdk/a.cc node/server.h
 expect_violation node/a.cc tests/test_util.h
 expect_violation node/a.cc bench/util.h
 expect_violation proto/a.proto common/x.proto
+expect_violation node/server_test.cc tests/test_util.h
+expect_violation ledger/ledger_test.cc bench/util.h
 echo "check_layers self-test passed"

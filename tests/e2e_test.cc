@@ -16,6 +16,10 @@
 #include "evidence/evidence.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "nlohmann/json.hpp"
+#include "proto/envelope.pb.h"
+#include "proto/evidence.pb.h"
+#include "proto/ledger.pb.h"
 #include "sdk/client.h"
 #include "tests/test_util.h"
 
@@ -98,8 +102,8 @@ TEST_F(EndToEndTest, AnchorReceiptVerify) {
   WriteText(dir_.File("loan.txt"), "Loan agreement SBL-2025-0142: CNY 3,000,000 at 3.85%\n");
   WriteText(dir_.File("report.csv"), "period,calls,amount_fen\n2025-03,20,600000\n");
 
-  CommandResult a = TdsAt({"anchor", "--type", "contract", "--meta", "case=e2e",
-                           dir_.File("loan.txt"), dir_.File("report.csv")},
+  CommandResult a = TdsAt({"anchor", "--type", "contract", "--meta", "case=e2e", "--meta",
+                           "desk=smb-credit", dir_.File("loan.txt"), dir_.File("report.csv")},
                           dir_.File("bank.key"));
   ASSERT_EQ(a.exit_code, 0) << a.Describe() << node_->Log();
   std::smatch m;
@@ -128,6 +132,30 @@ TEST_F(EndToEndTest, AnchorReceiptVerify) {
     EXPECT_THAT(v.out, StartsWith("OK: tx " + txids[i] + " by bank at index "));
     EXPECT_THAT(v.out, HasSubstr("in tree of 2"));
     EXPECT_EQ(std::count(v.out.begin(), v.out.end(), '\n'), 1) << "not one line: " << v.out;
+  }
+
+  // The anchored body: the file's digest, the type, and metadata with file name and size.
+  {
+    absl::StatusOr<std::string> text = ReadFile(dir_.File("receipt-0.json"));
+    ASSERT_TRUE(text.ok());
+    nlohmann::json receipt = nlohmann::json::parse(*text);
+    absl::StatusOr<std::string> entry = Base64Decode(receipt["entry"].get<std::string>());
+    ASSERT_TRUE(entry.ok()) << entry.status();
+    tds::Envelope env;
+    tds::Transaction tx;
+    tds::EvidenceAnchor anchor;
+    ASSERT_TRUE(env.ParseFromString(*entry));
+    ASSERT_TRUE(tx.ParseFromString(env.payload()));
+    ASSERT_TRUE(anchor.ParseFromString(tx.body()));
+    EXPECT_EQ(tx.type(), evidence::kAnchorTxType);
+    EXPECT_EQ(tx.submitter(), "bank");
+    EXPECT_EQ(anchor.doc_type(), "contract");
+    const std::string content = *ReadFile(dir_.File("loan.txt"));
+    EXPECT_EQ(anchor.digest(), std::string(AsBytes(Sha256(content))));
+    EXPECT_EQ(anchor.metadata().at("file"), "loan.txt");
+    EXPECT_EQ(anchor.metadata().at("size"), std::to_string(content.size()));
+    EXPECT_EQ(anchor.metadata().at("case"), "e2e");
+    EXPECT_EQ(anchor.metadata().at("desk"), "smb-credit");
   }
 
   // The same receipt on stdout.

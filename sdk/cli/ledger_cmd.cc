@@ -244,6 +244,7 @@ void AddLedgerCommands(CLI::App& app, Context& ctx) {
 
   CLI::App* ledger = app.add_subcommand("ledger", "Ledger queries");
   ledger->require_subcommand(1);
+  ledger->footer("Needs --node. Example: tds --node 127.0.0.1:7400 --insecure-dev ledger status");
   CLI::App* status = ledger->add_subcommand(
       "status", "Origin, height, log size and root, state digest, last block time");
   status->footer("Needs --node.");

@@ -33,7 +33,8 @@ int RunVerify(const VerifyArgs& args) {
 
   absl::StatusOr<tds::Receipt> receipt = ledger::ReceiptFromJson(*text);
   if (!receipt.ok()) {
-    return Failed("receipt: " + args.receipt + ": " + std::string(receipt.status().message()));
+    std::string why(receipt.status().message());
+    return Failed(why.rfind("receipt:", 0) == 0 ? why : "receipt: " + why);
   }
   absl::StatusOr<ledger::VerifiedReceipt> v = ledger::VerifyReceipt(*receipt, *genesis);
   if (!v.ok()) return Failed(std::string(v.status().message()));
