@@ -56,8 +56,11 @@ std::string SealEnvelope(const SigningKey& key, std::string_view context, std::s
   return env.SerializeAsString();
 }
 
-absl::StatusOr<OpenedEnvelope> OpenEnvelope(std::string_view envelope_bytes,
-                                            std::string_view expected_context) {
+namespace {
+
+// Parses and checks everything but the signature itself.
+absl::StatusOr<Envelope> ParseChecked(std::string_view envelope_bytes,
+                                      std::string_view expected_context) {
   if (!ValidContextLength(expected_context)) {
     return absl::InvalidArgumentError(absl::StrCat(
         "envelope: expected context must be 1..255 bytes, got ", expected_context.size()));
@@ -74,19 +77,44 @@ absl::StatusOr<OpenedEnvelope> OpenEnvelope(std::string_view envelope_bytes,
         absl::StrCat("envelope: context is '", absl::CHexEscape(env.context()), "', expected '",
                      absl::CHexEscape(std::string(expected_context)), "'"));
   }
-  auto signer = PublicKey::FromBytes(env.signer());
-  if (!signer.ok()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("envelope signer: ", std::string(signer.status().message())));
-  }
   if (env.signature().size() != kSignatureBytes) {
     return absl::InvalidArgumentError(absl::StrCat("envelope signature: expected ", kSignatureBytes,
                                                    " bytes, got ", env.signature().size()));
   }
-  if (!signer->Verify(EnvelopeSignedMessage(env.context(), env.payload()), env.signature())) {
+  return env;
+}
+
+absl::StatusOr<OpenedEnvelope> VerifyWith(Envelope& env, const PublicKey& signer) {
+  if (!signer.Verify(EnvelopeSignedMessage(env.context(), env.payload()), env.signature())) {
     return absl::InvalidArgumentError("envelope signature: does not verify");
   }
-  return OpenedEnvelope{std::move(*env.mutable_payload()), *signer};
+  return OpenedEnvelope{std::move(*env.mutable_payload()), signer};
+}
+
+}  // namespace
+
+absl::StatusOr<OpenedEnvelope> OpenEnvelope(std::string_view envelope_bytes,
+                                            std::string_view expected_context) {
+  auto env = ParseChecked(envelope_bytes, expected_context);
+  if (!env.ok()) return env.status();
+  auto signer = PublicKey::FromBytes(env->signer());
+  if (!signer.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("envelope signer: ", std::string(signer.status().message())));
+  }
+  return VerifyWith(*env, *signer);
+}
+
+absl::StatusOr<OpenedEnvelope> OpenEnvelopeFrom(
+    std::string_view envelope_bytes, std::string_view expected_context,
+    const std::function<const PublicKey*(std::string_view)>& resolve) {
+  auto env = ParseChecked(envelope_bytes, expected_context);
+  if (!env.ok()) return env.status();
+  const PublicKey* signer = resolve(env->signer());
+  if (signer == nullptr) {
+    return absl::PermissionDeniedError("envelope signer: not a known member key");
+  }
+  return VerifyWith(*env, *signer);
 }
 
 }  // namespace tds

@@ -2,6 +2,7 @@
 // Signed envelopes: exact bytes + signer + signature under a per-kind context.
 // Signed message = "tds-envelope-v1" 0x00 || u8 len(context) || context || payload.
 
+#include <functional>
 #include <string>
 #include <string_view>
 
@@ -26,6 +27,13 @@ struct OpenedEnvelope {
 // verifies. Errors name the failed check (parse, context, signer key, signature).
 absl::StatusOr<OpenedEnvelope> OpenEnvelope(std::string_view envelope_bytes,
                                             std::string_view expected_context);
+
+// Like OpenEnvelope, for a signer drawn from a registry of keys validated when they were
+// registered: `resolve(raw 32-byte signer)` returns that key or nullptr (→ PermissionDenied).
+// Skips re-validating the curve point, which costs about as much as the signature check.
+absl::StatusOr<OpenedEnvelope> OpenEnvelopeFrom(
+    std::string_view envelope_bytes, std::string_view expected_context,
+    const std::function<const PublicKey*(std::string_view)>& resolve);
 
 // The bytes an envelope signature covers (exposed for the format docs and cross-checks).
 std::string EnvelopeSignedMessage(std::string_view context, std::string_view payload);

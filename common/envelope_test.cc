@@ -151,5 +151,34 @@ TEST(Envelope, EmptyExpectedContextRefused) {
   EXPECT_THAT(Message(opened.status()), HasSubstr("expected context must be 1..255 bytes"));
 }
 
+TEST(Envelope, OpenFromRegistryUsesTheRegisteredKey) {
+  auto key = SeededKey(1);
+  const PublicKey registered = key->public_key();
+  auto resolve = [&](std::string_view raw) -> const PublicKey* {
+    return raw == registered.bytes() ? &registered : nullptr;
+  };
+  const std::string sealed = SealEnvelope(*key, kTxContext, "pay");
+  auto opened = OpenEnvelopeFrom(sealed, kTxContext, resolve);
+  ASSERT_TRUE(opened.ok()) << opened.status();
+  EXPECT_EQ(opened->payload, "pay");
+  EXPECT_EQ(opened->signer, registered);
+}
+
+TEST(Envelope, OpenFromRegistryRefusesUnknownSignerAndBadSignature) {
+  auto key = SeededKey(1);
+  auto other = SeededKey(2);
+  const PublicKey registered = key->public_key();
+  auto resolve = [&](std::string_view raw) -> const PublicKey* {
+    return raw == registered.bytes() ? &registered : nullptr;
+  };
+  auto unknown = OpenEnvelopeFrom(SealEnvelope(*other, kTxContext, "x"), kTxContext, resolve);
+  EXPECT_EQ(unknown.status().code(), absl::StatusCode::kPermissionDenied);
+  EXPECT_THAT(Message(unknown.status()), HasSubstr("not a known member key"));
+  Envelope env = Parse(SealEnvelope(*key, kTxContext, "x"));
+  env.set_payload("y");
+  auto tampered = OpenEnvelopeFrom(env.SerializeAsString(), kTxContext, resolve);
+  EXPECT_THAT(Message(tampered.status()), HasSubstr("does not verify"));
+}
+
 }  // namespace
 }  // namespace tds

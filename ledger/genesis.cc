@@ -68,6 +68,7 @@ absl::StatusOr<GenesisInfo> GenesisInfo::Parse(std::string_view file_bytes,
     }
     g.by_id_[m.id()] = i;
     g.by_key_[raw] = i;
+    g.keys_.push_back(*key);
     if (HasRole(m, kRoleValidator)) g.validators_.push_back(Validator{m.id(), *key});
   }
   if (g.validators_.empty()) return Invalid(name, "no member has the validator role");
@@ -87,6 +88,11 @@ const tds::Member* GenesisInfo::FindMember(std::string_view id) const {
 const tds::Member* GenesisInfo::FindByKey(const PublicKey& key) const {
   auto it = by_key_.find(key.bytes());
   return it == by_key_.end() ? nullptr : &proto_.members(it->second);
+}
+
+const PublicKey* GenesisInfo::FindKey(std::string_view raw_key) const {
+  auto it = by_key_.find(raw_key);
+  return it == by_key_.end() ? nullptr : &keys_[it->second];
 }
 
 bool GenesisInfo::HasRole(const tds::Member& m, std::string_view role) {

@@ -42,6 +42,8 @@ class GenesisInfo {
   const tds::Member* FindMember(std::string_view id) const;
   // The member whose key this is, or nullptr.
   const tds::Member* FindByKey(const PublicKey& key) const;
+  // The validated key of the member whose raw key bytes these are, or nullptr.
+  const PublicKey* FindKey(std::string_view raw_key) const;
   static bool HasRole(const tds::Member& m, std::string_view role);
 
   // Validators in genesis order.
@@ -56,6 +58,7 @@ class GenesisInfo {
   std::vector<Validator> validators_;
   std::map<std::string, int, std::less<>> by_id_;
   std::map<std::string, int, std::less<>> by_key_;  // raw key bytes → member index
+  std::vector<PublicKey> keys_;                      // by member index
 };
 
 // Builds genesis JSON from "ID:ROLE[,ROLE...]:PUBKEY_HEX" specs (the `tds genesis` CLI).

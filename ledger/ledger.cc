@@ -176,7 +176,15 @@ class Ledger::Impl {
                                                      " bytes; the limit is ",
                                                      options_.max_entry_bytes));
     }
-    TDS_ASSIGN_OR_RETURN(OpenedEnvelope opened, OpenEnvelope(entry, kTxContext));
+    auto opened_or = OpenEnvelopeFrom(entry, kTxContext, [this](std::string_view raw) {
+      return genesis_.FindKey(raw);
+    });
+    if (!opened_or.ok()) {
+      if (opened_or.status().code() != absl::StatusCode::kPermissionDenied) return opened_or.status();
+      return absl::PermissionDeniedError(
+          absl::StrCat("membership: the envelope's signer is not a member of ", genesis_.origin()));
+    }
+    OpenedEnvelope& opened = *opened_or;
     Pending p;
     if (!p.tx.ParseFromString(opened.payload)) {
       return absl::InvalidArgumentError("transaction: payload is not a tds.Transaction");
@@ -410,22 +418,23 @@ class Ledger::Impl {
     return rec;
   }
 
+  // The receipt proves inclusion under the checkpoint of the block that committed the
+  // transaction, so the block height it names is covered by the validators' signatures.
   absl::StatusOr<tds::Receipt> GetReceipt(const Hash& txid) const {
     TDS_ASSIGN_OR_RETURN(TxRecord rec, GetTransaction(txid));
-    // The index is written with its block; wait out the instant before the head moves past it.
-    WaitForHeight(rec.height, 5000);
-    Head head = SnapshotHead();
-    if (rec.index >= head.log_size) {
-      return absl::UnavailableError("transaction is being committed; retry");
+    TDS_ASSIGN_OR_RETURN(tds::Block block, ReadBlockRecord(rec.height));
+    tds::BlockHeader header;
+    if (!header.ParseFromString(block.header()) || rec.index >= header.log_size()) {
+      return absl::DataLossError(absl::StrCat("storage: block ", rec.height, " is corrupt"));
     }
     TDS_ASSIGN_OR_RETURN(std::vector<Hash> proof,
-                         merkle::InclusionProof(store_->nodes(), rec.index, head.log_size));
+                         merkle::InclusionProof(store_->nodes(), rec.index, header.log_size()));
     tds::Receipt r;
     r.set_entry(std::move(rec.entry));
     r.set_index(rec.index);
-    r.set_tree_size(head.log_size);
+    r.set_tree_size(header.log_size());
     for (const Hash& h : proof) r.add_inclusion_proof(std::string(AsBytes(h)));
-    r.set_checkpoint(head.checkpoint);
+    r.set_checkpoint(block.checkpoint());
     r.set_height(rec.height);
     return r;
   }

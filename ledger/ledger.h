@@ -77,7 +77,7 @@ class Ledger {
   absl::StatusOr<SubmitAck> SubmitAndWait(std::string envelope_bytes);
 
   absl::StatusOr<TxRecord> GetTransaction(const Hash& txid) const;
-  // Receipt against the latest checkpoint.
+  // Receipt against the checkpoint of the block that committed the transaction.
   absl::StatusOr<tds::Receipt> GetReceipt(const Hash& txid) const;
   absl::StatusOr<tds::Block> GetBlock(uint64_t height) const;
   // Signed note of the latest block (empty before the first block).

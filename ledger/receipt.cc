@@ -114,6 +114,11 @@ absl::StatusOr<VerifiedReceipt> VerifyReceipt(const tds::Receipt& r, const Genes
   // 3. The checkpoint: origin, size and a quorum of validator signatures (the trust anchor).
   auto cp = VerifyCheckpoint(r.checkpoint(), genesis);
   if (!cp.ok()) return cp.status();  // already prefixed "checkpoint:"
+  if (cp->height != 0 && cp->height != r.height()) {
+    return Check("checkpoint", absl::InvalidArgumentError(absl::StrCat(
+                                   "receipt names block ", r.height(), " but the checkpoint is of block ",
+                                   cp->height)));
+  }
   if (cp->size != r.tree_size()) {
     return Check("checkpoint", absl::InvalidArgumentError(absl::StrCat(
                                    "checkpoint covers ", cp->size,

@@ -1,6 +1,7 @@
 #pragma once
-// Receipts: one transaction + inclusion proof + signed checkpoint, verifiable offline with
-// nothing but the genesis file. JSON form (docs/formats.md, "Receipt"):
+// Receipts: one transaction + inclusion proof + the signed checkpoint of the block that committed
+// it, verifiable offline with nothing but the genesis file. Newer checkpoints extend it by
+// consistency proofs. JSON form (docs/formats.md, "Receipt"):
 //   {"version":1, "txid":hex, "index":n, "tree_size":n, "height":n,
 //    "entry":base64(serialized Envelope), "inclusion_proof":[hex...], "checkpoint":note text,
 //    "transaction": {decoded, informational only — never used to verify}}
@@ -29,8 +30,9 @@ struct VerifiedReceipt {
 // Checks, in order, each failure prefixed by the check's name:
 //   "envelope:"   entry parses as an Envelope with context tds.tx.v1 and a valid signature
 //   "membership:" the transaction's submitter is a genesis member whose key signed it
-//   "checkpoint:" the note parses, names genesis's origin and size == tree_size, and carries a
-//                 quorum of valid validator signatures
+//   "checkpoint:" the note parses, names genesis's origin, size == tree_size and (through its
+//                 tds-block line) height == the receipt's height, and carries a quorum of valid
+//                 validator signatures
 //   "inclusion:"  the proof places the entry's leaf at index in a tree of tree_size with the
 //                 checkpoint's root
 absl::StatusOr<VerifiedReceipt> VerifyReceipt(const tds::Receipt& receipt,

@@ -57,16 +57,15 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& dir) {
   options.paranoid_checks = true;
   options.write_buffer_size = 32 << 20;
   options.block_cache = nullptr;  // default 8 MiB cache
-  options.filter_policy = leveldb::NewBloomFilterPolicy(10);
+  std::unique_ptr<Store> store(new Store());
+  store->filter_.reset(leveldb::NewBloomFilterPolicy(10));
+  options.filter_policy = store->filter_.get();
   leveldb::DB* raw = nullptr;
   leveldb::Status s = leveldb::DB::Open(options, dir, &raw);
   if (!s.ok()) {
-    delete options.filter_policy;
     return absl::UnavailableError(
         absl::StrCat("cannot open ledger store in ", dir, ": ", s.ToString()));
   }
-  // The filter policy must outlive the DB; it is leaked deliberately (one per process).
-  std::unique_ptr<Store> store(new Store());
   store->db_.reset(raw);
   return store;
 }

@@ -24,6 +24,7 @@
 
 namespace leveldb {
 class DB;
+class FilterPolicy;
 class WriteBatch;
 }  // namespace leveldb
 
@@ -81,6 +82,7 @@ class Store {
   };
 
   Store();
+  std::unique_ptr<const leveldb::FilterPolicy> filter_;  // outlives db_ (declared first)
   std::unique_ptr<leveldb::DB> db_;
   Nodes node_store_;
   State state_reader_;

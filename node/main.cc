@@ -82,7 +82,8 @@ int Run(int argc, char** argv) {
       "transactions; `ledger.sync: false`)");
   app.add_option("--ready-file", ready_file,
                  "Once serving, write \"HOST:PORT\\n\" (the real address) to this file "
-                 "atomically; removed at shutdown");
+                 "atomically (replacing it); removed at shutdown. Delete a stale one before "
+                 "starting if you wait on it");
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -121,9 +122,6 @@ int Run(int argc, char** argv) {
                 "--insecure-dev to serve plaintext for development");
   }
 
-  // A stale ready file from an earlier run must not satisfy whoever waits for this one.
-  if (!ready_file.empty()) ::unlink(ready_file.c_str());
-
   absl::StatusOr<std::unique_ptr<tds::node::Server>> server = tds::node::Server::Start(config);
   if (!server.ok()) return Fail(kExitStartFailed, std::string(server.status().message()));
 
@@ -139,7 +137,11 @@ int Run(int argc, char** argv) {
   while (sigwait(&shutdown_signals, &signo) != 0) {
   }
   spdlog::info("received {}; shutting down", signo == SIGINT ? "SIGINT" : "SIGTERM");
-  if (!ready_file.empty()) ::unlink(ready_file.c_str());
+  // Remove the ready file only while it is still ours (another node may have replaced it).
+  if (!ready_file.empty()) {
+    absl::StatusOr<std::string> content = tds::ReadFile(ready_file);
+    if (content.ok() && *content == (*server)->address() + "\n") ::unlink(ready_file.c_str());
+  }
   (*server)->Shutdown();
   server->reset();
   spdlog::info("tdsd stopped");
