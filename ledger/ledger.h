@@ -10,6 +10,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -84,6 +85,19 @@ class Ledger {
   std::string LatestCheckpoint() const;
   absl::StatusOr<std::vector<Hash>> ConsistencyProof(uint64_t size1, uint64_t size2) const;
   absl::StatusOr<std::optional<std::string>> GetState(std::string_view key) const;
+  // Committed application state. Each read sees durable blocks only; a sequence of reads may
+  // straddle a commit.
+  const StateReader& state() const;
+
+  // One committed block's state writes, in key order (nullopt = deleted).
+  using StateWrites = std::map<std::string, std::optional<std::string>, std::less<>>;
+  using CommitObserver =
+      std::function<void(uint64_t height, int64_t block_time_ms, const StateWrites& writes)>;
+  // Runs init(committed state), then registers on_commit, with no block committing in between:
+  // an observer that builds a view in init and updates it in on_commit misses nothing.
+  // on_commit runs on the committer thread after each block is durable, before its acks; it
+  // must be quick and must not call Submit*/Wait* on this ledger.
+  void Observe(const std::function<void(const StateReader&)>& init, CommitObserver on_commit);
   LedgerStatus Status() const;
   const GenesisInfo& genesis() const;
   const std::string& node_id() const;

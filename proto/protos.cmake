@@ -7,6 +7,10 @@ set(TDS_PROTOS
   proto/config.proto
   proto/ledger_service.proto
   proto/evidence.proto
+  proto/governance.proto
+  proto/catalog.proto
+  proto/contracts.proto
+  proto/query_service.proto
 )
 add_library(tds_proto STATIC ${TDS_PROTOS})
 target_link_libraries(tds_proto PUBLIC protobuf::libprotobuf gRPC::grpc++)
