@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <future>
 #include <mutex>
+#include <shared_mutex>
 #include <set>
 #include <thread>
 
@@ -17,7 +18,9 @@
 #include "common/envelope.h"
 #include "common/sha256.h"
 #include "common/status_macros.h"
+#include "common/strings.h"
 #include "ledger/checkpoint.h"
+#include "ledger/membership.h"
 #include "ledger/merkle.h"
 #include "ledger/state_overlay.h"
 #include "ledger/store.h"
@@ -59,6 +62,7 @@ Hash ChainStateDigest(const Hash& prev, const StateOverlay& writes) {
 struct Pending {
   std::string entry;
   Hash txid{};
+  std::string signer;  // raw key bytes
   tds::Transaction tx;
   Ledger::Done done;
 };
@@ -77,6 +81,7 @@ struct Head {
 
 class Ledger::Impl {
  public:
+  using CommitObserver = Ledger::CommitObserver;
   Impl(const LedgerOptions& options, GenesisInfo genesis, std::unique_ptr<SigningKey> key,
        std::string node_id, const Application* app, std::unique_ptr<Store> store)
       : options_(options),
@@ -137,6 +142,11 @@ class Ledger::Impl {
     return absl::OkStatus();
   }
 
+  absl::Status RecoverAll() {
+    TDS_RETURN_IF_ERROR(Recover());
+    return LoadMemberCache();
+  }
+
   void Start() {
     committer_ = std::thread([this] { CommitLoop(); });
   }
@@ -176,8 +186,12 @@ class Ledger::Impl {
                                                      " bytes; the limit is ",
                                                      options_.max_entry_bytes));
     }
+    // Current members (genesis, then governance) from the membership cache; the committer
+    // re-checks against the block's own state, where an earlier transaction may have changed it.
+    std::shared_lock<std::shared_mutex> members(members_mu_);
     auto opened_or = OpenEnvelopeFrom(entry, kTxContext, [this](std::string_view raw) {
-      return genesis_.FindKey(raw);
+      auto it = member_by_key_.find(raw);
+      return it == member_by_key_.end() ? nullptr : &it->second;
     });
     if (!opened_or.ok()) {
       if (opened_or.status().code() != absl::StatusCode::kPermissionDenied) return opened_or.status();
@@ -190,15 +204,17 @@ class Ledger::Impl {
       return absl::InvalidArgumentError("transaction: payload is not a tds.Transaction");
     }
     if (p.tx.type().empty()) return absl::InvalidArgumentError("transaction: type is empty");
-    const tds::Member* member = genesis_.FindMember(p.tx.submitter());
-    if (member == nullptr) {
+    auto member = member_by_id_.find(p.tx.submitter());
+    if (member == member_by_id_.end()) {
       return absl::PermissionDeniedError(absl::StrCat("membership: submitter '", p.tx.submitter(),
                                                       "' is not a member of ", genesis_.origin()));
     }
-    if (genesis_.FindByKey(opened.signer) != member) {
+    if (member->second != opened.signer.bytes()) {
       return absl::PermissionDeniedError(absl::StrCat(
-          "membership: envelope is not signed by the key of member '", member->id(), "'"));
+          "membership: envelope is not signed by the key of member '", p.tx.submitter(), "'"));
     }
+    members.unlock();
+    p.signer = std::string(opened.signer.bytes());
     p.txid = Sha256(opened.payload);
     TDS_ASSIGN_OR_RETURN(auto loc, store_->FindTx(AsBytes(p.txid)));
     if (loc.has_value()) {
@@ -239,6 +255,7 @@ class Ledger::Impl {
     ctx.proposer = node_id_;
 
     StateOverlay block_state(&store_->state());
+    if (ctx.height == 1) SeedGenesisMembers(&block_state);
     std::vector<Pending*> accepted;
     std::vector<std::string> results;
     std::vector<std::pair<Pending*, absl::Status>> rejected;
@@ -254,7 +271,14 @@ class Ledger::Impl {
     }
 
     absl::StatusOr<Head> next = head;
-    if (!accepted.empty()) next = WriteBlock(head, ctx, accepted, results, block_state);
+    if (!accepted.empty()) {
+      std::lock_guard<std::mutex> commit(commit_mu_);
+      next = WriteBlock(head, ctx, accepted, results, block_state);
+      if (next.ok()) {
+        UpdateMemberCache(block_state.writes());
+        for (const CommitObserver& o : observers_) o(ctx.height, ctx.timestamp_ms, block_state.writes());
+      }
+    }
     {
       std::lock_guard<std::mutex> l(mu_);
       if (next.ok()) head_ = *next;
@@ -284,6 +308,16 @@ class Ledger::Impl {
     if (loc.has_value() || !in_block->insert(p.txid).second) {
       return absl::AlreadyExistsError(
           absl::StrCat("transaction ", TxIdHex(p.txid), " is already in the log"));
+    }
+    auto member = ReadMember(*block_state, p.tx.submitter());
+    if (!member.ok()) {
+      in_block->erase(p.txid);
+      return member.status();
+    }
+    if (!member->has_value() || (*member)->public_key() != HexEncode(p.signer)) {
+      in_block->erase(p.txid);
+      return absl::PermissionDeniedError(absl::StrCat(
+          "membership: '", p.tx.submitter(), "' is no longer a member with this key"));
     }
     const TxHandler* handler = app_->Find(p.tx.type());
     if (handler == nullptr) {
@@ -372,6 +406,65 @@ class Ledger::Impl {
     }
     frontier_ = std::move(frontier);
     return next;
+  }
+
+  void SeedGenesisMembers(StateOverlay* state) const {
+    for (const tds::Member& m : genesis_.proto().members()) {
+      state->Put(MemberStateKey(m.id()), m.SerializeAsString());
+    }
+  }
+
+  // Before block 1 the members are genesis's; afterwards those recorded in state.
+  absl::Status LoadMemberCache() {
+    std::unique_lock<std::shared_mutex> l(members_mu_);
+    member_by_id_.clear();
+    member_by_key_.clear();
+    if (head_.height == 0) {
+      for (const tds::Member& m : genesis_.proto().members()) CacheMember(m);
+      return absl::OkStatus();
+    }
+    absl::Status inner;
+    absl::Status s = store_->state().Scan(
+        kMemberPrefix, "", SIZE_MAX, [&](std::string_view, std::string_view v) {
+          tds::Member m;
+          if (!m.ParseFromArray(v.data(), static_cast<int>(v.size()))) {
+            inner = absl::DataLossError("state: a member record is corrupt");
+            return false;
+          }
+          CacheMember(m);
+          return true;
+        });
+    return s.ok() ? inner : s;
+  }
+
+  // REQUIRES: members_mu_ held exclusively.
+  void CacheMember(const tds::Member& m) {
+    auto key = MemberKey(m);
+    if (!key.ok()) return;  // validated when admitted; a bad record admits nobody
+    member_by_id_[m.id()] = std::string(key->bytes());
+    member_by_key_.insert_or_assign(std::string(key->bytes()), *key);
+  }
+
+  void UpdateMemberCache(const Ledger::StateWrites& writes) {
+    auto first = writes.lower_bound(kMemberPrefix);
+    if (first == writes.end() || !StartsWith(first->first, kMemberPrefix)) return;
+    std::unique_lock<std::shared_mutex> l(members_mu_);
+    for (auto it = first; it != writes.end() && StartsWith(it->first, kMemberPrefix); ++it) {
+      const std::string id = it->first.substr(kMemberPrefix.size());
+      auto old = member_by_id_.find(id);
+      if (old != member_by_id_.end()) {
+        member_by_key_.erase(old->second);
+        member_by_id_.erase(old);
+      }
+      tds::Member m;
+      if (it->second.has_value() && m.ParseFromString(*it->second)) CacheMember(m);
+    }
+  }
+
+  void Observe(const std::function<void(const StateReader&)>& init, CommitObserver on_commit) {
+    std::lock_guard<std::mutex> commit(commit_mu_);
+    init(store_->state());
+    observers_.push_back(std::move(on_commit));
   }
 
   absl::StatusOr<tds::Block> ReadBlockRecord(uint64_t height) const {
@@ -493,6 +586,15 @@ class Ledger::Impl {
   bool stopping_ = false;        // GUARDED_BY(mu_)
   Head head_;                    // GUARDED_BY(mu_): the last durable block
   merkle::Frontier frontier_;    // committer thread only (and Recover before it starts)
+
+  // Current members for admission: id → raw key bytes, and raw key → validated key.
+  mutable std::shared_mutex members_mu_;
+  std::map<std::string, std::string, std::less<>> member_by_id_;  // GUARDED_BY(members_mu_)
+  std::map<std::string, PublicKey, std::less<>> member_by_key_;   // GUARDED_BY(members_mu_)
+
+  // Held while a block is written and observed, and while an observer registers.
+  std::mutex commit_mu_;
+  std::vector<CommitObserver> observers_;  // GUARDED_BY(commit_mu_)
   std::thread committer_;
 };
 
@@ -523,7 +625,7 @@ absl::StatusOr<std::unique_ptr<Ledger>> Ledger::Open(const LedgerOptions& option
   std::string node_id = me->id();
   auto impl = std::make_unique<Impl>(options, std::move(genesis), std::move(validator_key),
                                      std::move(node_id), app, std::move(store));
-  TDS_RETURN_IF_ERROR(impl->Recover());
+  TDS_RETURN_IF_ERROR(impl->RecoverAll());
   const LedgerStatus st = impl->Status();
   spdlog::info("ledger open: origin '{}', node '{}', height {}, log size {}",
                impl->genesis().origin(), impl->node_id(), st.height, st.log_size);
@@ -558,6 +660,11 @@ absl::StatusOr<std::vector<Hash>> Ledger::ConsistencyProof(uint64_t size1, uint6
 }
 absl::StatusOr<std::optional<std::string>> Ledger::GetState(std::string_view key) const {
   return impl_->store().state().Get(key);
+}
+const StateReader& Ledger::state() const { return impl_->store().state(); }
+void Ledger::Observe(const std::function<void(const StateReader&)>& init,
+                     CommitObserver on_commit) {
+  impl_->Observe(init, std::move(on_commit));
 }
 LedgerStatus Ledger::Status() const { return impl_->Status(); }
 const GenesisInfo& Ledger::genesis() const { return impl_->genesis(); }

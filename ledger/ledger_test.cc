@@ -9,6 +9,7 @@
 
 #include "common/sha256.h"
 #include "ledger/checkpoint.h"
+#include "ledger/membership.h"
 #include "ledger/merkle.h"
 #include "ledger/receipt.h"
 #include "ledger/test_util.h"
@@ -239,6 +240,97 @@ TEST_F(LedgerTest, SameTransactionsGiveSameRootsAndStateDigest) {
   EXPECT_EQ(a.log_root, b.log_root);
   EXPECT_EQ(a.state_digest, b.state_digest);
   EXPECT_EQ(a.last_block_hash, b.last_block_hash);
+}
+
+// "test.member": body "+id:keyhex" admits a consumer, "-id" removes a member — the way
+// governance changes membership, without its voting.
+class MemberHandler : public TxHandler {
+ public:
+  absl::StatusOr<std::string> Apply(const TxContext&, std::string_view body,
+                                    StateWriter& state) const override {
+    if (body.empty()) return absl::InvalidArgumentError("empty");
+    const std::string rest(body.substr(1));
+    if (body[0] == '-') {
+      state.Delete(MemberStateKey(rest));
+      return std::string();
+    }
+    const size_t colon = rest.find(':');
+    tds::Member m;
+    m.set_id(rest.substr(0, colon));
+    m.add_roles("consumer");
+    m.set_public_key(rest.substr(colon + 1));
+    state.Put(MemberStateKey(m.id()), m.SerializeAsString());
+    return std::string();
+  }
+};
+
+class MembershipTest : public LedgerTest {
+ protected:
+  MembershipTest() { app_.Register("test.member", std::make_unique<MemberHandler>()); }
+  std::string NodeTx(const std::string& body, uint64_t nonce) {
+    return MakeTx(*KeyFromByte(1), "node", "test.member", body, nonce);
+  }
+};
+
+TEST_F(MembershipTest, GenesisMembersAreSeededIntoStateAtBlockOne) {
+  auto ledger = Open();
+  ASSERT_TRUE(ledger->SubmitAndWait(BankTx("a=1", 1)).ok());
+  auto bank = ReadMember(ledger->state(), "bank");
+  ASSERT_TRUE(bank.ok() && bank->has_value());
+  EXPECT_EQ((*bank)->public_key(), KeyFromByte(2)->public_key().hex());
+  EXPECT_TRUE(RequireRole(ledger->state(), "node", "validator").ok());
+  EXPECT_THAT(std::string(RequireRole(ledger->state(), "bank", "provider").status().message()),
+              HasSubstr("member 'bank' lacks role 'provider'"));
+  EXPECT_THAT(std::string(RequireRole(ledger->state(), "eve", "consumer").status().message()),
+              HasSubstr("'eve' is not a current member"));
+}
+
+TEST_F(MembershipTest, AdmittedMemberMaySubmitAndRemovedMemberMayNot) {
+  auto ledger = Open();
+  const std::string carol_key = KeyFromByte(3)->public_key().hex();
+  auto before = ledger->SubmitAndWait(MakeTx(*KeyFromByte(3), "carol", "test.put", "c=1", 1));
+  EXPECT_EQ(before.status().code(), absl::StatusCode::kPermissionDenied);
+  ASSERT_TRUE(ledger->SubmitAndWait(NodeTx("+carol:" + carol_key, 1)).ok());
+  ASSERT_TRUE(ledger->SubmitAndWait(MakeTx(*KeyFromByte(3), "carol", "test.put", "c=1", 2)).ok());
+  ASSERT_TRUE(ledger->SubmitAndWait(NodeTx("-carol", 2)).ok());
+  auto after = ledger->SubmitAndWait(MakeTx(*KeyFromByte(3), "carol", "test.put", "c=2", 3));
+  EXPECT_EQ(after.status().code(), absl::StatusCode::kPermissionDenied);
+  // The cache is rebuilt from state on restart.
+  ledger.reset();
+  ledger = Open();
+  EXPECT_FALSE(ledger->SubmitAndWait(MakeTx(*KeyFromByte(3), "carol", "test.put", "c=3", 4)).ok());
+  EXPECT_TRUE(ledger->SubmitAndWait(BankTx("b=1", 9)).ok());
+}
+
+TEST_F(MembershipTest, RemovalTakesEffectForLaterTransactionsOfTheSameBlock) {
+  auto ledger = Open();
+  ASSERT_TRUE(ledger->SubmitAndWait(BankTx("a=1", 1)).ok());
+  std::promise<absl::StatusOr<SubmitAck>> removal, late;
+  ledger->Submit(NodeTx("-bank", 5), [&](auto r) { removal.set_value(std::move(r)); });
+  ledger->Submit(BankTx("a=2", 2), [&](auto r) { late.set_value(std::move(r)); });
+  ASSERT_TRUE(removal.get_future().get().ok());
+  auto r = late.get_future().get();
+  // Either refused at admission (after the removal committed) or at apply (same block).
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kPermissionDenied);
+  EXPECT_THAT(std::string(r.status().message()), HasSubstr("member"));
+}
+
+TEST_F(LedgerTest, ObserverSeesInitialStateThenEveryBlock) {
+  auto ledger = Open();
+  ASSERT_TRUE(ledger->SubmitAndWait(BankTx("a=1", 1)).ok());
+  std::vector<std::string> seen;
+  std::vector<uint64_t> heights;
+  ledger->Observe(
+      [&](const StateReader& state) { seen.push_back(state.Get("a")->value_or("?")); },
+      [&](uint64_t height, int64_t, const Ledger::StateWrites& writes) {
+        heights.push_back(height);
+        auto it = writes.find("a");
+        if (it != writes.end()) seen.push_back(it->second.value_or("deleted"));
+      });
+  ASSERT_TRUE(ledger->SubmitAndWait(BankTx("a=2", 2)).ok());
+  ASSERT_TRUE(ledger->SubmitAndWait(BankTx("a=3", 3)).ok());
+  EXPECT_THAT(seen, ::testing::ElementsAre("1", "2", "3"));
+  EXPECT_THAT(heights, ::testing::ElementsAre(2, 3));
 }
 
 }  // namespace
