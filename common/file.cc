@@ -6,9 +6,11 @@
 
 #include <cerrno>
 #include <cstdlib>
+#include <functional>
 #include <string>
 
 #include "absl/strings/str_cat.h"
+#include "common/fd.h"
 
 namespace tds {
 namespace {
@@ -18,26 +20,6 @@ absl::Status OsError(int err, const char* op, const std::string& path) {
   return absl::ErrnoToStatus(err, absl::StrCat(op, " ", path));
 }
 
-// Closes on scope exit unless released; keeps early returns from leaking descriptors.
-class Fd {
- public:
-  explicit Fd(int fd) : fd_(fd) {}
-  ~Fd() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  int get() const { return fd_; }
-  // Closes now and reports close()'s errno (0 on success); a failed close may mean lost data.
-  int Close() {
-    const int r = ::close(fd_);
-    fd_ = -1;
-    return r == 0 ? 0 : errno;
-  }
-
- private:
-  int fd_;
-};
 
 std::string DirName(const std::string& path) {
   const size_t slash = path.rfind('/');
@@ -88,10 +70,14 @@ absl::StatusOr<std::string> ReadFile(const std::string& path) {
   return out;
 }
 
-absl::Status WriteFileAtomic(const std::string& path, std::string_view content, int mode) {
-  // The temporary lives in the target's directory so rename() stays within one filesystem
-  // and is atomic. mkostemp creates it exclusively with 0600; fchmod then sets `mode` exactly
-  // (the umask does not apply).
+namespace {
+
+// Writes `content` to a new temporary beside `path` (same filesystem, so rename/link are
+// atomic) with exactly `mode` (mkostemp creates it 0600 and exclusively; fchmod ignores the
+// umask), fsyncs and closes it, then publishes it with `publish(tmp, path)`. The temporary is
+// always removed; on success the directory is fsynced so the new name is durable too.
+absl::Status WriteAndPublish(const std::string& path, std::string_view content, int mode,
+                             const std::function<absl::Status(const std::string&)>& publish) {
   std::string tmp = path + ".tmp-XXXXXX";
   Fd fd(::mkostemp(tmp.data(), O_CLOEXEC));
   if (fd.get() < 0) return OsError(errno, "create temporary file for", path);
@@ -100,15 +86,34 @@ absl::Status WriteFileAtomic(const std::string& path, std::string_view content, 
     if (absl::Status s = WriteAll(fd.get(), content, tmp); !s.ok()) return s;
     if (::fsync(fd.get()) != 0) return OsError(errno, "fsync", tmp);
     if (int err = fd.Close(); err != 0) return OsError(err, "close", tmp);
+    return publish(tmp);
+  }();
+  ::unlink(tmp.c_str());  // after rename it no longer exists; after link it is a second name
+  if (!st.ok()) return st;
+  return FsyncDir(DirName(path));
+}
+
+}  // namespace
+
+absl::Status WriteFileAtomic(const std::string& path, std::string_view content, int mode) {
+  return WriteAndPublish(path, content, mode, [&](const std::string& tmp) {
     if (::rename(tmp.c_str(), path.c_str()) != 0) return OsError(errno, "rename to", path);
     return absl::OkStatus();
-  }();
-  if (!st.ok()) {
-    ::unlink(tmp.c_str());
-    return st;
-  }
-  // The rename is durable only once the directory entry is on disk.
-  return FsyncDir(DirName(path));
+  });
+}
+
+absl::Status WriteFileExclusive(const std::string& path, std::string_view content, int mode) {
+  return WriteAndPublish(path, content, mode, [&](const std::string& tmp) {
+    // link() fails with EEXIST instead of replacing: the file appears whole or not at all.
+    if (::link(tmp.c_str(), path.c_str()) != 0) {
+      if (errno == EEXIST) {
+        return absl::AlreadyExistsError(
+            absl::StrCat(path, " already exists; refusing to overwrite it"));
+      }
+      return OsError(errno, "link to", path);
+    }
+    return absl::OkStatus();
+  });
 }
 
 }  // namespace tds

@@ -79,6 +79,18 @@ TEST(File, AtomicWriteReplacesExistingFileAndLeavesNoTemporary) {
   EXPECT_EQ(dir.EntryCount(), 1u);
 }
 
+TEST(File, ExclusiveWriteNeverReplacesAndLeavesNoTemporary) {
+  TempDir dir;
+  const std::string path = dir.File("key");
+  ASSERT_TRUE(WriteFileExclusive(path, "first", 0600).ok());
+  EXPECT_EQ(FileMode(path), 0600);
+  auto again = WriteFileExclusive(path, "second", 0600);
+  EXPECT_EQ(again.code(), absl::StatusCode::kAlreadyExists);
+  EXPECT_THAT(std::string(again.message()), ::testing::HasSubstr(path));
+  EXPECT_EQ(*ReadFile(path), "first");
+  EXPECT_EQ(dir.EntryCount(), 1u);
+}
+
 TEST(File, ModeAppliesExactly) {
   TempDir dir;
   ASSERT_TRUE(WriteFileAtomic(dir.File("secret"), "s", 0600).ok());

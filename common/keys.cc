@@ -11,6 +11,8 @@
 // design: a load re-derives it from the seed and refuses the file if the two differ, which
 // catches corruption and hand edits. Errors never echo file content (it holds the secret).
 
+#include "common/fd.h"
+#include "common/file.h"
 #include "common/keys.h"
 
 #include <fcntl.h>
@@ -63,24 +65,6 @@ class Wiper {
   size_t n_;
 };
 
-class Fd {
- public:
-  explicit Fd(int fd) : fd_(fd) {}
-  ~Fd() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  int get() const { return fd_; }
-  int Close() {
-    const int r = ::close(fd_);
-    fd_ = -1;
-    return r == 0 ? 0 : errno;
-  }
-
- private:
-  int fd_;
-};
 
 absl::Status OsError(int err, const std::string& what) { return absl::ErrnoToStatus(err, what); }
 
@@ -116,13 +100,6 @@ void AppendHex(std::string* out, const uint8_t* p, size_t n) {
     out->push_back(kDigits[p[i] >> 4]);
     out->push_back(kDigits[p[i] & 0xf]);
   }
-}
-
-std::string DirName(const std::string& path) {
-  const size_t slash = path.rfind('/');
-  if (slash == std::string::npos) return ".";
-  if (slash == 0) return "/";
-  return path.substr(0, slash);
 }
 
 // Allocates the guarded secret buffer; null only if the OS refuses the mapping.
@@ -246,47 +223,9 @@ absl::Status SigningKey::WriteToFile(const std::string& path) const {
   content.push_back('\n');
   content.append(kPublicPrefix).append(public_key_.hex()).push_back('\n');
 
-  // Written to an exclusive 0600 temporary (mkostemp uses O_CREAT|O_EXCL, mode 0600), fsynced,
-  // then hard-linked to `path`: link() fails with EEXIST rather than replacing, so the key file
-  // appears complete or not at all and never clobbers another key.
-  std::string tmp = path + ".tmp-XXXXXX";
-  Fd fd(::mkostemp(tmp.data(), O_CLOEXEC));
-  if (fd.get() < 0) {
-    return OsError(errno, absl::StrCat("key file ", path, ": create temporary file"));
-  }
-  absl::Status status = [&]() -> absl::Status {
-    std::string_view rest = content;
-    while (!rest.empty()) {
-      const ssize_t n = ::write(fd.get(), rest.data(), rest.size());
-      if (n < 0) {
-        if (errno == EINTR) continue;
-        return OsError(errno, absl::StrCat("key file ", path, ": write ", tmp));
-      }
-      rest.remove_prefix(static_cast<size_t>(n));
-    }
-    if (::fsync(fd.get()) != 0) {
-      return OsError(errno, absl::StrCat("key file ", path, ": fsync ", tmp));
-    }
-    if (int err = fd.Close(); err != 0) {
-      return OsError(err, absl::StrCat("key file ", path, ": close ", tmp));
-    }
-    if (::link(tmp.c_str(), path.c_str()) != 0) {
-      if (errno == EEXIST) {
-        return absl::AlreadyExistsError(
-            absl::StrCat("key file ", path, " already exists; refusing to overwrite it"));
-      }
-      return OsError(errno, absl::StrCat("key file ", path, ": link"));
-    }
-    return absl::OkStatus();
-  }();
-  ::unlink(tmp.c_str());
-  if (!status.ok()) return status;
-
-  Fd dir(::open(DirName(path).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (dir.get() < 0 || ::fsync(dir.get()) != 0) {
-    return OsError(errno, absl::StrCat("key file ", path, ": fsync directory"));
-  }
-  return absl::OkStatus();
+  absl::Status s = WriteFileExclusive(path, content, 0600);
+  if (s.ok() || s.code() == absl::StatusCode::kAlreadyExists) return s;
+  return absl::Status(s.code(), absl::StrCat("key file ", path, ": ", std::string(s.message())));
 }
 
 absl::StatusOr<std::unique_ptr<SigningKey>> SigningKey::LoadFromFile(const std::string& path) {
