@@ -11,8 +11,6 @@
 #include "google/protobuf/util/json_util.h"
 
 namespace tds::ledger {
-namespace {
-
 bool ValidMemberId(std::string_view id) {
   if (id.empty() || id.size() > 64) return false;
   for (size_t i = 0; i < id.size(); ++i) {
@@ -26,6 +24,8 @@ bool ValidMemberId(std::string_view id) {
 bool KnownRole(std::string_view r) {
   return r == kRoleProvider || r == kRoleConsumer || r == kRoleAuditor || r == kRoleValidator;
 }
+
+namespace {
 
 absl::Status Invalid(const std::string& name, const std::string& what) {
   return absl::InvalidArgumentError(absl::StrCat("genesis ", name, ": ", what));

@@ -19,6 +19,11 @@ inline constexpr std::string_view kRoleConsumer = "consumer";
 inline constexpr std::string_view kRoleAuditor = "auditor";
 inline constexpr std::string_view kRoleValidator = "validator";
 
+// Member ids: [a-z0-9][a-z0-9._-]{0,63} (they name checkpoint signers and state keys).
+bool ValidMemberId(std::string_view id);
+// provider, consumer, auditor or validator.
+bool KnownRole(std::string_view role);
+
 struct Validator {
   std::string id;
   PublicKey key;
