@@ -195,8 +195,9 @@ class Ledger::Impl {
     });
     if (!opened_or.ok()) {
       if (opened_or.status().code() != absl::StatusCode::kPermissionDenied) return opened_or.status();
-      return absl::PermissionDeniedError(
-          absl::StrCat("membership: the envelope's signer is not a member of ", genesis_.origin()));
+      return absl::PermissionDeniedError(absl::StrCat(
+          "membership: the envelope's signer", ClaimedSubmitter(entry),
+          " is not a current member of ", genesis_.origin()));
     }
     OpenedEnvelope& opened = *opened_or;
     Pending p;
@@ -223,6 +224,17 @@ class Ledger::Impl {
     }
     p.entry = std::move(entry);
     return p;
+  }
+
+  // " (claiming to be 'x')" from an unverified envelope, for refusal messages only.
+  static std::string ClaimedSubmitter(std::string_view entry) {
+    tds::Envelope env;
+    tds::Transaction tx;
+    if (!env.ParseFromArray(entry.data(), static_cast<int>(entry.size())) ||
+        !tx.ParseFromString(env.payload()) || tx.submitter().empty()) {
+      return "";
+    }
+    return absl::StrCat(" (claiming to be '", tx.submitter().substr(0, 64), "')");
   }
 
   void CommitLoop() {
@@ -314,7 +326,9 @@ class Ledger::Impl {
       in_block->erase(p.txid);
       return member.status();
     }
-    if (!member->has_value() || (*member)->public_key() != HexEncode(p.signer)) {
+    auto stored_key = member->has_value() ? HexDecode((*member)->public_key())
+                                          : absl::StatusOr<std::string>(std::string());
+    if (!member->has_value() || !stored_key.ok() || *stored_key != p.signer) {
       in_block->erase(p.txid);
       return absl::PermissionDeniedError(absl::StrCat(
           "membership: '", p.tx.submitter(), "' is no longer a member with this key"));
