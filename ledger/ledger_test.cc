@@ -103,7 +103,7 @@ TEST_F(LedgerTest, RefusesNonMemberAndForeignSignature) {
   auto ledger = Open();
   auto stranger = ledger->SubmitAndWait(MakeTx(*KeyFromByte(77), "mallory", "test.put", "a=1", 1));
   EXPECT_EQ(stranger.status().code(), absl::StatusCode::kPermissionDenied);
-  EXPECT_THAT(std::string(stranger.status().message()), HasSubstr("signer is not a member"));
+  EXPECT_THAT(std::string(stranger.status().message()), HasSubstr("(claiming to be 'mallory') is not a current member"));
   // Claims to be bank but is signed by the node's key.
   auto impostor = ledger->SubmitAndWait(MakeTx(*KeyFromByte(1), "bank", "test.put", "a=1", 1));
   EXPECT_EQ(impostor.status().code(), absl::StatusCode::kPermissionDenied);
