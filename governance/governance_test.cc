@@ -257,7 +257,7 @@ TEST_F(GovernanceTest, RemovedMemberIsGoneAndItsTransactionsAreRefused) {
   const uint64_t log_size = ledger_->Status().log_size;
   auto refused = Noop("d");
   EXPECT_EQ(refused.status().code(), absl::StatusCode::kPermissionDenied);
-  EXPECT_THAT(Msg(refused.status()), HasSubstr("not a member"));
+  EXPECT_THAT(Msg(refused.status()), HasSubstr("is not a current member"));
   EXPECT_FALSE(Submit("d", kProposeTxType, AddBody(NewMember("f", "f"))).ok());
   EXPECT_EQ(ledger_->Status().log_size, log_size);
 }
@@ -387,7 +387,7 @@ TEST_F(GovernanceTest, VoteOnUnknownProposalIsRefused) {
 TEST_F(GovernanceTest, NonMemberProposerIsRefusedAtAdmission) {
   auto r = Submit("zed", kProposeTxType, AddBody(NewMember("zed", "zed")));
   EXPECT_EQ(r.status().code(), absl::StatusCode::kPermissionDenied);
-  EXPECT_THAT(Msg(r.status()), HasSubstr("not a member"));
+  EXPECT_THAT(Msg(r.status()), HasSubstr("is not a current member"));
   // Signing as a member with someone else's key is refused too.
   auto forged = ledger_->SubmitAndWait(MakeTx(*KeyFromByte(9), "b", std::string(kProposeTxType),
                                               AddBody(NewMember("zed", "zed")), 1));
