@@ -1,1 +1,212 @@
-// placeholder: being written
+#include "contracts/terms.h"
+
+#include <algorithm>
+#include <set>
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "catalog/catalog.h"
+#include "catalog/catalog_state.h"
+#include "common/sha256.h"
+#include "catalog/price.h"
+#include "common/proto_fields.h"
+#include "common/status_macros.h"
+#include "google/protobuf/unknown_field_set.h"
+
+namespace tds::contracts {
+namespace {
+
+using google::protobuf::RepeatedPtrField;
+
+absl::Status Refuse(std::string_view field, std::string_view detail) {
+  return absl::InvalidArgumentError(absl::StrCat(std::string(field), ": ", std::string(detail)));
+}
+
+template <typename C>
+bool Contains(const C& list, std::string_view value) {
+  return std::find(list.begin(), list.end(), value) != list.end();
+}
+
+
+absl::Status CheckUnique(const RepeatedPtrField<std::string>& list, std::string_view field) {
+  std::set<std::string_view> seen;
+  for (const std::string& v : list) {
+    if (!seen.insert(v).second) return Refuse(field, absl::StrCat("'", v, "' is listed twice"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CheckOperations(const tds::Terms& terms, const tds::Product& product) {
+  constexpr std::string_view kField = "terms.operations";
+  if (terms.operations().empty()) return Refuse(kField, "at least one operation is required");
+  TDS_RETURN_IF_ERROR(CheckUnique(terms.operations(), kField));
+  for (const std::string& op : terms.operations()) {
+    if (!catalog::KnownOperation(op)) {
+      return Refuse(kField, absl::StrCat("'", op, "' is not a known operation"));
+    }
+    if (product.level() >= 3 && catalog::OperationKind(op) == "export") {
+      return Refuse(kField, absl::StrCat("'", op, "' releases rows and product ", product.id(),
+                                         " is level ", product.level(),
+                                         " (levels 3-5 allow only MPC and enclave operations)"));
+    }
+    if (!Contains(product.operations(), op)) {
+      return Refuse(kField,
+                    absl::StrCat("'", op, "' is not an operation of product ", product.id()));
+    }
+    if (!Contains(product.offer().operations(), op)) {
+      return Refuse(
+          kField, absl::StrCat("'", op, "' is not allowed by the offer of product ", product.id()));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CheckPurposes(const tds::Terms& terms, const tds::Product& product) {
+  constexpr std::string_view kField = "terms.purposes";
+  if (terms.purposes().empty()) return Refuse(kField, "at least one purpose is required");
+  TDS_RETURN_IF_ERROR(CheckUnique(terms.purposes(), kField));
+  for (const std::string& p : terms.purposes()) {
+    if (!catalog::KnownPurpose(p)) {
+      return Refuse(kField, absl::StrCat("'", p, "' is not a known purpose"));
+    }
+    if (!Contains(product.offer().purposes(), p)) {
+      return Refuse(
+          kField, absl::StrCat("'", p, "' is not allowed by the offer of product ", product.id()));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CheckColumns(const tds::Terms& terms, const tds::Product& product) {
+  constexpr std::string_view kField = "terms.columns";
+  TDS_RETURN_IF_ERROR(CheckUnique(terms.columns(), kField));
+  for (const std::string& c : terms.columns()) {
+    const bool in_schema = std::any_of(product.schema().begin(), product.schema().end(),
+                                       [&](const tds::Column& col) { return col.name() == c; });
+    if (!in_schema) {
+      return Refuse(kField, absl::StrCat("'", c, "' is not a column of product ", product.id()));
+    }
+    if (!Contains(product.offer().columns(), c)) {
+      return Refuse(
+          kField, absl::StrCat("'", c, "' is not allowed by the offer of product ", product.id()));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CheckWindow(const tds::Terms& terms, const tds::Terms& offer, int64_t block_time_ms) {
+  const int64_t from = terms.valid_from_ms();
+  const int64_t until = terms.valid_until_ms();
+  if (from < 0) return Refuse("terms.valid_from_ms", absl::StrCat(from, " is negative"));
+  if (until == 0) {
+    return Refuse("terms.valid_until_ms", "a contract must end (0 is only allowed in an offer)");
+  }
+  if (until <= from) {
+    return Refuse("terms.valid_until_ms",
+                  absl::StrCat(until, " is not after valid_from_ms ", from));
+  }
+  if (from < offer.valid_from_ms()) {
+    return Refuse("terms.valid_from_ms",
+                  absl::StrCat(from, " is before the offer's ", offer.valid_from_ms()));
+  }
+  if (offer.valid_until_ms() != 0 && until > offer.valid_until_ms()) {
+    return Refuse("terms.valid_until_ms",
+                  absl::StrCat(until, " is after the offer's ", offer.valid_until_ms()));
+  }
+  if (until <= block_time_ms) {
+    return Refuse("terms.valid_until_ms", absl::StrCat("the window already ended at ", until,
+                                                       " (block time is ", block_time_ms, ")"));
+  }
+  return absl::OkStatus();
+}
+
+// Where the offer sets a limit (non-zero), the contract must set one no larger.
+absl::Status CheckLimit(uint64_t terms_limit, uint64_t offer_limit, std::string_view field) {
+  if (offer_limit == 0) return absl::OkStatus();
+  if (terms_limit == 0) {
+    return Refuse(field, absl::StrCat("the offer limits it to ", offer_limit,
+                                      ", so the contract must set a limit (0 means none)"));
+  }
+  if (terms_limit > offer_limit) {
+    return Refuse(field, absl::StrCat(terms_limit, " exceeds the offer's ", offer_limit));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CheckMetering(const tds::Terms& terms, const tds::Product& product) {
+  const tds::Terms& offer = product.offer();
+  if (terms.batched_max_delay_ms() < 0) {
+    return Refuse("terms.batched_max_delay_ms",
+                  absl::StrCat(terms.batched_max_delay_ms(), " is negative"));
+  }
+  switch (terms.metering()) {
+    case tds::METERING_STRICT:
+      return absl::OkStatus();
+    case tds::METERING_BATCHED:
+      break;
+    case tds::METERING_UNSPECIFIED:
+      return Refuse("terms.metering", "required (strict or batched)");
+    default:
+      return Refuse("terms.metering",
+                    absl::StrCat(static_cast<int>(terms.metering()), " is not strict or batched"));
+  }
+  if (offer.metering() == tds::METERING_STRICT) {
+    return Refuse("terms.metering",
+                  absl::StrCat("the offer of product ", product.id(),
+                               " requires strict metering (a contract may not relax it to "
+                               "batched)"));
+  }
+  if (terms.batched_max_delay_ms() == 0) {
+    return Refuse("terms.batched_max_delay_ms", "batched metering needs a delay above 0");
+  }
+  if (offer.batched_max_delay_ms() > 0 &&
+      terms.batched_max_delay_ms() > offer.batched_max_delay_ms()) {
+    return Refuse("terms.batched_max_delay_ms",
+                  absl::StrCat(terms.batched_max_delay_ms(), " exceeds the offer's ",
+                               offer.batched_max_delay_ms()));
+  }
+  return absl::OkStatus();
+}
+
+
+
+}  // namespace
+
+Hash TermsDigest(std::string_view terms_bytes) {
+  Sha256Hasher h;
+  h.Update(kTermsDigestDomain);
+  h.Update(std::string_view("\0", 1));
+  h.Update(terms_bytes);
+  return h.Finish();
+}
+
+absl::Status ValidateTerms(const tds::Terms& terms, const tds::Product& product,
+                           int64_t block_time_ms) {
+  const tds::Terms& offer = product.offer();
+  TDS_RETURN_IF_ERROR(RejectUnknownFields(terms, "terms"));
+  TDS_RETURN_IF_ERROR(CheckOperations(terms, product));
+  TDS_RETURN_IF_ERROR(CheckPurposes(terms, product));
+  TDS_RETURN_IF_ERROR(CheckColumns(terms, product));
+  TDS_RETURN_IF_ERROR(CheckWindow(terms, offer, block_time_ms));
+  TDS_RETURN_IF_ERROR(
+      CheckLimit(terms.max_calls_total(), offer.max_calls_total(), "terms.max_calls_total"));
+  TDS_RETURN_IF_ERROR(
+      CheckLimit(terms.max_calls_per_day(), offer.max_calls_per_day(), "terms.max_calls_per_day"));
+  TDS_RETURN_IF_ERROR(
+      CheckLimit(terms.max_rows_per_call(), offer.max_rows_per_call(), "terms.max_rows_per_call"));
+  if (terms.min_group_size() < offer.min_group_size()) {
+    return Refuse(
+        "terms.min_group_size",
+        absl::StrCat(terms.min_group_size(), " is below the offer's ", offer.min_group_size()));
+  }
+  TDS_RETURN_IF_ERROR(CheckMetering(terms, product));
+  TDS_RETURN_IF_ERROR(catalog::ValidatePrice(terms.price(), "terms.price"));
+  if (terms.price().currency() != offer.price().currency()) {
+    return Refuse("terms.price.currency",
+                  absl::StrCat("'", terms.price().currency(), "' differs from the offer's '",
+                               offer.price().currency(), "'"));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace tds::contracts
