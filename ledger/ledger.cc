@@ -152,6 +152,11 @@ class Ledger::Impl {
   }
 
   void Submit(std::string entry, Done done) {
+    if (options_.follower) {
+      done(absl::FailedPreconditionError(
+          "this node follows a validator: submit to the validator (a node forwards for you)"));
+      return;
+    }
     auto p = Admit(std::move(entry));
     if (!p.ok()) {
       done(p.status());
@@ -255,61 +260,137 @@ class Ledger::Impl {
     }
   }
 
-  void CommitBlock(std::vector<Pending>& batch) {
-    Head head;
-    {
-      std::lock_guard<std::mutex> l(mu_);
-      head = head_;
-    }
+  // The outcome of applying a batch of transactions on top of the last durable block.
+  struct Execution {
     BlockContext ctx;
-    ctx.height = head.height + 1;
-    ctx.timestamp_ms = std::max(options_.clock(), head.block_time_ms);  // block time never goes back
-    ctx.proposer = node_id_;
-
-    StateOverlay block_state(&store_->state());
-    if (ctx.height == 1) SeedGenesisMembers(&block_state);
+    StateOverlay state;
     std::vector<Pending*> accepted;
     std::vector<std::string> results;
     std::vector<std::pair<Pending*, absl::Status>> rejected;
+    explicit Execution(const StateReader* committed) : state(committed) {}
+  };
+
+  // Applies `txs` in order; genesis members are seeded first in block 1.
+  void Execute(const Head& head, std::vector<Pending>& txs, Execution* ex) {
+    if (ex->ctx.height == 1) SeedGenesisMembers(&ex->state);
     std::set<Hash> in_block;
-    for (Pending& p : batch) {
-      auto r = ApplyOne(ctx, head.log_size + accepted.size(), p, &block_state, &in_block);
+    for (Pending& p : txs) {
+      auto r = ApplyOne(ex->ctx, head.log_size + ex->accepted.size(), p, &ex->state, &in_block);
       if (!r.ok()) {
-        rejected.emplace_back(&p, r.status());
+        ex->rejected.emplace_back(&p, r.status());
         continue;
       }
-      accepted.push_back(&p);
-      results.push_back(std::move(*r));
+      ex->accepted.push_back(&p);
+      ex->results.push_back(std::move(*r));
     }
+  }
 
+  // Proposer path: a block from what is queued, signed by this validator.
+  void CommitBlock(std::vector<Pending>& batch) {
+    const Head head = SnapshotHead();
+    Execution ex(&store_->state());
+    ex.ctx.height = head.height + 1;
+    ex.ctx.timestamp_ms = std::max(options_.clock(), head.block_time_ms);  // never goes back
+    ex.ctx.proposer = node_id_;
+    Execute(head, batch, &ex);
     absl::StatusOr<Head> next = head;
-    if (!accepted.empty()) {
-      std::lock_guard<std::mutex> commit(commit_mu_);
-      next = WriteBlock(head, ctx, accepted, results, block_state);
-      if (next.ok()) {
-        UpdateMemberCache(block_state.writes());
-        for (const CommitObserver& o : observers_) o(ctx.height, ctx.timestamp_ms, block_state.writes());
-      }
-    }
+    if (!ex.accepted.empty()) next = Persist(head, ex, /*given=*/nullptr);
     {
       std::lock_guard<std::mutex> l(mu_);
-      if (next.ok()) head_ = *next;
       for (const Pending& p : batch) inflight_.erase(p.txid);
     }
-    height_cv_.notify_all();
-    for (size_t i = 0; i < accepted.size(); ++i) {
+    for (size_t i = 0; i < ex.accepted.size(); ++i) {
       if (!next.ok()) {
-        accepted[i]->done(next.status());
+        ex.accepted[i]->done(next.status());
         continue;
       }
       SubmitAck ack;
-      ack.txid = accepted[i]->txid;
+      ack.txid = ex.accepted[i]->txid;
       ack.index = head.log_size + i;
       ack.height = next->height;
-      ack.result = std::move(results[i]);
-      accepted[i]->done(std::move(ack));
+      ack.result = std::move(ex.results[i]);
+      ex.accepted[i]->done(std::move(ack));
     }
-    for (auto& [p, status] : rejected) p->done(status);
+    for (auto& [p, status] : ex.rejected) p->done(status);
+  }
+
+  // Follower path: re-executes a block some validator committed and stores it only if every
+  // transaction applies and the log root, state digest, chain link and quorum checkpoint all
+  // match what the header claims. Serialized with the committer by commit_mu_ inside Persist;
+  // callers apply blocks in height order from one thread.
+  absl::Status ApplyBlock(const tds::Block& block) {
+    const Head head = SnapshotHead();
+    tds::BlockHeader header;
+    if (!header.ParseFromString(block.header())) {
+      return absl::InvalidArgumentError("block: header does not parse");
+    }
+    const std::string where = absl::StrCat("block ", header.height(), ": ");
+    if (header.height() != head.height + 1) {
+      return absl::FailedPreconditionError(absl::StrCat(where, "expected height ", head.height + 1));
+    }
+    if (header.prev_block_hash() != AsBytes(head.block_hash)) {
+      return absl::DataLossError(absl::StrCat(where, "does not extend block ", head.height,
+                                              " (previous hash mismatch): a forked history"));
+    }
+    if (static_cast<size_t>(block.entries_size()) != header.tx_count() || header.tx_count() == 0 ||
+        header.log_size() != head.log_size + header.tx_count()) {
+      return absl::InvalidArgumentError(absl::StrCat(where, "entry count does not match the header"));
+    }
+    auto cp = VerifyCheckpoint(block.checkpoint(), genesis_);
+    if (!cp.ok()) return absl::Status(cp.status().code(), where + std::string(cp.status().message()));
+    if (cp->height != header.height() || cp->block_hash != Sha256(block.header()) ||
+        cp->size != header.log_size() || AsBytes(cp->root) != header.log_root()) {
+      return absl::InvalidArgumentError(absl::StrCat(where, "checkpoint does not match the header"));
+    }
+    if (header.timestamp_ms() < head.block_time_ms) {
+      return absl::InvalidArgumentError(absl::StrCat(where, "block time goes back"));
+    }
+    std::vector<Pending> txs;
+    txs.reserve(block.entries_size());
+    for (int i = 0; i < block.entries_size(); ++i) {
+      auto p = DecodeEntry(block.entries(i));
+      if (!p.ok()) {
+        return absl::DataLossError(absl::StrCat(where, "entry ", i, ": ", std::string(p.status().message())));
+      }
+      txs.push_back(std::move(*p));
+    }
+    Execution ex(&store_->state());
+    ex.ctx.height = header.height();
+    ex.ctx.timestamp_ms = header.timestamp_ms();
+    ex.ctx.proposer = header.proposer();
+    Execute(head, txs, &ex);
+    if (!ex.rejected.empty()) {
+      const auto& [p, status] = ex.rejected.front();
+      return absl::DataLossError(absl::StrCat(where, "transaction ", TxIdHex(p->txid),
+                                              " is rejected on replay (", std::string(status.message()),
+                                              "): this node's state diverges from the validator's"));
+    }
+    auto next = Persist(head, ex, &block);
+    return next.ok() ? absl::OkStatus() : next.status();
+  }
+
+  // Envelope → Pending for replay: the signer is resolved from the member cache, or verified
+  // in full when this block itself admitted the member (ApplyOne then checks membership).
+  absl::StatusOr<Pending> DecodeEntry(const std::string& entry) const {
+    absl::StatusOr<OpenedEnvelope> opened = [&] {
+      std::shared_lock<std::shared_mutex> members(members_mu_);
+      return OpenEnvelopeFrom(entry, kTxContext, [this](std::string_view raw) {
+        auto it = member_by_key_.find(raw);
+        return it == member_by_key_.end() ? nullptr : &it->second;
+      });
+    }();
+    if (!opened.ok() && opened.status().code() == absl::StatusCode::kPermissionDenied) {
+      opened = OpenEnvelope(entry, kTxContext);
+    }
+    if (!opened.ok()) return opened.status();
+    Pending p;
+    if (!p.tx.ParseFromString(opened->payload)) {
+      return absl::InvalidArgumentError("transaction: payload is not a tds.Transaction");
+    }
+    p.txid = Sha256(opened->payload);
+    p.signer = std::string(opened->signer.bytes());
+    p.entry = entry;
+    return p;
   }
 
   absl::StatusOr<std::string> ApplyOne(const BlockContext& ctx, uint64_t index, const Pending& p,
@@ -354,24 +435,26 @@ class Ledger::Impl {
     return result;
   }
 
-  absl::StatusOr<Head> WriteBlock(const Head& head, const BlockContext& ctx,
-                                  const std::vector<Pending*>& accepted,
-                                  const std::vector<std::string>& results,
-                                  const StateOverlay& block_state) {
+  // Writes an executed block durably, then publishes it (head, member cache, observers,
+  // waiters). With `given`, the block came from another validator: its header must be exactly
+  // what this execution produced, and its header bytes and checkpoint are stored as received.
+  absl::StatusOr<Head> Persist(const Head& head, const Execution& ex, const tds::Block* given) {
+    std::lock_guard<std::mutex> commit(commit_mu_);
     leveldb::WriteBatch wb;
     merkle::Frontier frontier = frontier_;
     std::vector<merkle::StoredNode> nodes;
-    for (size_t i = 0; i < accepted.size(); ++i) {
+    for (size_t i = 0; i < ex.accepted.size(); ++i) {
       const uint64_t index = head.log_size + i;
-      frontier.Append(merkle::LeafHash(accepted[i]->entry), &nodes);
-      wb.Put(EntryKey(index), accepted[i]->entry);
-      if (!results[i].empty()) wb.Put(ResultKey(index), results[i]);
-      wb.Put(TxKey(AsBytes(accepted[i]->txid)), EncodeTxLocation({index, ctx.height}));
+      const Pending& p = *ex.accepted[i];
+      frontier.Append(merkle::LeafHash(p.entry), &nodes);
+      wb.Put(EntryKey(index), p.entry);
+      if (!ex.results[i].empty()) wb.Put(ResultKey(index), ex.results[i]);
+      wb.Put(TxKey(AsBytes(p.txid)), EncodeTxLocation({index, ex.ctx.height}));
     }
     for (const merkle::StoredNode& n : nodes) {
       wb.Put(NodeKey(n.level, n.index), std::string(AsBytes(n.hash)));
     }
-    for (const auto& [k, v] : block_state.writes()) {
+    for (const auto& [k, v] : ex.state.writes()) {
       if (v.has_value()) {
         wb.Put(StateKey(k), *v);
       } else {
@@ -379,46 +462,66 @@ class Ledger::Impl {
       }
     }
     Head next;
-    next.height = ctx.height;
+    next.height = ex.ctx.height;
     next.log_size = frontier.size();
     next.log_root = frontier.Root();
-    next.state_digest = ChainStateDigest(head.state_digest, block_state);
-    next.block_time_ms = ctx.timestamp_ms;
+    next.state_digest = ChainStateDigest(head.state_digest, ex.state);
+    next.block_time_ms = ex.ctx.timestamp_ms;
 
     tds::BlockHeader header;
-    header.set_height(ctx.height);
+    header.set_height(ex.ctx.height);
     header.set_prev_block_hash(std::string(AsBytes(head.block_hash)));
     header.set_log_size(next.log_size);
     header.set_log_root(std::string(AsBytes(next.log_root)));
     header.set_state_digest(std::string(AsBytes(next.state_digest)));
-    header.set_timestamp_ms(ctx.timestamp_ms);
-    header.set_proposer(node_id_);
-    header.set_tx_count(static_cast<uint32_t>(accepted.size()));
-    tds::Block block;
-    block.set_header(header.SerializeAsString());
-    next.block_hash = Sha256(block.header());
-
-    Checkpoint cp;
-    cp.origin = genesis_.origin();
-    cp.size = next.log_size;
-    cp.root = next.log_root;
-    cp.height = next.height;
-    cp.block_hash = next.block_hash;
-    const std::string body = cp.Body();
-    next.checkpoint = AssembleNote(body, {SignNoteLine(body, node_id_, *key_)});
-    block.set_checkpoint(next.checkpoint);
-    wb.Put(BlockKey(ctx.height), block.SerializeAsString());
+    header.set_timestamp_ms(ex.ctx.timestamp_ms);
+    header.set_proposer(ex.ctx.proposer);
+    header.set_tx_count(static_cast<uint32_t>(ex.accepted.size()));
+    tds::Block record;
+    if (given != nullptr) {
+      tds::BlockHeader claimed;
+      claimed.ParseFromString(given->header());
+      if (claimed.log_root() != header.log_root() ||
+          claimed.state_digest() != header.state_digest()) {
+        return absl::DataLossError(absl::StrCat(
+            "block ", ex.ctx.height, ": replay gives ",
+            claimed.log_root() != header.log_root() ? "a different log root" : "a different state digest",
+            " than the header claims: this node's state diverges from the validator's"));
+      }
+      record.set_header(given->header());
+      record.set_checkpoint(given->checkpoint());
+    } else {
+      record.set_header(header.SerializeAsString());
+      Checkpoint cp;
+      cp.origin = genesis_.origin();
+      cp.size = next.log_size;
+      cp.root = next.log_root;
+      cp.height = next.height;
+      cp.block_hash = Sha256(record.header());
+      const std::string body = cp.Body();
+      record.set_checkpoint(AssembleNote(body, {SignNoteLine(body, node_id_, *key_)}));
+    }
+    next.block_hash = Sha256(record.header());
+    next.checkpoint = record.checkpoint();
+    wb.Put(BlockKey(ex.ctx.height), record.SerializeAsString());
     std::string h;
-    PutFixed64BE(&h, ctx.height);
+    PutFixed64BE(&h, ex.ctx.height);
     wb.Put(MetaKey("height"), h);
 
     absl::Status s = store_->Write(&wb, options_.sync);
     if (!s.ok()) {
-      spdlog::error("block {} not written: {}", ctx.height, std::string(s.message()));
-      return absl::UnavailableError(absl::StrCat("block ", ctx.height,
-                                                 " could not be made durable: ", std::string(s.message())));
+      spdlog::error("block {} not written: {}", ex.ctx.height, std::string(s.message()));
+      return absl::UnavailableError(absl::StrCat("block ", ex.ctx.height, " could not be made durable: ",
+                                                 std::string(s.message())));
     }
     frontier_ = std::move(frontier);
+    UpdateMemberCache(ex.state.writes());
+    for (const CommitObserver& o : observers_) o(ex.ctx.height, ex.ctx.timestamp_ms, ex.state.writes());
+    {
+      std::lock_guard<std::mutex> l(mu_);
+      head_ = next;
+    }
+    height_cv_.notify_all();
     return next;
   }
 
@@ -620,11 +723,12 @@ absl::StatusOr<std::unique_ptr<Ledger>> Ledger::Open(const LedgerOptions& option
                                                      std::unique_ptr<SigningKey> validator_key,
                                                      const Application* app) {
   if (options.data_dir.empty()) return absl::InvalidArgumentError("ledger: data directory not set");
-  if (validator_key == nullptr || app == nullptr) {
+  if (app == nullptr || (validator_key == nullptr && !options.follower)) {
     return absl::InvalidArgumentError("ledger: validator key and application are required");
   }
-  const tds::Member* me = genesis.FindByKey(validator_key->public_key());
-  if (me == nullptr || !GenesisInfo::HasRole(*me, kRoleValidator)) {
+  const tds::Member* me =
+      validator_key == nullptr ? nullptr : genesis.FindByKey(validator_key->public_key());
+  if (!options.follower && (me == nullptr || !GenesisInfo::HasRole(*me, kRoleValidator))) {
     return absl::FailedPreconditionError(absl::StrCat(
         "node key ", validator_key->public_key().hex(),
         " is not the key of a validator in the genesis of ", genesis.origin()));
@@ -636,20 +740,23 @@ absl::StatusOr<std::unique_ptr<Ledger>> Ledger::Open(const LedgerOptions& option
         absl::StrCat("cannot create data directory ", options.data_dir, ": ", ec.message()));
   }
   TDS_ASSIGN_OR_RETURN(auto store, Store::Open(options.data_dir));
-  std::string node_id = me->id();
+  std::string node_id = me != nullptr ? me->id() : "";
   auto impl = std::make_unique<Impl>(options, std::move(genesis), std::move(validator_key),
                                      std::move(node_id), app, std::move(store));
   TDS_RETURN_IF_ERROR(impl->RecoverAll());
   const LedgerStatus st = impl->Status();
-  spdlog::info("ledger open: origin '{}', node '{}', height {}, log size {}",
-               impl->genesis().origin(), impl->node_id(), st.height, st.log_size);
-  impl->Start();
+  spdlog::info("ledger open: origin '{}', node '{}' ({}), height {}, log size {}",
+               impl->genesis().origin(), impl->node_id(),
+               options.follower ? "follower" : "validator", st.height, st.log_size);
+  if (!options.follower) impl->Start();
   return std::unique_ptr<Ledger>(new Ledger(std::move(impl)));
 }
 
 void Ledger::Submit(std::string envelope_bytes, Done done) {
   impl_->Submit(std::move(envelope_bytes), std::move(done));
 }
+
+absl::Status Ledger::ApplyBlock(const tds::Block& block) { return impl_->ApplyBlock(block); }
 
 absl::StatusOr<SubmitAck> Ledger::SubmitAndWait(std::string envelope_bytes) {
   std::promise<absl::StatusOr<SubmitAck>> promise;

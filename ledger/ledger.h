@@ -33,6 +33,9 @@ struct LedgerOptions {
   bool sync = true;
   // Proposer clock (ms since epoch); tests inject a deterministic one.
   std::function<int64_t()> clock;
+  // A follower proposes nothing: it stores only blocks a validator committed (ApplyBlock),
+  // after re-executing and verifying them. Its key may be any member's, or none.
+  bool follower = false;
 };
 
 struct SubmitAck {
@@ -64,7 +67,8 @@ class Ledger {
   using Done = std::function<void(absl::StatusOr<SubmitAck>)>;
 
   // Opens or creates the store in options.data_dir, bound to `genesis` (a store made under a
-  // different genesis is refused). `validator_key` must belong to a genesis validator.
+  // different genesis is refused). `validator_key` must belong to a genesis validator (a
+  // follower's may be any member's key, or null).
   // `app` must outlive the ledger.
   static absl::StatusOr<std::unique_ptr<Ledger>> Open(const LedgerOptions& options,
                                                       GenesisInfo genesis,
@@ -74,8 +78,15 @@ class Ledger {
 
   // Thread-safe. Admission errors are returned through `done` at once; otherwise `done` runs
   // on the committer thread once the block is durable (or with the apply rejection).
+  // A follower refuses (FailedPrecondition): its transactions go to the validator.
   void Submit(std::string envelope_bytes, Done done);
   absl::StatusOr<SubmitAck> SubmitAndWait(std::string envelope_bytes);
+
+  // Follower: verifies and stores the next block a validator committed — chain link, quorum
+  // checkpoint, every transaction re-executed, log root and state digest equal to the header's.
+  // DataLoss names the first divergence; nothing is stored then. REQUIRES: heights in order,
+  // from one thread.
+  absl::Status ApplyBlock(const tds::Block& block);
 
   absl::StatusOr<TxRecord> GetTransaction(const Hash& txid) const;
   // Receipt against the checkpoint of the block that committed the transaction.

@@ -333,5 +333,112 @@ TEST_F(LedgerTest, ObserverSeesInitialStateThenEveryBlock) {
   EXPECT_THAT(heights, ::testing::ElementsAre(2, 3));
 }
 
+class FollowerTest : public MembershipTest {
+ protected:
+  std::unique_ptr<Ledger> OpenFollower(const std::string& dir, const Application* app) {
+    LedgerOptions opts;
+    opts.data_dir = dir;
+    opts.follower = true;
+    auto l = Ledger::Open(opts, testing::TestGenesis(), nullptr, app);
+    EXPECT_TRUE(l.ok()) << l.status();
+    return l.ok() ? std::move(*l) : nullptr;
+  }
+  // A validator history with several blocks, a membership change and a rejected transaction.
+  std::unique_ptr<Ledger> ValidatorWithHistory() {
+    auto v = Open();
+    EXPECT_TRUE(v->SubmitAndWait(BankTx("a=1", 1)).ok());
+    EXPECT_TRUE(v->SubmitAndWait(NodeTx("+carol:" + KeyFromByte(3)->public_key().hex(), 2)).ok());
+    std::vector<std::promise<absl::StatusOr<SubmitAck>>> done(20);
+    for (int i = 0; i < 20; ++i) {
+      v->Submit(i == 7 ? BankTx("reject", 100 + i) : MakeTx(*KeyFromByte(3), "carol", "test.put",
+                                                            "c=" + std::to_string(i), i),
+                [&done, i](auto r) { done[i].set_value(std::move(r)); });
+    }
+    for (auto& d : done) d.get_future().get();
+    return v;
+  }
+};
+
+TEST_F(FollowerTest, ReplayingTheValidatorsBlocksReachesTheSameLedger) {
+  auto validator = ValidatorWithHistory();
+  auto follower = OpenFollower(dir_.Sub("follower"), &app_);
+  for (uint64_t h = 1; h <= validator->Status().height; ++h) {
+    auto block = validator->GetBlock(h);
+    ASSERT_TRUE(block.ok());
+    ASSERT_TRUE(follower->ApplyBlock(*block).ok()) << "height " << h;
+  }
+  const LedgerStatus a = validator->Status();
+  const LedgerStatus b = follower->Status();
+  EXPECT_EQ(a.height, b.height);
+  EXPECT_EQ(a.log_root, b.log_root);
+  EXPECT_EQ(a.state_digest, b.state_digest);
+  EXPECT_EQ(a.last_block_hash, b.last_block_hash);
+  EXPECT_EQ(follower->GetState("c")->value_or(""), validator->GetState("c")->value_or("?"));
+  auto ack = validator->SubmitAndWait(BankTx("z=1", 999));
+  ASSERT_TRUE(ack.ok());
+  ASSERT_TRUE(follower->ApplyBlock(*validator->GetBlock(ack->height)).ok());
+  auto receipt = follower->GetReceipt(ack->txid);
+  ASSERT_TRUE(receipt.ok());
+  EXPECT_TRUE(VerifyReceipt(*receipt, follower->genesis()).ok());
+  auto local = follower->SubmitAndWait(BankTx("y=1", 5));
+  EXPECT_EQ(local.status().code(), absl::StatusCode::kFailedPrecondition);
+  // Restart resumes at its height.
+  follower.reset();
+  follower = OpenFollower(dir_.Sub("follower"), &app_);
+  EXPECT_EQ(follower->Status().height, validator->Status().height);
+  EXPECT_EQ(follower->ApplyBlock(*validator->GetBlock(1)).code(),
+            absl::StatusCode::kFailedPrecondition);
+}
+
+TEST_F(FollowerTest, TamperedOrMisplacedBlocksAreRefusedAndNothingIsStored) {
+  auto validator = ValidatorWithHistory();
+  auto follower = OpenFollower(dir_.Sub("follower"), &app_);
+  ASSERT_TRUE(follower->ApplyBlock(*validator->GetBlock(1)).ok());
+  const tds::Block next = *validator->GetBlock(2);
+
+  auto expect_refused = [&](const tds::Block& b, const std::string& what) {
+    auto s = follower->ApplyBlock(b);
+    EXPECT_FALSE(s.ok());
+    EXPECT_THAT(std::string(s.message()), HasSubstr(what));
+    EXPECT_EQ(follower->Status().height, 1u);
+  };
+  tds::Block skipped = *validator->GetBlock(3);
+  expect_refused(skipped, "expected height 2");
+
+  tds::Block entry = next;
+  std::string e = entry.entries(0);
+  e[e.size() - 70] ^= 1;
+  entry.set_entries(0, e);
+  expect_refused(entry, "entry 0");
+
+  tds::Block header = next;
+  tds::BlockHeader h;
+  h.ParseFromString(header.header());
+  h.set_timestamp_ms(h.timestamp_ms() + 1);
+  header.set_header(h.SerializeAsString());
+  expect_refused(header, "checkpoint does not match the header");
+
+  tds::Block unsigned_block = next;
+  unsigned_block.set_checkpoint(next.checkpoint().substr(0, next.checkpoint().find("\n\n") + 2) +
+                                SignNoteLine(next.checkpoint().substr(0, next.checkpoint().find("\n\n") + 1),
+                                             "node", *KeyFromByte(9)));
+  expect_refused(unsigned_block, "checkpoint");
+
+  ASSERT_TRUE(follower->ApplyBlock(next).ok());
+  EXPECT_EQ(follower->Status().height, 2u);
+}
+
+TEST_F(FollowerTest, DivergentApplicationIsDetected) {
+  auto validator = ValidatorWithHistory();
+  Application other;  // lacks "test.member": carol's admission cannot be replayed
+  other.Register("test.put", std::make_unique<testing::PutHandler>());
+  auto follower = OpenFollower(dir_.Sub("follower"), &other);
+  ASSERT_TRUE(follower->ApplyBlock(*validator->GetBlock(1)).ok());
+  auto s = follower->ApplyBlock(*validator->GetBlock(2));
+  EXPECT_EQ(s.code(), absl::StatusCode::kDataLoss);
+  EXPECT_THAT(std::string(s.message()), HasSubstr("diverges"));
+  EXPECT_EQ(follower->Status().height, 1u);
+}
+
 }  // namespace
 }  // namespace tds::ledger
