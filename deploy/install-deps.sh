@@ -14,6 +14,8 @@ PACKAGES=(
   libspdlog-dev libfmt-dev libyaml-cpp-dev libcli11-dev nlohmann-json3-dev
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev
+  # data connectors (the PostgreSQL server is for the connector tests)
+  libsqlite3-dev libpq-dev postgresql
 )
 # The scripts also use bash, coreutils, grep, sed and awk: essential on every Debian system.
 

@@ -11,6 +11,7 @@ set(TDS_PROTOS
   proto/catalog.proto
   proto/contracts.proto
   proto/query_service.proto
+  proto/compute_service.proto
 )
 add_library(tds_proto STATIC ${TDS_PROTOS})
 target_link_libraries(tds_proto PUBLIC protobuf::libprotobuf gRPC::grpc++)

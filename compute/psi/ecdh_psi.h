@@ -1,0 +1,68 @@
+#pragma once
+// Two-party ECDH private set intersection over X25519.
+//
+// [HFH99] B. A. Huberman, M. Franklin, T. Hogg. Enhancing privacy and trust in electronic
+//         communities. ACM EC 1999. (Also [Mea86] C. Meadows, IEEE S&P 1986.)
+//
+// Each party hashes its identifiers to 32-byte X25519 u-coordinates, multiplies them by a
+// per-session secret scalar, exchanges them, multiplies the other's by its own secret, and
+// compares: X25519(a, X25519(b, H(x))) = X25519(b, X25519(a, H(x))). Values a party sends in
+// its own order are shuffled by the other where positions would leak. See compute/psi/README.md
+// for the message flow, what each party learns, and the security model (semi-honest).
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "compute/link.h"
+
+namespace tds::compute::psi {
+
+enum class PsiOutput {
+  kConsumerOnly,  // the receiver learns which of its items are in the intersection
+  kBoth,          // both parties learn which of their items are in the intersection
+  kSizeOnly,      // the receiver learns only the intersection's size; the sender nothing
+};
+
+enum class PsiRole {
+  kReceiver,  // the consumer (bank)
+  kSender,    // the provider
+};
+
+struct PsiProgress {
+  const char* phase;  // "mask-own", "mask-peer", "match"
+  uint64_t done;
+  uint64_t total;
+};
+
+struct EcdhPsiOptions {
+  PsiOutput output = PsiOutput::kConsumerOnly;
+  // Items per message; bounds memory in flight (32 bytes per item on the wire).
+  size_t chunk_items = 1 << 14;
+  // Worker threads for the scalar multiplications (0 = hardware concurrency).
+  int threads = 0;
+  // Largest peer set accepted; a peer announcing more is refused before any work.
+  uint64_t max_peer_items = 200'000'000;
+  // Called from the protocol thread now and then; may be empty.
+  std::function<void(const PsiProgress&)> progress;
+};
+
+struct PsiResult {
+  // Positions in this party's input that are in the intersection, ascending (empty for a
+  // party that learns no membership).
+  std::vector<uint64_t> matched;
+  // Size of the intersection (known to the receiver in every mode, to the sender in kBoth).
+  uint64_t intersection_size = 0;
+  uint64_t peer_items = 0;
+};
+
+// Runs one party. Both parties must pass the same `output`; a mismatch, a malformed or
+// truncated message, a wrong count or length, or a low-order point ends the session with an
+// InvalidArgument / DataLoss error naming what was wrong. Duplicate items are allowed (each
+// position is reported). `items` may be empty.
+absl::StatusOr<PsiResult> RunEcdhPsi(PsiRole role, const std::vector<std::string>& items,
+                                     const EcdhPsiOptions& options, Link& link);
+
+}  // namespace tds::compute::psi
