@@ -74,8 +74,11 @@ class SearchIndex {
   void ApplyWrites(const std::map<std::string, std::optional<std::string>, std::less<>>& writes);
 
   // Never fails: limit 0 → kDefaultPageLimit, over kMaxPageLimit → kMaxPageLimit.
+  // Level-5 products are listed only if VisibleTo(product, requester), unless
+  // `sees_everything` (auditors and validators, who read the whole replicated state).
   tds::SearchProductsResponse Search(const tds::SearchProductsRequest& req,
-                                     std::string_view requester) const;
+                                     std::string_view requester,
+                                     bool sees_everything = false) const;
 
   // Products indexed (retired included).
   size_t size() const;

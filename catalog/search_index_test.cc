@@ -205,6 +205,9 @@ TEST_F(SearchIndexTest, LevelFiveIsListedOnlyToAllowListAndProvider) {
   r = Text("credit");
   EXPECT_EQ(index_.Search(r, "bank").total(), 3u);
   EXPECT_EQ(index_.Search(r, "").total(), 2u);
+  // Auditors and validators read everything.
+  EXPECT_THAT(Ids(index_.Search(Text("important"), "auditor", /*sees_everything=*/true)),
+              ElementsAre("foxtrot"));
 }
 
 TEST_F(SearchIndexTest, SummariesCarryTheListingFields) {

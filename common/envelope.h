@@ -13,6 +13,8 @@ namespace tds {
 
 // Contexts for every signed message kind. A signature made under one never verifies under another.
 inline constexpr std::string_view kTxContext = "tds.tx.v1";
+// A member's proof of identity on read-only queries (proto/query_service.proto).
+inline constexpr std::string_view kQueryContext = "tds.query.v1";
 
 // Returns the serialized tds.Envelope (proto/envelope.proto).
 // REQUIRES: context is 1..255 bytes.

@@ -1,7 +1,15 @@
 #!/usr/bin/env bash
-# Quickstart: builds TDS, starts an embedded single-validator node in a temporary directory,
-# anchors the sample documents in deploy/samples/, fetches each receipt, verifies every receipt
-# offline against the genesis file, prints a summary and stops the node.
+# Quickstart: builds TDS, starts an embedded single-validator node in a temporary directory and
+# walks through the data space:
+#   1. evidence: anchors the sample documents in deploy/samples/, fetches each receipt and
+#      verifies every receipt offline against the genesis file;
+#   2. catalog: a provider publishes two products (deploy/samples/products/, one of level 5),
+#      a bank searches, a stranger cannot see the level-5 one;
+#   3. contract: the bank requests terms, the provider counters, the bank accepts (ACTIVE);
+#   4. usage: signed requests, strict reservations and metered records, one breaking the
+#      terms (flagged, not billed);
+#   5. billing statement, data-asset valuation, and a governance vote admitting a new member;
+# then prints a summary and stops the node.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -45,14 +53,19 @@ say "Creating identities in $WORK"
 NODE_PUB="$("$TDS" keygen --out "$WORK/node-1.key")"
 BANK_PUB="$("$TDS" keygen --out "$WORK/eastbridge-bank.key")"
 PROV_PUB="$("$TDS" keygen --out "$WORK/zj-tax-data.key")"
+AUDIT_PUB="$("$TDS" keygen --out "$WORK/audit-firm.key")"
+LEASE_PUB="$("$TDS" keygen --out "$WORK/cityfin-leasing.key")"
 printf '  %-16s %-10s %s\n' node-1 validator "$NODE_PUB" eastbridge-bank consumer "$BANK_PUB" \
-  zj-tax-data provider "$PROV_PUB"
+  zj-tax-data provider "$PROV_PUB" audit-firm auditor "$AUDIT_PUB" \
+  cityfin-leasing consumer "$LEASE_PUB"
 
 say "Writing the genesis file (the data space's root of trust)"
 "$TDS" genesis --origin quickstart.tds.example \
   --member "node-1:validator:$NODE_PUB" \
   --member "eastbridge-bank:consumer:$BANK_PUB" \
   --member "zj-tax-data:provider:$PROV_PUB" \
+  --member "audit-firm:auditor:$AUDIT_PUB" \
+  --member "cityfin-leasing:consumer:$LEASE_PUB" \
   --out "$WORK/genesis.json" >/dev/null
 
 say "Starting tdsd (embedded validator, plaintext on 127.0.0.1 for this demo)"
@@ -142,6 +155,105 @@ if tamper_line="$("$TDS" verify "$WORK/tampered.json" --genesis "$WORK/genesis.j
   failures=$((failures + 1))
 fi
 
+
+# ---------------------------------------------------------------------------------------------
+# The data space: catalog, contract, metered usage, billing, valuation, governance.
+# ---------------------------------------------------------------------------------------------
+# as MEMBER ARGS...: tds signing transactions and queries with MEMBER's key.
+as() {
+  local who="$1"
+  shift
+  "$TDS" --node "$NODE" --insecure-dev --key "$WORK/$who.key" "$@"
+}
+indent() { sed 's/^/  /'; }
+# The refusal a command must produce, printed; fails the quickstart if the command succeeds.
+expect_refusal() {
+  local out
+  if out="$("$@" 2>&1)"; then
+    echo "error: expected a refusal from: $*" >&2
+    failures=$((failures + 1))
+  else
+    echo "  refused as expected: $out"
+  fi
+}
+
+say "Catalog: zj-tax-data publishes two products (deploy/samples/products/)"
+as zj-tax-data product publish deploy/samples/products/zj-invoice-features.yaml | indent
+as zj-tax-data product publish deploy/samples/products/national-credit-registry.yaml | indent
+PRODUCTS="$(as zj-tax-data product list -o csv | tail -n +2 | wc -l)"
+
+say "Catalog search: eastbridge-bank (on the level-5 allow list) and cityfin-leasing (not)"
+echo "  eastbridge-bank: tds product search credit"
+as eastbridge-bank product search credit 2>/dev/null | indent
+echo "  cityfin-leasing: tds product search credit"
+as cityfin-leasing product search credit 2>/dev/null | indent
+SEEN_BY_BANK="$(as eastbridge-bank product search credit -o csv | tail -n +2 | wc -l)"
+SEEN_BY_STRANGER="$(as cityfin-leasing product search credit -o csv | tail -n +2 | wc -l)"
+expect_refusal as cityfin-leasing product show national-credit-registry
+
+say "Negotiation: the bank requests terms, the provider counters, the bank accepts"
+request_out="$(as eastbridge-bank contract request zj-invoice-features \
+  --terms deploy/samples/terms/bank-request.yaml)"
+echo "$request_out" | indent
+CONTRACT="$(sed -n 's/^result: \(c-[0-9a-f]*\)$/\1/p' <<<"$request_out")"
+[[ -n "$CONTRACT" ]] || { echo "error: no contract id in: $request_out" >&2; exit 1; }
+expect_refusal as eastbridge-bank contract counter "$CONTRACT" \
+  --terms deploy/samples/terms/provider-counter.yaml
+as zj-tax-data contract counter "$CONTRACT" --terms deploy/samples/terms/provider-counter.yaml |
+  indent
+as eastbridge-bank contract accept "$CONTRACT" | indent
+as eastbridge-bank contract show "$CONTRACT" | indent
+CONTRACT_STATE="$(as eastbridge-bank contract list -o csv | awk -F, -v c="$CONTRACT" '$1 == c { print $6 }')"
+
+say "Usage: the bank signs requests; the provider reserves quota (strict) and records each call"
+use() {  # NAME PURPOSE ROWS_OUT COMPUTE_MS [noreserve]
+  as eastbridge-bank usage request "$CONTRACT" --operation psi --purpose "$2" \
+    --columns tax_id,issued_amount --out "$WORK/$1.req" | head -n 1 | indent
+  if [[ "${5:-}" != noreserve ]]; then
+    as zj-tax-data usage reserve --request "$WORK/$1.req" | sed -n 's/^result: /reserve: /p' | indent
+  fi
+  as zj-tax-data usage record --request "$WORK/$1.req" --rows-in 5000 --rows-out "$3" \
+    --compute-ms "$4" | sed -n 's/^result: /record:  /p' | indent
+}
+use call-1 credit_risk 300 2500
+use call-2 credit_risk 200 1000
+echo "  a call for a purpose the contract does not allow cannot reserve quota:"
+as eastbridge-bank usage request "$CONTRACT" --operation psi --purpose marketing \
+  --out "$WORK/call-3.req" >/dev/null
+expect_refusal as zj-tax-data usage reserve --request "$WORK/call-3.req"
+echo "  ...and recorded anyway (as a rogue gateway would) it is flagged as a violation:"
+use call-4 marketing 50 100 noreserve
+as audit-firm usage list --contract "$CONTRACT" | indent
+echo "  violations (the auditor's view):"
+as audit-firm usage list --violations | indent
+PERIOD="$(as eastbridge-bank usage list -o csv | awk -F, 'NR == 2 { print $3 }')"
+CALLS="$(as eastbridge-bank usage list -o csv | tail -n +2 | wc -l)"
+VIOLATIONS="$(as eastbridge-bank usage list --violations -o csv | tail -n +2 | wc -l)"
+
+say "Billing statement for $PERIOD (violations are listed, not billed)"
+as zj-tax-data bill --period "$PERIOD" | indent
+BILL_TOTAL="$(as zj-tax-data bill --period "$PERIOD" | sed -n 's/^total: \(.*\) (.*/\1/p' | head -n 1)"
+
+say "Valuation of zj-invoice-features (after declaring a storage cost)"
+as zj-tax-data product cost zj-invoice-features --period "$PERIOD" --category storage \
+  --amount 120000 --currency CNY --note "encrypted object storage" | head -n 1 | indent
+as zj-tax-data value zj-invoice-features | indent
+INCOME_VALUE="$(as zj-tax-data value zj-invoice-features | sed -n 's/^  income approach value: //p')"
+COST_VALUE="$(as zj-tax-data value zj-invoice-features | sed -n 's/^  cost approach value: *//p')"
+expect_refusal as eastbridge-bank value zj-invoice-features
+
+say "Governance: admitting harbor-insurance (needs more than 2/3 of the 5 members)"
+HARBOR_PUB="$("$TDS" keygen --out "$WORK/harbor-insurance.key")"
+as zj-tax-data member propose add harbor-insurance --roles consumer --public-key "$HARBOR_PUB" \
+  --name "Harbor Insurance" --reason "joins for anti-fraud data" | head -n 1 | indent
+for voter in eastbridge-bank audit-firm node-1; do
+  as "$voter" member vote 1 --approve | head -n 1 | indent
+done
+as audit-firm member proposals | indent
+as audit-firm member list | indent
+PROPOSAL_STATUS="$(as audit-firm member proposals -o csv | awk -F, 'NR == 2 { print $4 }')"
+MEMBERS="$(as harbor-insurance member list -o csv | tail -n +2 | wc -l)"
+
 say "Ledger status"
 "$TDS" --node "$NODE" --insecure-dev ledger status | sed 's/^/  /'
 
@@ -162,6 +274,14 @@ say "Summary"
 echo
 echo "  forged checkpoint signature: ${tamper_line:-verified (unexpected)}"
 echo "  receipts were verified with: tds verify RECEIPT --genesis genesis.json"
+echo
+printf '  %-34s %s\n' \
+  "products published:" "$PRODUCTS (search: the bank sees $SEEN_BY_BANK, cityfin-leasing $SEEN_BY_STRANGER)" \
+  "contract $CONTRACT:" "$CONTRACT_STATE after request, counter, accept" \
+  "usage records:" "$CALLS ($VIOLATIONS flagged as violation)" \
+  "statement $PERIOD:" "$BILL_TOTAL" \
+  "valuation (income / cost approach):" "$INCOME_VALUE / $COST_VALUE" \
+  "governance proposal 1:" "$PROPOSAL_STATUS; members now $MEMBERS"
 
 say "Stopping tdsd"
 kill -TERM "$TDSD_PID"
@@ -171,4 +291,5 @@ if [[ $failures -ne 0 ]]; then
   echo "quickstart: $failures check(s) failed" >&2
   exit 1
 fi
-echo "quickstart: all $(wc -l <"$WORK/summary") documents anchored and verified offline"
+echo "quickstart: all $(wc -l <"$WORK/summary") documents anchored and verified offline; the data"
+echo "space flow (publish, search, negotiate, use, bill, value, vote) completed"

@@ -7,9 +7,12 @@
 #include "absl/status/status.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "catalog/catalog.h"
 #include "common/keys.h"
 #include "common/status_macros.h"
+#include "contracts/contracts.h"
 #include "evidence/evidence.h"
+#include "governance/governance.h"
 #include "grpc/support/log.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/grpcpp.h"
@@ -18,6 +21,7 @@
 #include "ledger/genesis.h"
 #include "ledger/ledger.h"
 #include "node/ledger_service.h"
+#include "node/query_service.h"
 #include "spdlog/spdlog.h"
 
 namespace tds::node {
@@ -143,6 +147,9 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const tds::NodeConfig& con
   std::unique_ptr<Server> server(new Server);
   server->app_ = std::make_unique<ledger::Application>();
   evidence::Register(*server->app_);
+  governance::Register(*server->app_);
+  catalog::Register(*server->app_);
+  contracts::Register(*server->app_);
 
   ledger::LedgerOptions options;
   options.data_dir = config.data();
@@ -161,6 +168,10 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const tds::NodeConfig& con
   service_options.max_batch_envelopes = kMaxBatchEnvelopes;
   service_options.max_entry_bytes = options.max_entry_bytes;
   server->service_ = std::make_unique<LedgerService>(server->ledger_.get(), service_options);
+  absl::StatusOr<std::unique_ptr<QueryServices>> queries =
+      QueryServices::Create(server->ledger_.get(), QueryServiceOptions());
+  if (!queries.ok()) return Annotate(queries.status(), "query services");
+  server->queries_ = *std::move(queries);
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
@@ -168,6 +179,7 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const tds::NodeConfig& con
   int selected_port = 0;
   builder.AddListeningPort(config.listen(), grpc::InsecureServerCredentials(), &selected_port);
   builder.RegisterService(server->service_.get());
+  server->queries_->RegisterWith(builder);
   builder.SetMaxReceiveMessageSize(kMaxMessageBytes);
   // gRPC sets SO_REUSEPORT by default, which would let a second node bind the same port.
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
@@ -209,6 +221,7 @@ void Server::Shutdown(std::chrono::milliseconds grace) {
   }
   server_.reset();
   service_.reset();
+  queries_.reset();
   if (ledger_ != nullptr) {
     ledger_.reset();  // drains the queue: everything admitted becomes durable first
     spdlog::info("ledger closed");

@@ -1,5 +1,6 @@
 #pragma once
-// tdsd wiring: configuration → genesis, key, application, ledger → gRPC server.
+// tdsd wiring: configuration → genesis, key, application (evidence, governance, catalog,
+// contracts), ledger → gRPC services (Ledger; Catalog, Contracts, Governance queries).
 
 #include <chrono>
 #include <memory>
@@ -20,6 +21,7 @@ class Ledger;
 namespace tds::node {
 
 class LedgerService;
+class QueryServices;
 
 // Defaults applied to fields the config file and flags left unset.
 inline constexpr char kDefaultListen[] = "127.0.0.1:7400";
@@ -59,12 +61,13 @@ class Server {
  private:
   Server() = default;
 
-  // Destruction order matters: the gRPC server before the service before the ledger before
+  // Destruction order matters: the gRPC server before the services before the ledger before
   // the application (members are destroyed in reverse order of declaration, and Shutdown
   // resets them explicitly in that order).
   std::unique_ptr<ledger::Application> app_;
   std::unique_ptr<ledger::Ledger> ledger_;
   std::unique_ptr<LedgerService> service_;
+  std::unique_ptr<QueryServices> queries_;
   std::unique_ptr<grpc::Server> server_;
   std::string address_;
   bool shut_down_ = false;

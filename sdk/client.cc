@@ -15,9 +15,6 @@
 namespace tds::sdk {
 namespace {
 
-// Matches the node's receive limit (node/server.h): a full 10,000-envelope batch fits.
-constexpr int kMaxMessageBytes = 64 * 1024 * 1024;
-
 int64_t WallClockMs() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
              std::chrono::system_clock::now().time_since_epoch())
@@ -30,13 +27,6 @@ uint64_t RandomNonce() {
   uint64_t nonce = 0;
   while (nonce == 0) randombytes_buf(&nonce, sizeof(nonce));
   return nonce;
-}
-
-// gRPC and absl share the canonical code numbering.
-absl::Status FromGrpc(const grpc::Status& status, const char* method) {
-  if (status.ok()) return absl::OkStatus();
-  return absl::Status(static_cast<absl::StatusCode>(status.error_code()),
-                      absl::StrCat(method, ": ", status.error_message()));
 }
 
 }  // namespace
@@ -60,33 +50,16 @@ struct LedgerClient::Impl {
   std::unique_ptr<tds::Ledger::Stub> stub;
 
   // A fresh context per call: a ClientContext must not be reused.
-  void Prepare(grpc::ClientContext* ctx) const {
-    if (timeout_ms > 0) {
-      ctx->set_deadline(std::chrono::system_clock::now() + std::chrono::milliseconds(timeout_ms));
-    }
-  }
+  void Prepare(grpc::ClientContext* ctx) const { PrepareContext(ctx, timeout_ms); }
 };
 
 absl::StatusOr<std::unique_ptr<LedgerClient>> LedgerClient::Connect(const ClientOptions& options) {
-  if (options.address.empty()) {
-    return absl::InvalidArgumentError("Connect: address: expected HOST:PORT, got nothing");
-  }
-  if (!options.insecure_dev) {
-    return absl::FailedPreconditionError("TLS not available yet; use --insecure-dev");
-  }
-  if (options.timeout_ms < 0) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("Connect: timeout_ms: must not be negative, got ", options.timeout_ms));
-  }
+  absl::StatusOr<std::shared_ptr<grpc::Channel>> channel = OpenChannel(options);
+  if (!channel.ok()) return channel.status();
   auto impl = std::make_unique<Impl>();
   impl->address = options.address;
   impl->timeout_ms = options.timeout_ms;
-  grpc::ChannelArguments args;
-  args.SetMaxReceiveMessageSize(kMaxMessageBytes);
-  args.SetMaxSendMessageSize(kMaxMessageBytes);
-  // The channel connects lazily: an unreachable node shows up as UNAVAILABLE on the first call.
-  impl->channel =
-      grpc::CreateCustomChannel(options.address, grpc::InsecureChannelCredentials(), args);
+  impl->channel = *std::move(channel);
   impl->stub = tds::Ledger::NewStub(impl->channel);
   return std::unique_ptr<LedgerClient>(new LedgerClient(std::move(impl)));
 }

@@ -11,14 +11,9 @@
 #include "common/keys.h"
 #include "proto/ledger.pb.h"
 #include "proto/ledger_service.pb.h"
+#include "sdk/channel.h"
 
 namespace tds::sdk {
-
-struct ClientOptions {
-  std::string address;        // HOST:PORT
-  bool insecure_dev = false;  // plaintext; development only (mTLS arrives with the node issue)
-  int64_t timeout_ms = 30000;
-};
 
 // Serialized Envelope (context tds.tx.v1) over a Transaction. nonce 0 → random.
 std::string BuildTransaction(const SigningKey& key, const std::string& member_id,

@@ -2,7 +2,6 @@
 
 #include <cerrno>
 #include <cstring>
-#include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -16,6 +15,7 @@
 #include "common/sha256.h"
 #include "evidence/evidence.h"
 #include "ledger/receipt.h"
+#include "sdk/cli/output.h"
 
 namespace tds::cli {
 namespace {
@@ -176,20 +176,6 @@ int RunReceipt(const GlobalOptions& g, const ReceiptArgs& args) {
             << ", tree of " << receipt->tree_size() << ") to " << args.out << "\n";
   return 0;
 }
-
-std::string FormatTimeMs(int64_t ms) {
-  if (ms <= 0) return "-";
-  std::time_t secs = static_cast<std::time_t>(ms / 1000);
-  std::tm tm{};
-  gmtime_r(&secs, &tm);
-  char buf[64];
-  size_t n = std::strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%S", &tm);
-  char frac[16];
-  std::snprintf(frac, sizeof(frac), ".%03dZ", static_cast<int>(ms % 1000));
-  return std::string(buf, n) + frac;
-}
-
-std::string HexOrDash(const std::string& bytes) { return bytes.empty() ? "-" : HexEncode(bytes); }
 
 int RunStatus(const GlobalOptions& g) {
   absl::StatusOr<std::unique_ptr<sdk::LedgerClient>> client = ConnectToNode(g);

@@ -7,6 +7,16 @@
 //   tds --node HOST:PORT --key KEY anchor FILE...
 //   tds --node HOST:PORT receipt TXID [--out FILE]
 //   tds --node HOST:PORT ledger status
+//   tds --node HOST:PORT [--key KEY] product
+//   publish|update|retire|list|search|show|export-dcat|cost tds --node HOST:PORT --key KEY contract
+//   request|counter|accept|reject|terminate|suspend|
+//                                            resume|list|show
+//   tds --node HOST:PORT --key KEY usage list|request|reserve|record
+//   tds --node HOST:PORT --key KEY bill --period YYYY-MM
+//   tds --node HOST:PORT --key KEY value PRODUCT
+//   tds --node HOST:PORT [--key KEY] member propose|vote|list|proposals
+//
+// Every listing takes -o table|json|csv (sdk/cli/output.h).
 //
 // Errors go to stderr as one "error: ..." line with a non-zero exit code.
 
@@ -15,10 +25,15 @@
 #include <string>
 
 #include "CLI/CLI.hpp"
+#include "sdk/cli/billing_cmd.h"
+#include "sdk/cli/contract_cmd.h"
 #include "sdk/cli/keys_cmd.h"
 #include "sdk/cli/ledger_cmd.h"
+#include "sdk/cli/member_cmd.h"
 #include "sdk/cli/merkle_cmd.h"
 #include "sdk/cli/options_cmd.h"
+#include "sdk/cli/product_cmd.h"
+#include "sdk/cli/usage_cmd.h"
 #include "sdk/cli/verify_cmd.h"
 
 int main(int argc, char** argv) {
@@ -28,7 +43,8 @@ int main(int argc, char** argv) {
   app.fallthrough();  // global options may also follow the subcommand
   app.footer(
       "Offline: keygen, genesis, verify, merkle. Against a node (--node): anchor, receipt, "
-      "ledger.\nRun `tds COMMAND --help` for each command's options.");
+      "ledger,\nproduct, contract, usage, bill, value, member. Listings take -o table|json|csv.\n"
+      "Run `tds COMMAND --help` for each command's options.");
   app.failure_message([](const CLI::App* app, const CLI::Error& e) {
     return "error: " + std::string(e.what()) + "\nRun `" + app->get_name() +
            " --help` (or `COMMAND --help`) for usage.\n";
@@ -38,6 +54,11 @@ int main(int argc, char** argv) {
   tds::cli::AddVerifyCommand(app, ctx);
   tds::cli::AddMerkleCommands(app);
   tds::cli::AddLedgerCommands(app, ctx);
+  tds::cli::AddProductCommands(app, ctx);
+  tds::cli::AddContractCommands(app, ctx);
+  tds::cli::AddUsageCommands(app, ctx);
+  tds::cli::AddBillingCommands(app, ctx);
+  tds::cli::AddMemberCommands(app, ctx);
 
   try {
     app.parse(argc, argv);

@@ -7,9 +7,11 @@ namespace tds::cli {
 
 void AddGlobalOptions(CLI::App& app, Context& ctx) {
   GlobalOptions& o = ctx.options;
-  app.add_option("--node", o.node, "Node to talk to, HOST:PORT (anchor, receipt, ledger)")
+  app.add_option("--node", o.node,
+                 "Node to talk to, HOST:PORT (every command but keygen, genesis, verify, merkle)")
       ->envname("TDS_NODE");
-  app.add_option("--key", o.key, "Member key file written by `tds keygen` (anchor)")
+  app.add_option("--key", o.key,
+                 "Member key file written by `tds keygen`: signs transactions and queries")
       ->envname("TDS_KEY");
   app.add_flag("--insecure-dev", o.insecure_dev,
                "Plaintext gRPC to a node started with --insecure-dev (development only)");
