@@ -155,7 +155,12 @@ class BlockStreamReactor final : public grpc::ServerWriteReactor<tds::Block> {
 };
 
 LedgerService::LedgerService(ledger::Ledger* ledger, LedgerServiceOptions options)
-    : ledger_(ledger), options_(options) {
+    : ledger_(ledger), options_(std::move(options)) {
+  if (!options_.submit) {
+    options_.submit = [ledger](std::string envelope, ledger::Ledger::Done done) {
+      ledger->Submit(std::move(envelope), std::move(done));
+    };
+  }
   watcher_ = std::thread([this] { WatchHeight(); });
 }
 
@@ -220,7 +225,7 @@ grpc::ServerUnaryReactor* LedgerService::Submit(grpc::CallbackServerContext* ctx
     return reactor;
   }
   // `response` stays valid until Finish: gRPC owns it for the life of the call.
-  ledger_->Submit(request->envelope(), [reactor, response](absl::StatusOr<ledger::SubmitAck> ack) {
+  options_.submit(request->envelope(), [reactor, response](absl::StatusOr<ledger::SubmitAck> ack) {
     if (!ack.ok()) {
       reactor->Finish(ToGrpcStatus(ack.status()));
       return;
@@ -270,7 +275,7 @@ grpc::ServerUnaryReactor* LedgerService::SubmitBatch(grpc::CallbackServerContext
       release();
       continue;
     }
-    ledger_->Submit(envelope, [item, release](absl::StatusOr<ledger::SubmitAck> ack) {
+    options_.submit(envelope, [item, release](absl::StatusOr<ledger::SubmitAck> ack) {
       if (ack.ok()) {
         FillAck(*ack, item->mutable_ack());
       } else {

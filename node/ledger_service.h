@@ -7,6 +7,8 @@
 
 #include <condition_variable>
 #include <cstddef>
+#include <functional>
+#include <string>
 #include <mutex>
 #include <set>
 #include <thread>
@@ -23,6 +25,9 @@ struct LedgerServiceOptions {
   size_t max_batch_envelopes = 10000;
   // Largest envelope accepted (the ledger checks it too; refusing here avoids the copy).
   size_t max_entry_bytes = 64 * 1024;
+  // Where submissions go: empty = the embedded ledger (this node validates); a follower sets
+  // its Forwarder (node/replicator.h), which answers once the block is applied here.
+  std::function<void(std::string envelope, ledger::Ledger::Done done)> submit;
 };
 
 // absl and gRPC share the canonical code numbering; the message is kept as is.
@@ -83,7 +88,7 @@ class LedgerService final : public tds::Ledger::CallbackService {
   void RemoveStream(BlockStreamReactor* stream);
 
   ledger::Ledger* const ledger_;
-  const LedgerServiceOptions options_;
+  LedgerServiceOptions options_;  // set in the constructor, then read only
 
   // Lock order: mu_ before any BlockStreamReactor::mu_.
   std::mutex mu_;

@@ -47,7 +47,8 @@ int Run(int argc, char** argv) {
       "Options override the config file. SIGINT/SIGTERM shut down gracefully."};
   app.set_help_flag("-h,--help", "Print this help and exit");
 
-  std::string config_path, data, genesis, key, listen, log_format, log_level, ready_file;
+  std::string config_path, data, genesis, key, listen, log_format, log_level, ready_file,
+      validator;
   uint32_t max_block_txs = 0;
   bool insecure_dev = false, no_sync = false;
   app.add_option("--config", config_path,
@@ -57,7 +58,13 @@ int Run(int argc, char** argv) {
   CLI::Option* o_genesis =
       app.add_option("--genesis", genesis, "Genesis file (required; `genesis`)");
   CLI::Option* o_key =
-      app.add_option("--key", key, "This node's validator key file, mode 0600 (required; `key`)");
+      app.add_option("--key", key,
+                     "This node's member key file, mode 0600; a validator's key unless "
+                     "--validator is given (required; `key`)");
+  CLI::Option* o_validator = app.add_option(
+      "--validator", validator,
+      "Follow the validator at HOST:PORT: keep a verified replica of its ledger and forward "
+      "submissions to it (`validator`; empty: this node is the validator)");
   CLI::Option* o_listen =
       app.add_option("--listen", listen, "gRPC listen address HOST:PORT; port 0 picks a free one")
           ->default_str(tds::node::kDefaultListen);
@@ -102,6 +109,7 @@ int Run(int argc, char** argv) {
   if (o_genesis->count() > 0) config.set_genesis(genesis);
   if (o_key->count() > 0) config.set_key(key);
   if (o_listen->count() > 0) config.set_listen(listen);
+  if (o_validator->count() > 0) config.set_validator(validator);
   if (o_insecure->count() > 0) config.set_insecure_dev(true);
   if (o_log_format->count() > 0) config.set_log_format(log_format);
   if (o_log_level->count() > 0) config.set_log_level(log_level);

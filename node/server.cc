@@ -22,6 +22,7 @@
 #include "ledger/ledger.h"
 #include "node/ledger_service.h"
 #include "node/query_service.h"
+#include "node/replicator.h"
 #include "spdlog/spdlog.h"
 
 namespace tds::node {
@@ -156,6 +157,7 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const tds::NodeConfig& con
   options.max_block_txs = config.ledger().max_block_txs();
   options.max_entry_bytes = config.ledger().max_entry_bytes();
   options.sync = config.ledger().sync();
+  options.follower = !config.validator().empty();
   absl::StatusOr<std::unique_ptr<ledger::Ledger>> opened =
       ledger::Ledger::Open(options, *std::move(genesis), *std::move(key), server->app_.get());
   if (!opened.ok()) return Annotate(opened.status(), "ledger");
@@ -167,6 +169,19 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const tds::NodeConfig& con
   LedgerServiceOptions service_options;
   service_options.max_batch_envelopes = kMaxBatchEnvelopes;
   service_options.max_entry_bytes = options.max_entry_bytes;
+  if (options.follower) {
+    // Until mutual TLS lands the follower reaches its validator in plaintext (--insecure-dev).
+    std::shared_ptr<grpc::Channel> channel =
+        grpc::CreateChannel(config.validator(), grpc::InsecureChannelCredentials());
+    server->forwarder_ = std::make_unique<Forwarder>(server->ledger_.get(), channel);
+    server->replicator_ = std::make_unique<Replicator>(server->ledger_.get(), channel);
+    server->replicator_->Start();
+    Forwarder* forwarder = server->forwarder_.get();
+    service_options.submit = [forwarder](std::string envelope, ledger::Ledger::Done done) {
+      forwarder->Submit(std::move(envelope), std::move(done));
+    };
+    spdlog::info("following validator {}", config.validator());
+  }
   server->service_ = std::make_unique<LedgerService>(server->ledger_.get(), service_options);
   absl::StatusOr<std::unique_ptr<QueryServices>> queries =
       QueryServices::Create(server->ledger_.get(), QueryServiceOptions());
@@ -222,6 +237,8 @@ void Server::Shutdown(std::chrono::milliseconds grace) {
   server_.reset();
   service_.reset();
   queries_.reset();
+  replicator_.reset();  // no block is applied after this, so the forwarder may go
+  forwarder_.reset();
   if (ledger_ != nullptr) {
     ledger_.reset();  // drains the queue: everything admitted becomes durable first
     spdlog::info("ledger closed");

@@ -20,8 +20,10 @@ class Ledger;
 
 namespace tds::node {
 
+class Forwarder;
 class LedgerService;
 class QueryServices;
+class Replicator;
 
 // Defaults applied to fields the config file and flags left unset.
 inline constexpr char kDefaultListen[] = "127.0.0.1:7400";
@@ -42,8 +44,9 @@ absl::Status SplitHostPort(const std::string& address, std::string* host, int* p
 
 class Server {
  public:
-  // REQUIRES: FinalizeConfig(&config) succeeded. Opens the ledger and serves; refuses
-  // plaintext unless config.insecure_dev() (mTLS is not implemented yet).
+  // REQUIRES: FinalizeConfig(&config) succeeded. Opens the ledger (as the validator, or as a
+  // follower of config.validator()) and serves; refuses plaintext unless
+  // config.insecure_dev() (mTLS is not implemented yet).
   static absl::StatusOr<std::unique_ptr<Server>> Start(const tds::NodeConfig& config);
   ~Server();  // Shutdown() with a 5 s grace period, then closes the ledger (draining it)
 
@@ -61,11 +64,14 @@ class Server {
  private:
   Server() = default;
 
-  // Destruction order matters: the gRPC server before the services before the ledger before
-  // the application (members are destroyed in reverse order of declaration, and Shutdown
+  // Destruction order matters: the gRPC server before the services before the replicator
+  // before the forwarder before the ledger before the application (members are destroyed in reverse order of declaration, and Shutdown
   // resets them explicitly in that order).
   std::unique_ptr<ledger::Application> app_;
   std::unique_ptr<ledger::Ledger> ledger_;
+  // Follower only: the forwarder must outlive the replicator (its observer runs on applies).
+  std::unique_ptr<Forwarder> forwarder_;
+  std::unique_ptr<Replicator> replicator_;
   std::unique_ptr<LedgerService> service_;
   std::unique_ptr<QueryServices> queries_;
   std::unique_ptr<grpc::Server> server_;
