@@ -68,7 +68,9 @@ absl::StatusOr<std::string> HexDecode(std::string_view hex) {
 
 absl::StatusOr<Hash> HashFromHex(std::string_view hex, std::string_view what) {
   auto raw = HexDecode(hex);
-  if (!raw.ok()) return absl::InvalidArgumentError(absl::StrCat(std::string(what), ": ", std::string(raw.status().message())));
+  if (!raw.ok())
+    return absl::InvalidArgumentError(
+        absl::StrCat(std::string(what), ": ", std::string(raw.status().message())));
   return HashFromBytes(*raw, what);
 }
 
@@ -77,7 +79,8 @@ std::string Base64Encode(std::string_view bytes) {
   out.reserve((bytes.size() + 2) / 3 * 4);
   size_t i = 0;
   for (; i + 3 <= bytes.size(); i += 3) {
-    const uint32_t v = (uint8_t(bytes[i]) << 16) | (uint8_t(bytes[i + 1]) << 8) | uint8_t(bytes[i + 2]);
+    const uint32_t v =
+        (uint8_t(bytes[i]) << 16) | (uint8_t(bytes[i + 1]) << 8) | uint8_t(bytes[i + 2]);
     out += kB64[v >> 18];
     out += kB64[(v >> 12) & 63];
     out += kB64[(v >> 6) & 63];

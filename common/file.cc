@@ -20,7 +20,6 @@ absl::Status OsError(int err, const char* op, const std::string& path) {
   return absl::ErrnoToStatus(err, absl::StrCat(op, " ", path));
 }
 
-
 std::string DirName(const std::string& path) {
   const size_t slash = path.rfind('/');
   if (slash == std::string::npos) return ".";

@@ -11,8 +11,6 @@
 // design: a load re-derives it from the seed and refuses the file if the two differ, which
 // catches corruption and hand edits. Errors never echo file content (it holds the secret).
 
-#include "common/fd.h"
-#include "common/file.h"
 #include "common/keys.h"
 
 #include <fcntl.h>
@@ -27,6 +25,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/bytes.h"
+#include "common/fd.h"
+#include "common/file.h"
 
 namespace tds {
 namespace {
@@ -64,7 +64,6 @@ class Wiper {
   void* p_;
   size_t n_;
 };
-
 
 absl::Status OsError(int err, const std::string& what) { return absl::ErrnoToStatus(err, what); }
 

@@ -16,6 +16,7 @@
 #include "contracts/contract_state.h"
 #include "contracts/negotiation.h"
 #include "ledger/membership.h"
+#include "ledger/state_overlay.h"
 #include "proto/envelope.pb.h"
 
 namespace tds::contracts {
@@ -250,25 +251,7 @@ class ReserveHandler : public ledger::TxHandler {
                                                         tds::ContractState_Name(effective),
                                                         " at block time ", now));
     }
-    if (!Contains(t.operations(), req.operation())) {
-      return absl::PermissionDeniedError(
-          absl::StrCat("terms.operations: '", req.operation(), "' is not permitted by contract ",
-                       c.id(), " (allowed: ", JoinQuoted(t.operations()), ")"));
-    }
-    if (!Contains(t.purposes(), req.purpose())) {
-      return absl::PermissionDeniedError(
-          absl::StrCat("terms.purposes: '", req.purpose(), "' is not permitted by contract ",
-                       c.id(), " (allowed: ", JoinQuoted(t.purposes()), ")"));
-    }
-    if (auto cols = UngrantedColumns(req, t); !cols.empty()) {
-      return absl::PermissionDeniedError(absl::StrCat("terms.columns: ", absl::StrJoin(cols, ", "),
-                                                      " not permitted by contract ", c.id()));
-    }
-    if (!InWindow(t, now)) {
-      return absl::FailedPreconditionError(absl::StrCat("terms.valid_from_ms: block time ", now,
-                                                        " is outside contract ", c.id(),
-                                                        "'s window ", WindowText(t)));
-    }
+    TDS_RETURN_IF_ERROR(CheckRequestAgainstTerms(c, t, req, now));
     TDS_ASSIGN_OR_RETURN(tds::UsageCounters counters,
                          LoadCountersReleasingExpired(c.id(), ctx, state));
     if (auto existing = ReadReservation(state, cr.reservation_id); !existing.ok()) {
@@ -278,26 +261,9 @@ class ReserveHandler : public ledger::TxHandler {
           absl::StrCat("usage.reserve: request already reserved (reservation ", cr.reservation_id,
                        ", ", tds::ReservationState_Name((*existing)->state()), ")"));
     }
+    TDS_RETURN_IF_ERROR(CheckNonceUnused(state, c.id(), req.nonce()));
+    TDS_RETURN_IF_ERROR(CheckQuota(c, t, counters, now));
     const std::string nonce_key = NonceKey(c.id(), req.nonce());
-    TDS_ASSIGN_OR_RETURN(std::optional<std::string> used, state.Get(nonce_key));
-    if (used.has_value()) {
-      return absl::AlreadyExistsError(
-          absl::StrCat("usage request nonce already used in contract ", c.id()));
-    }
-
-    const uint64_t today = Today(now);
-    const uint64_t committed_total = counters.calls_total() + counters.reserved_open();
-    if (t.max_calls_total() != 0 && committed_total >= t.max_calls_total()) {
-      return absl::ResourceExhaustedError(
-          absl::StrCat("terms.max_calls_total: ", committed_total, " of ", t.max_calls_total(),
-                       " calls used or reserved in contract ", c.id()));
-    }
-    const uint64_t committed_today = CallsToday(counters, today) + counters.reserved_open();
-    if (t.max_calls_per_day() != 0 && committed_today >= t.max_calls_per_day()) {
-      return absl::ResourceExhaustedError(
-          absl::StrCat("terms.max_calls_per_day: ", committed_today, " of ", t.max_calls_per_day(),
-                       " calls today used or reserved in contract ", c.id()));
-    }
 
     tds::Reservation r;
     r.set_id(cr.reservation_id);
@@ -502,6 +468,68 @@ class RecordHandler : public ledger::TxHandler {
 };
 
 }  // namespace
+
+absl::Status CheckRequestAgainstTerms(const tds::Contract& c, const tds::Terms& t,
+                                      const tds::UsageRequest& req, int64_t block_time_ms) {
+  if (!Contains(t.operations(), req.operation())) {
+    return absl::PermissionDeniedError(
+        absl::StrCat("terms.operations: '", req.operation(), "' is not permitted by contract ",
+                     c.id(), " (allowed: ", JoinQuoted(t.operations()), ")"));
+  }
+  if (!Contains(t.purposes(), req.purpose())) {
+    return absl::PermissionDeniedError(absl::StrCat("terms.purposes: '", req.purpose(),
+                                                    "' is not permitted by contract ", c.id(),
+                                                    " (allowed: ", JoinQuoted(t.purposes()), ")"));
+  }
+  if (auto cols = UngrantedColumns(req, t); !cols.empty()) {
+    return absl::PermissionDeniedError(absl::StrCat("terms.columns: ", absl::StrJoin(cols, ", "),
+                                                    " not permitted by contract ", c.id()));
+  }
+  if (!InWindow(t, block_time_ms)) {
+    return absl::FailedPreconditionError(absl::StrCat("terms.valid_from_ms: block time ",
+                                                      block_time_ms, " is outside contract ",
+                                                      c.id(), "'s window ", WindowText(t)));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CheckNonceUnused(const ledger::StateReader& state, std::string_view contract_id,
+                              std::string_view nonce) {
+  TDS_ASSIGN_OR_RETURN(std::optional<std::string> used, state.Get(NonceKey(contract_id, nonce)));
+  if (used.has_value()) {
+    return absl::AlreadyExistsError(
+        absl::StrCat("usage request nonce already used in contract ", std::string(contract_id)));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CheckQuota(const tds::Contract& c, const tds::Terms& t,
+                        const tds::UsageCounters& counters, int64_t block_time_ms) {
+  const uint64_t today = Today(block_time_ms);
+  const uint64_t committed_total = counters.calls_total() + counters.reserved_open();
+  if (t.max_calls_total() != 0 && committed_total >= t.max_calls_total()) {
+    return absl::ResourceExhaustedError(
+        absl::StrCat("terms.max_calls_total: ", committed_total, " of ", t.max_calls_total(),
+                     " calls used or reserved in contract ", c.id()));
+  }
+  const uint64_t committed_today = CallsToday(counters, today) + counters.reserved_open();
+  if (t.max_calls_per_day() != 0 && committed_today >= t.max_calls_per_day()) {
+    return absl::ResourceExhaustedError(
+        absl::StrCat("terms.max_calls_per_day: ", committed_today, " of ", t.max_calls_per_day(),
+                     " calls today used or reserved in contract ", c.id()));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<tds::UsageCounters> CountersAt(const ledger::StateReader& state,
+                                              std::string_view contract_id, uint64_t height) {
+  const std::string id(contract_id);
+  TDS_ASSIGN_OR_RETURN(tds::UsageCounters counters, ReadCounters(state, id));
+  // Release into a scratch overlay that is dropped: the same rule, no writes.
+  ledger::StateOverlay scratch(&state);
+  TDS_RETURN_IF_ERROR(ReleaseExpired(id, height, scratch, &counters));
+  return counters;
+}
 
 std::string ReservationExpiryKey(std::string_view contract_id, uint64_t expires_height,
                                  std::string_view reservation_id) {

@@ -87,4 +87,32 @@ std::string SealUsageRequest(const SigningKey& consumer_key, const tds::UsageReq
 // InvalidArgument if `request_envelope` is not an Envelope.
 absl::StatusOr<std::string> ReservationIdOf(std::string_view request_envelope);
 
+// --- The checks of usage.reserve, shared with the node's metered gateway (node/gateway), which
+// refuses a request before running it exactly as usage.reserve would. Each returns the
+// refusal usage.reserve gives, message included. ---
+
+// The terms `request` must meet at block time `block_time_ms`, in usage.reserve's order:
+// operation, purpose and every column granted (PermissionDenied "terms.operations: 'x' is not
+// permitted by contract c-… (allowed: 'psi')"), block time inside the window
+// (FailedPrecondition "terms.valid_from_ms: ..."). The contract's state is checked before this
+// (EffectiveState); quotas after it (CheckQuota).
+absl::Status CheckRequestAgainstTerms(const tds::Contract& contract, const tds::Terms& terms,
+                                      const tds::UsageRequest& request, int64_t block_time_ms);
+
+// AlreadyExists "usage request nonce already used in contract c-…" when the nonce was used.
+absl::Status CheckNonceUnused(const ledger::StateReader& state, std::string_view contract_id,
+                              std::string_view nonce);
+
+// Room for one more call: calls_total + reserved_open < max_calls_total and calls_today +
+// reserved_open < max_calls_per_day (when set), else ResourceExhausted "terms.max_calls_total:
+// 100 of 100 calls used or reserved in contract c-…". `counters` must have expired reservations
+// released (CountersAt).
+absl::Status CheckQuota(const tds::Contract& contract, const tds::Terms& terms,
+                        const tds::UsageCounters& counters, int64_t block_time_ms);
+
+// The contract's counters as a usage.* transaction at block `height` would see them: stored
+// counters less the open reservations that have expired by then. Reads only.
+absl::StatusOr<tds::UsageCounters> CountersAt(const ledger::StateReader& state,
+                                              std::string_view contract_id, uint64_t height);
+
 }  // namespace tds::contracts

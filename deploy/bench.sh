@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# deploy/bench.sh NAME [ARGS...]: builds if needed, then runs build/bin/NAME_bench ARGS.
+# deploy/bench.sh NAME [ARGS...]: builds if needed, then runs build/bin/NAME_bench ARGS
+# ('-' in NAME is read as '_').
 # Prints human-readable figures, then a last line "NAME key=value ...".
 set -euo pipefail
 
@@ -12,7 +13,8 @@ if [[ $# -lt 1 || "$1" == -h || "$1" == --help ]]; then
   echo "benchmarks: $(sed -n 's/^add_executable(\([a-z0-9_]*\)_bench .*/\1/p' bench/CMakeLists.txt | tr '\n' ' ')" >&2
   exit 2
 fi
-NAME="$1"
+# Benchmark names may use '-' for '_' (deploy/bench.sh psi-ecdh runs psi_ecdh_bench).
+NAME="${1//-/_}"
 shift
 if ! grep -q "^add_executable(${NAME}_bench " bench/CMakeLists.txt; then
   echo "error: no benchmark named '$NAME' (bench/CMakeLists.txt has no ${NAME}_bench)" >&2

@@ -16,6 +16,10 @@ PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev
   # data connectors (the PostgreSQL server is for the connector tests)
   libsqlite3-dev libpq-dev postgresql
+  # the Python client (sdk/python): stubs generated with grpc_tools, Ed25519 with PyNaCl
+  python3-grpcio python3-grpc-tools python3-protobuf python3-nacl
+  # deploy/localnet.sh and deploy/sample/generate.py (sample data, SQLite source)
+  python3
 )
 # The scripts also use bash, coreutils, grep, sed and awk: essential on every Debian system.
 

@@ -2,12 +2,14 @@
 
 #include <set>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "common/config.h"
 #include "common/file.h"
 #include "common/sha256.h"
 #include "common/status_macros.h"
+#include "common/x509.h"
 #include "google/protobuf/util/json_util.h"
 
 namespace tds::ledger {
@@ -44,6 +46,7 @@ absl::StatusOr<GenesisInfo> GenesisInfo::Parse(std::string_view file_bytes,
     return Invalid(name, "origin must be one non-empty line of at most 256 bytes");
   }
   std::set<std::string> keys_seen;
+  std::set<std::string> pins_seen;
   for (int i = 0; i < g.proto_.members_size(); ++i) {
     const tds::Member& m = g.proto_.members(i);
     const std::string where = absl::StrCat("member ", i, " ('", m.id(), "')");
@@ -60,11 +63,24 @@ absl::StatusOr<GenesisInfo> GenesisInfo::Parse(std::string_view file_bytes,
     }
     auto key = PublicKey::FromHex(m.public_key());
     if (!key.ok()) {
-      return Invalid(name, absl::StrCat(where, ": public_key: ", std::string(key.status().message())));
+      return Invalid(name,
+                     absl::StrCat(where, ": public_key: ", std::string(key.status().message())));
     }
     const std::string raw(key->bytes());
     if (!keys_seen.insert(raw).second) {
       return Invalid(name, absl::StrCat(where, ": public key already used by another member"));
+    }
+    // Pins are compared as stored, so only the canonical form is accepted (docs/tls.md).
+    if (!m.tls_cert_sha256().empty()) {
+      if (!IsCertificateFingerprint(m.tls_cert_sha256())) {
+        return Invalid(name, absl::StrCat(where,
+                                          ": tls_cert_sha256 must be empty or 64 lowercase "
+                                          "hex digits (SHA-256 of the certificate's DER)"));
+      }
+      if (!pins_seen.insert(m.tls_cert_sha256()).second) {
+        return Invalid(name,
+                       absl::StrCat(where, ": tls_cert_sha256 already pinned by another member"));
+      }
     }
     g.by_id_[m.id()] = i;
     g.by_key_[raw] = i;
@@ -116,15 +132,27 @@ absl::StatusOr<std::string> BuildGenesisJson(const std::string& origin,
   g.set_version(1);
   for (const std::string& spec : member_specs) {
     std::vector<std::string> parts = absl::StrSplit(spec, ':');
-    if (parts.size() != 3) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("--member '", spec, "': expected ID:ROLE[,ROLE...]:PUBKEY_HEX"));
+    if (parts.size() != 3 && parts.size() != 4) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "--member '", spec, "': expected ID:ROLE[,ROLE...]:PUBKEY_HEX[:CERT_SHA256]"));
     }
     tds::Member* m = g.add_members();
     m->set_id(parts[0]);
     m->set_name(parts[0]);
     for (absl::string_view r : absl::StrSplit(parts[1], ',')) m->add_roles(std::string(r));
     m->set_public_key(parts[2]);
+    if (parts.size() == 4) {
+      // `tds cert issue` prints lowercase; accept the uppercase `openssl x509 -fingerprint`
+      // prints once its colons are removed.
+      const std::string pin = absl::AsciiStrToLower(parts[3]);
+      if (!IsCertificateFingerprint(pin)) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("--member '", spec,
+                         "': CERT_SHA256 must be 64 hex digits (the "
+                         "fingerprint `tds cert issue` or `tds cert fingerprint` prints)"));
+      }
+      m->set_tls_cert_sha256(pin);
+    }
   }
   std::string json;
   google::protobuf::util::JsonPrintOptions opts;

@@ -33,8 +33,8 @@ struct Validator {
 class GenesisInfo {
  public:
   // Validates: origin is a non-empty single line; member ids unique and well formed; roles
-  // known; keys valid Ed25519 points, unique; at least one validator. Errors name the member
-  // and the field.
+  // known; keys valid Ed25519 points, unique; tls_cert_sha256 empty or 64 lowercase hex
+  // digits, unique; at least one validator. Errors name the member and the field.
   static absl::StatusOr<GenesisInfo> Parse(std::string_view file_bytes, const std::string& name);
   static absl::StatusOr<GenesisInfo> Load(const std::string& path);
 
@@ -63,11 +63,12 @@ class GenesisInfo {
   std::vector<Validator> validators_;
   std::map<std::string, int, std::less<>> by_id_;
   std::map<std::string, int, std::less<>> by_key_;  // raw key bytes → member index
-  std::vector<PublicKey> keys_;                      // by member index
+  std::vector<PublicKey> keys_;                     // by member index
 };
 
-// Builds genesis JSON from "ID:ROLE[,ROLE...]:PUBKEY_HEX" specs (the `tds genesis` CLI).
-// The result parses with GenesisInfo::Parse; errors name the bad spec.
+// Builds genesis JSON from "ID:ROLE[,ROLE...]:PUBKEY_HEX[:CERT_SHA256]" specs (the `tds genesis`
+// CLI); CERT_SHA256 pins the member's TLS certificate (docs/tls.md), either case, stored
+// lowercase. The result parses with GenesisInfo::Parse; errors name the bad spec.
 absl::StatusOr<std::string> BuildGenesisJson(const std::string& origin,
                                              const std::vector<std::string>& member_specs);
 

@@ -75,6 +75,57 @@ absl::StatusOr<Caller> AuthenticateQuery(const MemberLookup& members, std::strin
   return caller;
 }
 
+absl::StatusOr<tds::Member> MemberForCertificate(const MemberLookup& members, const PinLookup& pins,
+                                                 const CertificateInfo& cert) {
+  const std::string& fp = cert.sha256_hex;
+  TDS_ASSIGN_OR_RETURN(std::optional<std::string> pinned_by, pins(fp));
+  if (pinned_by.has_value()) {
+    TDS_ASSIGN_OR_RETURN(std::optional<tds::Member> m, members(*pinned_by));
+    // The pin index may trail the state by a block: trust only a record that still pins it.
+    if (m.has_value() && m->tls_cert_sha256() == fp) return *std::move(m);
+  }
+  std::string why;
+  if (cert.common_name.empty()) {
+    why = "no member pins it and it has no CN";
+  } else if (!ledger::ValidMemberId(cert.common_name)) {
+    why = absl::StrCat("no member pins it and its CN '", cert.common_name, "' is not a member id");
+  } else {
+    TDS_ASSIGN_OR_RETURN(std::optional<tds::Member> m, members(cert.common_name));
+    if (!m.has_value()) {
+      why = absl::StrCat("no member pins it and its CN '", cert.common_name,
+                         "' is not a current member");
+    } else if (m->tls_cert_sha256().empty()) {
+      return *std::move(m);
+    } else {
+      why = absl::StrCat("member '", m->id(), "' pins certificate ", m->tls_cert_sha256());
+    }
+  }
+  return absl::UnauthenticatedError(
+      absl::StrCat("certificate ", fp, " is not a current member's (", why, ")"));
+}
+
+absl::StatusOr<Caller> AuthenticateCaller(const MemberLookup& members,
+                                          const std::optional<std::string>& certificate_member,
+                                          std::string_view auth, int64_t now_ms) {
+  if (!certificate_member.has_value()) return AuthenticateQuery(members, auth, now_ms);
+  TDS_ASSIGN_OR_RETURN(std::optional<tds::Member> member, members(*certificate_member));
+  if (!member.has_value()) {
+    return absl::UnauthenticatedError(absl::StrCat(
+        "TLS certificate of member '", *certificate_member, "': no longer a current member"));
+  }
+  Caller caller;
+  caller.member_id = *certificate_member;
+  caller.roles.assign(member->roles().begin(), member->roles().end());
+  if (auth.empty()) return caller;
+  TDS_ASSIGN_OR_RETURN(Caller signed_as, AuthenticateQuery(members, auth, now_ms));
+  if (signed_as.member_id != caller.member_id) {
+    return absl::PermissionDeniedError(
+        absl::StrCat("auth: the query is signed as member '", signed_as.member_id,
+                     "' but the TLS certificate identifies member '", caller.member_id, "'"));
+  }
+  return caller;
+}
+
 absl::Status RequireIdentity(const Caller& caller, std::string_view what) {
   if (!caller.anonymous()) return absl::OkStatus();
   return absl::UnauthenticatedError(

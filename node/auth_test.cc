@@ -173,5 +173,110 @@ TEST_F(AuthTest, ValuationsAreReadByTheProviderAndAuditorsOnly) {
   EXPECT_EQ(CheckValuationAccess(Caller{}, product).code(), absl::StatusCode::kUnauthenticated);
 }
 
+// --- Identity from TLS certificates (docs/tls.md, "Identity"). ---
+
+class CertificateIdentityTest : public AuthTest {
+ protected:
+  static CertificateInfo Cert(const std::string& cn, char fp_digit) {
+    CertificateInfo c;
+    c.common_name = cn;
+    c.sha256_hex = std::string(64, fp_digit);
+    return c;
+  }
+
+  // Pins as an index of the membership would report them.
+  PinLookup Pins() const {
+    return [this](std::string_view fp) -> absl::StatusOr<std::optional<std::string>> {
+      if (!stale_pin_owner_.empty()) return stale_pin_owner_;
+      for (const auto& [id, m] : members_) {
+        if (m.tls_cert_sha256() == fp) return id;
+      }
+      return std::nullopt;
+    };
+  }
+
+  absl::StatusOr<tds::Member> Identify(const CertificateInfo& cert) const {
+    return MemberForCertificate(Lookup(), Pins(), cert);
+  }
+
+  void ExpectNotAMember(const CertificateInfo& cert, const std::string& why) const {
+    absl::StatusOr<tds::Member> m = Identify(cert);
+    ASSERT_FALSE(m.ok());
+    EXPECT_EQ(m.status().code(), absl::StatusCode::kUnauthenticated);
+    EXPECT_THAT(std::string(m.status().message()),
+                HasSubstr("certificate " + cert.sha256_hex + " is not a current member's"));
+    EXPECT_THAT(std::string(m.status().message()), HasSubstr(why));
+  }
+
+  std::string stale_pin_owner_;
+};
+
+TEST_F(CertificateIdentityTest, PinnedCertificateIdentifiesItsMemberWhateverItsCn) {
+  members_["bank"].set_tls_cert_sha256(std::string(64, 'b'));
+  EXPECT_EQ(Identify(Cert("bank", 'b'))->id(), "bank");
+  EXPECT_EQ(Identify(Cert("Bank of Somewhere", 'b'))->id(), "bank");
+}
+
+TEST_F(CertificateIdentityTest, MemberWithoutPinIsMatchedByCn) {
+  absl::StatusOr<tds::Member> m = Identify(Cert("audit", '4'));
+  ASSERT_TRUE(m.ok()) << m.status();
+  EXPECT_EQ(m->id(), "audit");
+}
+
+TEST_F(CertificateIdentityTest, PinnedMemberRefusesAnyOtherCertificateWithItsCn) {
+  members_["bank"].set_tls_cert_sha256(std::string(64, 'b'));
+  ExpectNotAMember(Cert("bank", 'c'), "member 'bank' pins certificate " + std::string(64, 'b'));
+}
+
+TEST_F(CertificateIdentityTest, CertificateOfNoMemberIsRefused) {
+  ExpectNotAMember(Cert("mallory", 'e'), "its CN 'mallory' is not a current member");
+  ExpectNotAMember(Cert("Mallory Inc", 'e'), "its CN 'Mallory Inc' is not a member id");
+  ExpectNotAMember(Cert("", 'e'), "no member pins it and it has no CN");
+  members_.erase("bank");  // removed by governance
+  ExpectNotAMember(Cert("bank", 'e'), "its CN 'bank' is not a current member");
+}
+
+TEST_F(CertificateIdentityTest, PinIndexTrailingTheStateIsNotTrusted) {
+  // The index still says bank pins 'b', but bank's record now pins another certificate.
+  members_["bank"].set_tls_cert_sha256(std::string(64, 'c'));
+  stale_pin_owner_ = "bank";
+  ExpectNotAMember(Cert("someone", 'b'), "its CN 'someone' is not a current member");
+}
+
+TEST_F(CertificateIdentityTest, OverTlsTheCertificateIsTheCallerAndAuthMustAgree) {
+  const std::optional<std::string> bank = "bank";
+  absl::StatusOr<Caller> c = AuthenticateCaller(Lookup(), bank, "", kNow);
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->member_id, "bank");
+  EXPECT_THAT(c->roles, ::testing::ElementsAre("consumer"));
+
+  c = AuthenticateCaller(Lookup(), bank, Identity(2, "bank", kNow), kNow);
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->member_id, "bank");
+
+  // The auditor's signed identity (a replay, say) over bank's connection.
+  c = AuthenticateCaller(Lookup(), bank, Identity(4, "audit", kNow), kNow);
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ(c.status().code(), absl::StatusCode::kPermissionDenied);
+  EXPECT_EQ(std::string(c.status().message()),
+            "auth: the query is signed as member 'audit' but the TLS certificate identifies "
+            "member 'bank'");
+
+  // A bad `auth` still fails as it would alone.
+  c = AuthenticateCaller(Lookup(), bank, "garbage", kNow);
+  EXPECT_EQ(c.status().code(), absl::StatusCode::kUnauthenticated);
+
+  members_.erase("bank");
+  c = AuthenticateCaller(Lookup(), bank, "", kNow);
+  EXPECT_EQ(c.status().code(), absl::StatusCode::kUnauthenticated);
+  EXPECT_THAT(std::string(c.status().message()), HasSubstr("no longer a current member"));
+}
+
+TEST_F(CertificateIdentityTest, OnPlaintextAuthAloneDecides) {
+  EXPECT_TRUE(AuthenticateCaller(Lookup(), std::nullopt, "", kNow)->anonymous());
+  EXPECT_EQ(AuthenticateCaller(Lookup(), std::nullopt, Identity(4, "audit", kNow), kNow)->member_id,
+            "audit");
+}
+
 }  // namespace
 }  // namespace tds::node

@@ -46,7 +46,7 @@ grpc::ServerUnaryReactor* CatalogService::SearchProducts(grpc::CallbackServerCon
                                                          const tds::SearchProductsRequest* request,
                                                          tds::SearchProductsResponse* response) {
   auto run = [&]() -> absl::Status {
-    TDS_ASSIGN_OR_RETURN(Caller caller, env_->Authenticate(request->auth()));
+    TDS_ASSIGN_OR_RETURN(Caller caller, env_->Authenticate(*ctx, request->auth()));
     TDS_RETURN_IF_ERROR(catalog::ValidateSearchRequest(*request));
     TDS_RETURN_IF_ERROR(CheckMemberId("provider", request->provider(), false));
     TDS_RETURN_IF_ERROR(CheckProductId("page.cursor", request->page().cursor(), false));
@@ -60,7 +60,7 @@ grpc::ServerUnaryReactor* CatalogService::GetProduct(grpc::CallbackServerContext
                                                      const tds::GetProductRequest* request,
                                                      tds::GetProductResponse* response) {
   auto run = [&]() -> absl::Status {
-    TDS_ASSIGN_OR_RETURN(Caller caller, env_->Authenticate(request->auth()));
+    TDS_ASSIGN_OR_RETURN(Caller caller, env_->Authenticate(*ctx, request->auth()));
     TDS_RETURN_IF_ERROR(CheckProductId("product_id", request->product_id(), true));
     const ledger::StateReader& state = env_->ledger().state();
     TDS_ASSIGN_OR_RETURN(VisibleProduct p,
@@ -86,7 +86,7 @@ grpc::ServerUnaryReactor* CatalogService::ProductHistory(grpc::CallbackServerCon
                                                          const tds::ProductHistoryRequest* request,
                                                          tds::ProductHistoryResponse* response) {
   auto run = [&]() -> absl::Status {
-    TDS_ASSIGN_OR_RETURN(Caller caller, env_->Authenticate(request->auth()));
+    TDS_ASSIGN_OR_RETURN(Caller caller, env_->Authenticate(*ctx, request->auth()));
     TDS_RETURN_IF_ERROR(CheckProductId("product_id", request->product_id(), true));
     const ledger::StateReader& state = env_->ledger().state();
     TDS_ASSIGN_OR_RETURN(VisibleProduct p,
@@ -106,7 +106,7 @@ grpc::ServerUnaryReactor* CatalogService::ExportDcat(grpc::CallbackServerContext
                                                      const tds::ExportDcatRequest* request,
                                                      tds::ExportDcatResponse* response) {
   auto run = [&]() -> absl::Status {
-    TDS_ASSIGN_OR_RETURN(Caller caller, env_->Authenticate(request->auth()));
+    TDS_ASSIGN_OR_RETURN(Caller caller, env_->Authenticate(*ctx, request->auth()));
     TDS_RETURN_IF_ERROR(CheckProductId("product_id", request->product_id(), true));
     TDS_ASSIGN_OR_RETURN(VisibleProduct p,
                          ReadVisibleProduct(env_->ledger().state(), caller, request->product_id()));

@@ -39,15 +39,19 @@ class ContractsService final : public tds::Contracts::CallbackService {
                                          tds::GetValuationResponse* response) override;
 
  private:
-  absl::Status DoListContracts(const tds::ListContractsRequest& request,
+  absl::Status DoListContracts(const grpc::ServerContextBase& ctx,
+                               const tds::ListContractsRequest& request,
                                tds::ListContractsResponse* response) const;
-  absl::Status DoGetContract(const tds::GetContractRequest& request,
+  absl::Status DoGetContract(const grpc::ServerContextBase& ctx,
+                             const tds::GetContractRequest& request,
                              tds::GetContractResponse* response) const;
-  absl::Status DoListUsage(const tds::ListUsageRequest& request,
+  absl::Status DoListUsage(const grpc::ServerContextBase& ctx, const tds::ListUsageRequest& request,
                            tds::ListUsageResponse* response) const;
-  absl::Status DoGetStatement(const tds::GetStatementRequest& request,
+  absl::Status DoGetStatement(const grpc::ServerContextBase& ctx,
+                              const tds::GetStatementRequest& request,
                               tds::GetStatementResponse* response) const;
-  absl::Status DoGetValuation(const tds::GetValuationRequest& request,
+  absl::Status DoGetValuation(const grpc::ServerContextBase& ctx,
+                              const tds::GetValuationRequest& request,
                               tds::GetValuationResponse* response) const;
 
   const QueryEnv* const env_;

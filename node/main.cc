@@ -1,8 +1,8 @@
 // tdsd: the TDS node. Serves the ledger over gRPC.
 //
 // Exit codes: 0 after a clean shutdown (SIGINT/SIGTERM), 1 when the node cannot start
-// (bad file, ledger error, port in use), 2 for a usage error (bad flag, missing option,
-// plaintext without --insecure-dev).
+// (bad file, ledger error, TLS files that do not check out, port in use), 2 for a usage error
+// (bad flag, missing option, no TLS files without --insecure-dev, or both).
 
 #include <pthread.h>
 #include <signal.h>
@@ -47,8 +47,8 @@ int Run(int argc, char** argv) {
       "Options override the config file. SIGINT/SIGTERM shut down gracefully."};
   app.set_help_flag("-h,--help", "Print this help and exit");
 
-  std::string config_path, data, genesis, key, listen, log_format, log_level, ready_file,
-      validator;
+  std::string config_path, data, genesis, key, listen, log_format, log_level, ready_file, validator,
+      tls_cert, tls_key, tls_ca;
   uint32_t max_block_txs = 0;
   bool insecure_dev = false, no_sync = false;
   app.add_option("--config", config_path,
@@ -68,9 +68,19 @@ int Run(int argc, char** argv) {
   CLI::Option* o_listen =
       app.add_option("--listen", listen, "gRPC listen address HOST:PORT; port 0 picks a free one")
           ->default_str(tds::node::kDefaultListen);
-  CLI::Option* o_insecure =
-      app.add_flag("--insecure-dev", insecure_dev,
-                   "Serve plaintext gRPC (development only; required until mutual TLS lands)");
+  CLI::Option* o_tls_cert = app.add_option(
+      "--tls-cert", tls_cert,
+      "This node's TLS certificate, PEM (`tds cert issue`; required unless --insecure-dev; "
+      "`tls.cert`)");
+  CLI::Option* o_tls_key =
+      app.add_option("--tls-key", tls_key, "Its private key, PEM, mode 0600 (`tls.key`)");
+  CLI::Option* o_tls_ca = app.add_option(
+      "--tls-ca", tls_ca,
+      "The consortium CA certificate, PEM (`tds cert ca`): peers must present a certificate it "
+      "issued (`tls.ca`)");
+  CLI::Option* o_insecure = app.add_flag(
+      "--insecure-dev", insecure_dev,
+      "Serve plaintext gRPC instead of mutual TLS (development only; not with --tls-*)");
   CLI::Option* o_log_format = app.add_option("--log-format", log_format, "Log format")
                                   ->check(CLI::IsMember({"human", "json"}))
                                   ->default_str("human");
@@ -111,6 +121,9 @@ int Run(int argc, char** argv) {
   if (o_listen->count() > 0) config.set_listen(listen);
   if (o_validator->count() > 0) config.set_validator(validator);
   if (o_insecure->count() > 0) config.set_insecure_dev(true);
+  if (o_tls_cert->count() > 0) config.mutable_tls()->set_cert(tls_cert);
+  if (o_tls_key->count() > 0) config.mutable_tls()->set_key(tls_key);
+  if (o_tls_ca->count() > 0) config.mutable_tls()->set_ca(tls_ca);
   if (o_log_format->count() > 0) config.set_log_format(log_format);
   if (o_log_level->count() > 0) config.set_log_level(log_level);
   if (o_max_block_txs->count() > 0) config.mutable_ledger()->set_max_block_txs(max_block_txs);
@@ -123,12 +136,6 @@ int Run(int argc, char** argv) {
     return Fail(kExitUsage, std::string(s.message()));
   }
   tds::node::RouteGrpcLogsToSpdlog();
-
-  if (!config.insecure_dev()) {
-    return Fail(kExitUsage,
-                "mutual TLS is not available yet (it arrives with the node issue); pass "
-                "--insecure-dev to serve plaintext for development");
-  }
 
   absl::StatusOr<std::unique_ptr<tds::node::Server>> server = tds::node::Server::Start(config);
   if (!server.ok()) return Fail(kExitStartFailed, std::string(server.status().message()));

@@ -13,6 +13,8 @@
 #include "node/contracts_service.h"
 #include "node/governance_service.h"
 #include "node/ledger_service.h"
+#include "node/peer_identity.h"
+#include "node/tls.h"
 
 namespace tds::node {
 namespace {
@@ -28,17 +30,18 @@ int64_t SystemClockMs() {
 QueryEnv::QueryEnv(ledger::Ledger* ledger, QueryServiceOptions options)
     : ledger_(ledger), clock_(options.clock ? std::move(options.clock) : SystemClockMs) {}
 
+absl::StatusOr<Caller> QueryEnv::Authenticate(const grpc::ServerContextBase& ctx,
+                                              const std::string& auth) const {
+  return AuthenticateCaller([this](std::string_view id) { return ReadMember(id); },
+                            CertificateMember(ctx), auth, clock_());
+}
+
 absl::StatusOr<Caller> QueryEnv::Authenticate(const std::string& auth) const {
   return AuthenticateQuery([this](std::string_view id) { return ReadMember(id); }, auth, clock_());
 }
 
 absl::StatusOr<std::optional<tds::Member>> QueryEnv::ReadMember(std::string_view member_id) const {
-  if (height() == 0) {
-    const tds::Member* m = ledger_->genesis().FindMember(member_id);
-    if (m == nullptr) return std::nullopt;
-    return *m;
-  }
-  return ledger::ReadMember(ledger_->state(), member_id);
+  return ReadCurrentMember(*ledger_, member_id);
 }
 
 absl::StatusOr<std::vector<tds::Member>> QueryEnv::Members() const {

@@ -2,10 +2,10 @@
 // The read-only query services of proto/query_service.proto — tds.Catalog, tds.Contracts and
 // tds.Governance — answered from this node's replica of the application state.
 //
-// Every call authenticates its `auth` bytes first (node/auth.h), validates its fields
-// (node/request_checks.h), and applies the access rules of node/auth.h; node/README.md, "Query
-// access", lists them. Calls are short reads: they complete on the gRPC thread that received
-// them (callback API, no thread held afterwards).
+// Every call authenticates its caller first (its TLS certificate and/or `auth` bytes,
+// node/auth.h), validates its fields (node/request_checks.h), and applies the access rules of
+// node/auth.h; node/README.md, "Query access", lists them. Calls are short reads: they complete on
+// the gRPC thread that received them (callback API, no thread held afterwards).
 
 #include <cstdint>
 #include <functional>
@@ -46,7 +46,14 @@ class QueryEnv {
   QueryEnv(ledger::Ledger* ledger, QueryServiceOptions options);
 
   ledger::Ledger& ledger() const { return *ledger_; }
-  // The caller of a request with these `auth` bytes (AuthenticateQuery over ReadMember).
+  // The caller of a call with these `auth` bytes: AuthenticateCaller over ReadMember, with the
+  // member the TLS gate identified from the call's certificate (none over plaintext).
+  absl::StatusOr<Caller> Authenticate(const grpc::ServerContextBase& ctx,
+                                      const std::string& auth) const;
+  // DEPRECATED: ignores the call's TLS certificate (the `auth` bytes alone decide, as on a
+  // plaintext connection), so over TLS a query without `auth` is anonymous and a replayed
+  // `auth` is not bound to the certificate. Kept until every service passes its context.
+  [[deprecated("pass the call's context: over TLS the certificate is the caller's identity")]]
   absl::StatusOr<Caller> Authenticate(const std::string& auth) const;
   // The current membership: committed state ("member/<id>"), or the genesis members while no
   // block has committed yet (block 1 seeds the state from genesis, so both agree).

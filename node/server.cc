@@ -1,6 +1,7 @@
 #include "node/server.h"
 
 #include <filesystem>
+#include <optional>
 #include <system_error>
 #include <utility>
 
@@ -8,6 +9,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "catalog/catalog.h"
+#include "common/grpc_tls.h"
 #include "common/keys.h"
 #include "common/status_macros.h"
 #include "contracts/contracts.h"
@@ -20,9 +22,14 @@
 #include "ledger/application.h"
 #include "ledger/genesis.h"
 #include "ledger/ledger.h"
+#include "node/admin_service.h"
+#include "node/audit_service.h"
+#include "node/gateway/compute_service.h"
 #include "node/ledger_service.h"
+#include "node/peer_identity.h"
 #include "node/query_service.h"
 #include "node/replicator.h"
+#include "node/tls.h"
 #include "spdlog/spdlog.h"
 
 namespace tds::node {
@@ -36,6 +43,36 @@ constexpr size_t kMaxBatchEnvelopes = 10000;
 absl::Status Annotate(const absl::Status& status, const std::string& what) {
   if (status.ok()) return status;
   return absl::Status(status.code(), absl::StrCat(what, ": ", std::string(status.message())));
+}
+
+// Mutual TLS unless --insecure-dev, never both (docs/tls.md). Errors name the missing key.
+absl::Status CheckTlsConfig(const tds::NodeConfig& config) {
+  const tds::TlsConfig& tls = config.tls();
+  const bool any_tls = !tls.cert().empty() || !tls.key().empty() || !tls.ca().empty();
+  if (config.insecure_dev()) {
+    if (!any_tls) return absl::OkStatus();
+    return absl::InvalidArgumentError(
+        "--insecure-dev (`insecure_dev`) serves plaintext and cannot be combined with "
+        "--tls-cert/--tls-key/--tls-ca (`tls.*`): drop one or the other");
+  }
+  struct Required {
+    const std::string& value;
+    const char* key;
+    const char* flag;
+    const char* what;
+  };
+  for (const Required& r :
+       {Required{tls.cert(), "tls.cert", "--tls-cert", "certificate"},
+        Required{tls.key(), "tls.key", "--tls-key", "private key"},
+        Required{tls.ca(), "tls.ca", "--tls-ca", "consortium CA certificate"}}) {
+    if (r.value.empty()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "no TLS ", r.what, ": pass ", r.flag, " or set `", r.key,
+          "` in the config file (mutual TLS is required; --insecure-dev serves plaintext for "
+          "development only)"));
+    }
+  }
+  return absl::OkStatus();
 }
 
 void GrpcLogToSpdlog(gpr_log_func_args* args) {
@@ -52,6 +89,19 @@ void GrpcLogToSpdlog(gpr_log_func_args* args) {
       break;
   }
   spdlog::log(level, "grpc: {} ({}:{})", args->message, args->file, args->line);
+}
+
+// A node's certificate is also its client identity (a follower dialling its validator): say so
+// at startup if peers would not recognise it as this node's member.
+void WarnUnlessOwnCertificate(const PeerIdentity& identity, const CertificateInfo& cert,
+                              const std::string& node_id) {
+  absl::StatusOr<std::string> member = identity.Identify(cert);
+  if (!member.ok()) {
+    spdlog::warn("tls.cert: {}; peers will refuse this node's calls",
+                 std::string(member.status().message()));
+  } else if (*member != node_id) {
+    spdlog::warn("tls.cert identifies member '{}', not this node's member '{}'", *member, node_id);
+  }
 }
 
 }  // namespace
@@ -104,6 +154,7 @@ absl::Status FinalizeConfig(tds::NodeConfig* config) {
   if (config->key().empty()) {
     return absl::InvalidArgumentError("no key file: pass --key or set `key` in the config file");
   }
+  TDS_RETURN_IF_ERROR(CheckTlsConfig(*config));
   if (config->log_format() != "human" && config->log_format() != "json") {
     return absl::InvalidArgumentError(absl::StrCat(
         "log_format: expected \"human\" or \"json\", got \"", config->log_format(), "\""));
@@ -124,14 +175,18 @@ absl::Status FinalizeConfig(tds::NodeConfig* config) {
 }
 
 absl::StatusOr<std::unique_ptr<Server>> Server::Start(const tds::NodeConfig& config) {
-  if (!config.insecure_dev()) {
-    return absl::FailedPreconditionError(
-        "mutual TLS is not available yet (it arrives with the node issue); pass --insecure-dev "
-        "to serve plaintext for development");
-  }
+  TDS_RETURN_IF_ERROR(CheckTlsConfig(config));
   std::string host;
   int port = 0;
   TDS_RETURN_IF_ERROR(SplitHostPort(config.listen(), &host, &port));
+  // Mutual TLS unless --insecure-dev; the files are checked before anything else starts.
+  std::optional<TlsMaterial> tls;
+  if (!config.insecure_dev()) {
+    absl::StatusOr<TlsMaterial> loaded =
+        LoadTlsMaterial({config.tls().cert(), config.tls().key(), config.tls().ca()});
+    if (!loaded.ok()) return Annotate(loaded.status(), "tls");
+    tls = *std::move(loaded);
+  }
 
   absl::StatusOr<ledger::GenesisInfo> genesis = ledger::GenesisInfo::Load(config.genesis());
   if (!genesis.ok()) return Annotate(genesis.status(), "genesis");
@@ -170,9 +225,10 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const tds::NodeConfig& con
   service_options.max_batch_envelopes = kMaxBatchEnvelopes;
   service_options.max_entry_bytes = options.max_entry_bytes;
   if (options.follower) {
-    // Until mutual TLS lands the follower reaches its validator in plaintext (--insecure-dev).
-    std::shared_ptr<grpc::Channel> channel =
-        grpc::CreateChannel(config.validator(), grpc::InsecureChannelCredentials());
+    // The follower dials its validator with its own certificate (plaintext under
+    // --insecure-dev): the validator's TLS gate sees this node's member.
+    std::shared_ptr<grpc::Channel> channel = grpc::CreateChannel(
+        config.validator(), tls ? TlsChannelCredentials(*tls) : grpc::InsecureChannelCredentials());
     server->forwarder_ = std::make_unique<Forwarder>(server->ledger_.get(), channel);
     server->replicator_ = std::make_unique<Replicator>(server->ledger_.get(), channel);
     server->replicator_->Start();
@@ -187,14 +243,48 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const tds::NodeConfig& con
       QueryServices::Create(server->ledger_.get(), QueryServiceOptions());
   if (!queries.ok()) return Annotate(queries.status(), "query services");
   server->queries_ = *std::move(queries);
+  server->audit_ = std::make_unique<AuditService>(server->ledger_.get(), QueryServiceOptions());
+  NodeFacts facts;
+  facts.validator_address = config.validator();
+  if (Replicator* replicator = server->replicator_.get()) {
+    facts.replication = [replicator] { return replicator->status(); };
+  }
+  for (const tds::DataSourceConfig& source : config.sources()) {
+    tds::ServedSource* served = &facts.sources.emplace_back();
+    served->set_product(source.product());
+    served->set_kind(source.kind());
+  }
+  server->admin_ = std::make_unique<AdminService>(server->ledger_.get(), std::move(facts),
+                                                  QueryServiceOptions());
+  // The metered gateway: its sources, checked against the catalog, and the Compute service.
+  // Its usage.* transactions take this node's submit path; the caller is the TLS member.
+  absl::StatusOr<std::unique_ptr<gateway::GatewayNode>> compute = gateway::GatewayNode::Create(
+      server->ledger_.get(), config, service_options.submit,
+      [](const grpc::ServerContext& ctx) { return CertificateMember(ctx); });
+  if (!compute.ok()) return Annotate(compute.status(), "gateway");
+  server->compute_ = *std::move(compute);
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
   int selected_port = 0;
-  builder.AddListeningPort(config.listen(), grpc::InsecureServerCredentials(), &selected_port);
+  std::shared_ptr<grpc::ServerCredentials> credentials = grpc::InsecureServerCredentials();
+  if (tls) {
+    absl::StatusOr<std::shared_ptr<PeerIdentity>> identity =
+        PeerIdentity::Create(server->ledger_.get());
+    if (!identity.ok()) return identity.status();
+    WarnUnlessOwnCertificate(**identity, tls->cert_info, server->ledger_->node_id());
+    absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> tls_credentials =
+        TlsServerCredentials(*tls, *std::move(identity));
+    if (!tls_credentials.ok()) return Annotate(tls_credentials.status(), "tls");
+    credentials = *std::move(tls_credentials);
+  }
+  builder.AddListeningPort(config.listen(), credentials, &selected_port);
   builder.RegisterService(server->service_.get());
   server->queries_->RegisterWith(builder);
+  server->compute_->RegisterWith(builder);
+  builder.RegisterService(server->audit_.get());
+  builder.RegisterService(server->admin_.get());
   builder.SetMaxReceiveMessageSize(kMaxMessageBytes);
   // gRPC sets SO_REUSEPORT by default, which would let a second node bind the same port.
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
@@ -212,7 +302,14 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const tds::NodeConfig& con
   spdlog::info("tdsd serving on {} as {} (origin \"{}\", height {}, log size {})", server->address_,
                server->ledger_->node_id(), server->ledger_->genesis().origin(), status.height,
                status.log_size);
-  spdlog::warn("serving plaintext gRPC (--insecure-dev): for development only");
+  if (tls) {
+    spdlog::info(
+        "mutual TLS 1.3: certificate {} (CN \"{}\"), clients must present a certificate "
+        "of the consortium CA that identifies a current member",
+        tls->cert_info.sha256_hex, tls->cert_info.common_name);
+  } else {
+    spdlog::warn("serving plaintext gRPC (--insecure-dev): for development only");
+  }
   return server;
 }
 
@@ -237,6 +334,9 @@ void Server::Shutdown(std::chrono::milliseconds grace) {
   server_.reset();
   service_.reset();
   queries_.reset();
+  audit_.reset();
+  admin_.reset();
+  compute_.reset();
   replicator_.reset();  // no block is applied after this, so the forwarder may go
   forwarder_.reset();
   if (ledger_ != nullptr) {

@@ -1,6 +1,7 @@
 #pragma once
 // tdsd wiring: configuration → genesis, key, application (evidence, governance, catalog,
-// contracts), ledger → gRPC services (Ledger; Catalog, Contracts, Governance queries).
+// contracts), ledger → gRPC services (Ledger; Catalog, Contracts, Governance queries; Audit,
+// Admin; Compute, the metered gateway).
 
 #include <chrono>
 #include <memory>
@@ -22,8 +23,13 @@ namespace tds::node {
 
 class Forwarder;
 class LedgerService;
+class AdminService;
+class AuditService;
 class QueryServices;
 class Replicator;
+namespace gateway {
+class GatewayNode;
+}  // namespace gateway
 
 // Defaults applied to fields the config file and flags left unset.
 inline constexpr char kDefaultListen[] = "127.0.0.1:7400";
@@ -32,8 +38,8 @@ inline constexpr uint32_t kDefaultMaxEntryBytes = 64 * 1024;
 // Receive limit for one gRPC message: a full 10,000-envelope SubmitBatch of typical envelopes.
 inline constexpr int kMaxMessageBytes = 64 * 1024 * 1024;
 
-// Fills defaults and checks what Start needs (data, genesis, key, listen; sane limits).
-// Errors name the config key.
+// Fills defaults and checks what Start needs (data, genesis, key, listen; sane limits; the
+// three TLS files unless insecure_dev, and not with it). Errors name the config key.
 absl::Status FinalizeConfig(tds::NodeConfig* config);
 
 // Sends gRPC's own log lines through spdlog (same format and level filter as ours).
@@ -45,8 +51,9 @@ absl::Status SplitHostPort(const std::string& address, std::string* host, int* p
 class Server {
  public:
   // REQUIRES: FinalizeConfig(&config) succeeded. Opens the ledger (as the validator, or as a
-  // follower of config.validator()) and serves; refuses plaintext unless
-  // config.insecure_dev() (mTLS is not implemented yet).
+  // follower of config.validator()) and serves over mutual TLS 1.3 (config.tls(); node/tls.h,
+  // docs/tls.md), or plaintext when config.insecure_dev(). A follower dials its validator with
+  // the same certificate.
   static absl::StatusOr<std::unique_ptr<Server>> Start(const tds::NodeConfig& config);
   ~Server();  // Shutdown() with a 5 s grace period, then closes the ledger (draining it)
 
@@ -65,8 +72,8 @@ class Server {
   Server() = default;
 
   // Destruction order matters: the gRPC server before the services before the replicator
-  // before the forwarder before the ledger before the application (members are destroyed in reverse order of declaration, and Shutdown
-  // resets them explicitly in that order).
+  // before the forwarder before the ledger before the application (members are destroyed in reverse
+  // order of declaration, and Shutdown resets them explicitly in that order).
   std::unique_ptr<ledger::Application> app_;
   std::unique_ptr<ledger::Ledger> ledger_;
   // Follower only: the forwarder must outlive the replicator (its observer runs on applies).
@@ -74,6 +81,10 @@ class Server {
   std::unique_ptr<Replicator> replicator_;
   std::unique_ptr<LedgerService> service_;
   std::unique_ptr<QueryServices> queries_;
+  std::unique_ptr<AuditService> audit_;
+  std::unique_ptr<AdminService> admin_;
+  // The metered gateway (Compute service): the only way to compute on this node's sources.
+  std::unique_ptr<gateway::GatewayNode> compute_;
   std::unique_ptr<grpc::Server> server_;
   std::string address_;
   bool shut_down_ = false;

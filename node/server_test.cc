@@ -88,13 +88,16 @@ TEST_F(ServerTest, ListensOnARealPortWhenAskedForPortZero) {
   EXPECT_NE(server_->address(), "127.0.0.1:0");
 }
 
-TEST_F(ServerTest, RefusesPlaintextWithoutInsecureDev) {
+TEST_F(ServerTest, RefusesToStartWithoutTlsFilesOrInsecureDev) {
   config_.set_insecure_dev(false);
-  ASSERT_TRUE(FinalizeConfig(&config_).ok());
+  absl::Status finalized = FinalizeConfig(&config_);
+  EXPECT_EQ(finalized.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(finalized.message()), HasSubstr("--tls-cert"));
+  EXPECT_THAT(std::string(finalized.message()), HasSubstr("--insecure-dev"));
+  // Start checks too, for callers that skip FinalizeConfig.
   auto server = Server::Start(config_);
   ASSERT_FALSE(server.ok());
-  EXPECT_EQ(server.status().code(), absl::StatusCode::kFailedPrecondition);
-  EXPECT_THAT(std::string(server.status().message()), HasSubstr("--insecure-dev"));
+  EXPECT_THAT(std::string(server.status().message()), HasSubstr("tls.cert"));
 }
 
 TEST_F(ServerTest, SubmittedAnchorCanBeReadBackWithAVerifyingReceipt) {
@@ -330,6 +333,7 @@ TEST(ConfigTest, FinalizeFillsDefaultsAndNamesMissingOptions) {
   config.set_data("/d");
   config.set_genesis("/g");
   config.set_key("/k");
+  config.set_insecure_dev(true);
   ASSERT_TRUE(FinalizeConfig(&config).ok());
   EXPECT_EQ(config.listen(), kDefaultListen);
   EXPECT_EQ(config.ledger().max_block_txs(), kDefaultMaxBlockTxs);
@@ -350,11 +354,12 @@ TEST(ConfigTest, SplitHostPortAcceptsBracketedIpv6AndRejectsJunk) {
   EXPECT_FALSE(SplitHostPort(":7400", &host, &port).ok());
 }
 
-TEST(ClientTest, RefusesToConnectWithoutTls) {
+TEST(ClientTest, RefusesToConnectWithoutTlsFilesOrInsecureDev) {
   sdk::ClientOptions options;
   options.address = "127.0.0.1:1";
   auto client = sdk::LedgerClient::Connect(options);
-  EXPECT_EQ(client.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(client.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(client.status().message()), HasSubstr("--tls-cert"));
 }
 
 }  // namespace

@@ -6,6 +6,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "common/envelope.h"
+#include "proto/node_service.grpc.pb.h"
 #include "proto/query_service.grpc.pb.h"
 
 namespace tds::sdk {
@@ -32,6 +33,8 @@ struct QueryClient::Impl {
   std::unique_ptr<tds::Catalog::Stub> catalog;
   std::unique_ptr<tds::Contracts::Stub> contracts;
   std::unique_ptr<tds::Governance::Stub> governance;
+  std::unique_ptr<tds::Audit::Stub> audit;
+  std::unique_ptr<tds::Admin::Stub> admin;
   const SigningKey* key = nullptr;
   std::string member_id;
 
@@ -64,6 +67,8 @@ absl::StatusOr<std::unique_ptr<QueryClient>> QueryClient::Connect(const ClientOp
   impl->catalog = tds::Catalog::NewStub(impl->channel);
   impl->contracts = tds::Contracts::NewStub(impl->channel);
   impl->governance = tds::Governance::NewStub(impl->channel);
+  impl->audit = tds::Audit::NewStub(impl->channel);
+  impl->admin = tds::Admin::NewStub(impl->channel);
   return std::unique_ptr<QueryClient>(new QueryClient(std::move(impl)));
 }
 
@@ -133,6 +138,29 @@ absl::StatusOr<tds::ListMembersResponse> QueryClient::ListMembers() {
 absl::StatusOr<tds::ListProposalsResponse> QueryClient::ListProposals(
     tds::ListProposalsRequest request) {
   return impl_->Call(impl_->governance.get(), &tds::Governance::Stub::ListProposals, request);
+}
+
+absl::StatusOr<tds::ListUsageResponse> QueryClient::AuditUsage(tds::ListUsageRequest request) {
+  request.set_auth(impl_->Auth());
+  return impl_->Call(impl_->audit.get(), &tds::Audit::Stub::ListUsage, request);
+}
+
+absl::StatusOr<tds::ListUsageResponse> QueryClient::ListViolations(
+    tds::ListViolationsRequest request) {
+  request.set_auth(impl_->Auth());
+  return impl_->Call(impl_->audit.get(), &tds::Audit::Stub::ListViolations, request);
+}
+
+absl::StatusOr<tds::AuditReceiptResponse> QueryClient::AuditReceipt(
+    tds::AuditReceiptRequest request) {
+  request.set_auth(impl_->Auth());
+  return impl_->Call(impl_->audit.get(), &tds::Audit::Stub::GetReceipt, request);
+}
+
+absl::StatusOr<tds::NodeStatus> QueryClient::GetNodeStatus() {
+  tds::GetNodeStatusRequest request;
+  request.set_auth(impl_->Auth());
+  return impl_->Call(impl_->admin.get(), &tds::Admin::Stub::GetNodeStatus, request);
 }
 
 absl::StatusOr<std::string> QueryClient::MemberIdFor(const PublicKey& key) {

@@ -1,12 +1,16 @@
 #pragma once
 // Client for a node's read-only query services (proto/query_service.proto): Catalog, Contracts
-// and Governance. Shares the channel set-up of LedgerClient (sdk/channel.h).
+// and Governance; and its Audit and Admin services (proto/node_service.proto), which sign the
+// same identity. Shares the channel set-up of LedgerClient (sdk/channel.h).
 //
-// Identity: until mutual TLS lands, a query proves its caller with `auth` bytes, an Envelope
-// (context kQueryContext) over a serialized tds.QueryIdentity {member_id, issued_ms} signed by
-// the member's key. The node accepts it within 5 minutes of its own clock, so the client signs a
-// fresh one for every call. Without an identity the caller is anonymous: it sees the public
-// catalog (never level-5 products) and the membership, nothing else.
+// Identity: over mutual TLS (ClientOptions::tls_*) the node answers as the member of the
+// client's certificate (docs/tls.md). With SetIdentity the client also signs `auth` bytes, an
+// Envelope (context kQueryContext) over a serialized tds.QueryIdentity {member_id, issued_ms}
+// signed by the member's key; over TLS they must name the certificate's member, and on a
+// plaintext --insecure-dev connection they are the only identity. The node accepts them within
+// 5 minutes of its own clock, so the client signs a fresh one for every call. A plaintext caller
+// without an identity is anonymous: it sees the public catalog (never level-5 products) and the
+// membership, nothing else.
 
 #include <cstdint>
 #include <memory>
@@ -16,6 +20,7 @@
 #include "absl/status/statusor.h"
 #include "common/envelope.h"
 #include "common/keys.h"
+#include "proto/node_service.pb.h"
 #include "proto/query_service.pb.h"
 #include "sdk/channel.h"
 
@@ -52,6 +57,14 @@ class QueryClient {
 
   absl::StatusOr<tds::ListMembersResponse> ListMembers();
   absl::StatusOr<tds::ListProposalsResponse> ListProposals(tds::ListProposalsRequest request);
+
+  // tds.Audit: the same listing as ListUsage, the violations, and a receipt with its usage
+  // record (node/audit_service.h says who may read what).
+  absl::StatusOr<tds::ListUsageResponse> AuditUsage(tds::ListUsageRequest request);
+  absl::StatusOr<tds::ListUsageResponse> ListViolations(tds::ListViolationsRequest request);
+  absl::StatusOr<tds::AuditReceiptResponse> AuditReceipt(tds::AuditReceiptRequest request);
+  // tds.Admin: the node's role, position, replication health, sources, version and uptime.
+  absl::StatusOr<tds::NodeStatus> GetNodeStatus();
 
   // The current member (state, not just genesis: governance may have admitted it since) whose
   // key is `key`; NotFound naming the key otherwise.

@@ -4,10 +4,14 @@
 // with receipts, and membership governance are read back — in every output format.
 
 #include <algorithm>
+#include <chrono>
+#include <filesystem>
 #include <fstream>
+#include <map>
 #include <memory>
 #include <regex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "gmock/gmock.h"
@@ -378,6 +382,121 @@ TEST_F(DataSpaceTest, EveryListingPrintsTableJsonAndCsv) {
   CommandResult help = RunTds({"usage", "record", "--help"});
   EXPECT_EQ(help.exit_code, 0);
   EXPECT_THAT(help.out, HasSubstr("--compute-ms"));
+}
+
+TEST_F(DataSpaceTest, AuditCommandsReadTheUsageLedgerAndReceipts) {
+  const std::string id = NegotiatedContract();
+  Use(id, "call-1", "credit_risk", "300", "2500");
+  Use(id, "call-2", "marketing", "50", "100", /*reserve=*/false);
+
+  // `audit usage` is `usage list` under the Audit service: the same rows.
+  EXPECT_EQ(Csv("auditor-1", {"audit", "usage"}), Csv("auditor-1", {"usage", "list"}));
+  EXPECT_EQ(Csv("eastbridge-bank", {"audit", "usage", "--contract", id}),
+            Csv("eastbridge-bank", {"usage", "list", "--contract", id}));
+  EXPECT_EQ(Json("stranger", {"audit", "usage"}).size(), 0u);
+  Refused("stranger", {"audit", "usage", "--contract", id},
+          "member 'stranger' is not a party to contract '" + id + "'");
+
+  // Violations, narrowed by the term they broke.
+  std::vector<std::vector<std::string>> flagged = Csv("auditor-1", {"audit", "violations"});
+  EXPECT_THAT(CsvColumn(flagged, "purpose"), ElementsAre("marketing"));
+  EXPECT_THAT(CsvColumn(flagged, "violations")[0], StartsWith("purpose: "));
+  EXPECT_EQ(Json("auditor-1", {"audit", "violations", "--term", "calls_total"}).size(), 0u);
+  EXPECT_EQ(Json("eastbridge-bank", {"audit", "violations", "--term", "purpose"}).size(), 1u);
+  const std::string txid = CsvColumn(flagged, "txid")[0];
+  ASSERT_EQ(txid.size(), 64u);
+
+  // A receipt with its usage record, verified offline before it is written.
+  const std::string path = dir_.File("violation.json");
+  CommandResult receipt =
+      As("auditor-1", {"audit", "receipt", txid, "--out", path, "--genesis", genesis_});
+  ASSERT_EQ(receipt.exit_code, 0) << receipt.Describe();
+  EXPECT_THAT(receipt.err, HasSubstr("usage record"));
+  EXPECT_THAT(receipt.err, HasSubstr("VIOLATION: purpose: "));
+  EXPECT_THAT(receipt.err, HasSubstr("verified offline against " + genesis_));
+  CommandResult verified = RunTds({"verify", path, "--genesis", genesis_});
+  EXPECT_EQ(verified.exit_code, 0) << verified.Describe();
+  EXPECT_THAT(verified.out, HasSubstr("OK: tx " + txid));
+  // The receipt alone goes to stdout without --out.
+  CommandResult to_stdout = As("eastbridge-bank", {"audit", "receipt", txid});
+  EXPECT_EQ(to_stdout.exit_code, 0) << to_stdout.Describe();
+  EXPECT_THAT(to_stdout.out, HasSubstr("\"txid\": \"" + txid + "\""));
+
+  // Against a genesis of another data space the receipt does not verify: one line, exit 1.
+  std::filesystem::create_directories(dir_.File("other"));
+  ASSERT_TRUE(
+      MakeGenesis(dir_.File("other"), "other.tds.test", {{"v", "validator"}}, "other.json").ok());
+  CommandResult forged =
+      As("auditor-1", {"audit", "receipt", txid, "--genesis", dir_.File("other/other.json")});
+  EXPECT_EQ(forged.exit_code, 1) << forged.Describe();
+  EXPECT_THAT(forged.err, StartsWith("error: the node's receipt does not verify against "));
+  EXPECT_EQ(std::count(forged.err.begin(), forged.err.end(), '\n'), 1) << forged.err;
+  EXPECT_EQ(forged.out, "");
+
+  Refused("stranger", {"audit", "receipt", txid},
+          "member 'stranger' may read receipts only of its own transactions");
+  Refused("auditor-1", {"audit", "receipt", "abc"}, "TXID");
+  Refused("auditor-1", {"audit", "receipt", std::string(64, '0')}, "is not in the log");
+  CommandResult anonymous = As("", {"audit", "usage"});
+  EXPECT_EQ(anonymous.exit_code, 1);
+  EXPECT_THAT(anonymous.err, StartsWith("error: this command signs"));
+}
+
+TEST_F(DataSpaceTest, NodeStatusOfTheValidatorAndOfAFollower) {
+  const std::string validator = Ok("eastbridge-bank", {"node", "status"});
+  EXPECT_THAT(validator, HasSubstr("role:            validator\n"));
+  EXPECT_THAT(validator, HasSubstr("member:          node-1\n"));
+  EXPECT_THAT(validator, HasSubstr("origin:          dataspace.tds.test\n"));
+  EXPECT_THAT(validator, HasSubstr("validator:       -\n"));
+  EXPECT_THAT(validator, HasSubstr("sources:         -\n"));
+  CommandResult json = As("eastbridge-bank", {"node", "status", "-o", "json"});
+  ASSERT_EQ(json.exit_code, 0) << json.Describe();
+  nlohmann::json status = nlohmann::json::parse(json.out, nullptr, false);
+  ASSERT_TRUE(status.is_object()) << json.out;
+  EXPECT_EQ(status["role"], "validator");
+  EXPECT_FALSE(status["version"].get<std::string>().empty());
+  CommandResult anonymous = As("", {"node", "status"});
+  EXPECT_EQ(anonymous.exit_code, 1);
+  EXPECT_THAT(anonymous.err, StartsWith("error: "));
+
+  // A follower reports whom it follows and how far behind it is.
+  Ok("zj-tax-data", {"product", "publish", Sample("products/zj-invoice-features.yaml")});
+  Node::Options o;
+  o.data_dir = dir_.File("follower-data");
+  o.genesis = genesis_;
+  o.key = dir_.File("auditor-1.key");
+  o.work_dir = dir_.File("follower");
+  std::filesystem::create_directories(o.work_dir);
+  o.extra_flags = {"--validator", node_->address()};
+  absl::StatusOr<std::unique_ptr<Node>> follower = Node::Start(o);
+  ASSERT_TRUE(follower.ok()) << follower.status();
+  std::vector<std::string> args = {"--node",
+                                   (*follower)->address(),
+                                   "--insecure-dev",
+                                   "--key",
+                                   dir_.File("eastbridge-bank.key"),
+                                   "node",
+                                   "status",
+                                   "-o",
+                                   "csv"};
+  std::vector<std::vector<std::string>> rows;
+  for (int attempt = 0; attempt < 100; ++attempt) {  // until it has caught up
+    CommandResult r = RunTds(args);
+    ASSERT_EQ(r.exit_code, 0) << r.Describe() << (*follower)->Log();
+    rows = ParseCsv(r.out);
+    if (r.out.find("connected, validator height 1, lag 0") != std::string::npos) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  std::map<std::string, std::string> fields;
+  for (const auto& row : rows) {
+    if (row.size() == 2) fields[row[0]] = row[1];
+  }
+  EXPECT_EQ(fields["role"], "follower");
+  EXPECT_EQ(fields["member"], "auditor-1");
+  EXPECT_EQ(fields["validator"], node_->address());
+  EXPECT_EQ(fields["height"], "1");
+  EXPECT_EQ(fields["replication"], "connected, validator height 1, lag 0 block(s)");
+  EXPECT_EQ(fields["last_error"], "-");
 }
 
 }  // namespace

@@ -18,6 +18,7 @@
 #include <thread>
 
 #include "common/file.h"
+#include "common/x509.h"
 #include "ledger/genesis.h"
 
 #ifndef TDS_BIN_DIR
@@ -198,7 +199,8 @@ absl::StatusOr<std::string> MakeGenesis(const std::string& dir, const std::strin
   for (const MemberSpec& m : members) {
     absl::StatusOr<std::unique_ptr<SigningKey>> key = MakeKeyFile(dir + "/" + m.id + ".key");
     if (!key.ok()) return key.status();
-    specs.push_back(m.id + ":" + m.roles + ":" + (*key)->public_key().hex());
+    specs.push_back(m.id + ":" + m.roles + ":" + (*key)->public_key().hex() +
+                    (m.tls_cert_sha256.empty() ? "" : ":" + m.tls_cert_sha256));
   }
   absl::StatusOr<std::string> json = ledger::BuildGenesisJson(origin, specs);
   if (!json.ok()) return json.status();
@@ -207,14 +209,53 @@ absl::StatusOr<std::string> MakeGenesis(const std::string& dir, const std::strin
   return path;
 }
 
+absl::StatusOr<std::map<std::string, std::string>> MakeTlsFiles(
+    const std::string& dir, const std::vector<std::string>& member_ids) {
+  absl::StatusOr<CertifiedKey> ca = CreateCertificateAuthority("TDS test consortium CA", 30);
+  if (!ca.ok()) return ca.status();
+  if (absl::Status s = WriteFileExclusive(dir + "/ca.key", ca->key_pem, 0600); !s.ok()) return s;
+  if (absl::Status s = WriteFileExclusive(dir + "/ca.crt", ca->cert_pem, 0644); !s.ok()) return s;
+  std::map<std::string, std::string> fingerprints;
+  for (const std::string& id : member_ids) {
+    absl::StatusOr<CertifiedKey> cert = IssueCertificate(*ca, {id, {"127.0.0.1", "localhost"}, 30});
+    if (!cert.ok()) return cert.status();
+    if (absl::Status s = WriteFileExclusive(dir + "/" + id + ".key", cert->key_pem, 0600);
+        !s.ok()) {
+      return s;
+    }
+    if (absl::Status s = WriteFileExclusive(dir + "/" + id + ".crt", cert->cert_pem, 0644);
+        !s.ok()) {
+      return s;
+    }
+    absl::StatusOr<std::string> fp = CertificateFingerprint(cert->cert_pem);
+    if (!fp.ok()) return fp.status();
+    fingerprints[id] = *fp;
+  }
+  return fingerprints;
+}
+
 absl::StatusOr<std::unique_ptr<Node>> Node::Start(const Options& options, int ready_timeout_ms) {
   auto node = std::unique_ptr<Node>(new Node());
   const int n = g_counter.fetch_add(1);
   const std::string ready = options.work_dir + "/tdsd-" + std::to_string(n) + ".ready";
   node->log_path_ = options.work_dir + "/tdsd-" + std::to_string(n) + ".log";
-  std::vector<std::string> argv = {BinPath("tdsd"), "--data",         options.data_dir, "--genesis",
-                                   options.genesis, "--key",          options.key,      "--listen",
-                                   "127.0.0.1:0",   "--insecure-dev", "--ready-file",   ready};
+  std::vector<std::string> argv = {BinPath("tdsd"),
+                                   "--data",
+                                   options.data_dir,
+                                   "--genesis",
+                                   options.genesis,
+                                   "--key",
+                                   options.key,
+                                   "--listen",
+                                   "127.0.0.1:0",
+                                   "--ready-file",
+                                   ready};
+  if (options.tls_cert.empty()) {
+    argv.push_back("--insecure-dev");
+  } else {
+    argv.insert(argv.end(), {"--tls-cert", options.tls_cert, "--tls-key", options.tls_key,
+                             "--tls-ca", options.tls_ca});
+  }
   argv.insert(argv.end(), options.extra_flags.begin(), options.extra_flags.end());
   absl::StatusOr<std::unique_ptr<Process>> p = Process::Start(argv, node->log_path_);
   if (!p.ok()) return p.status();

@@ -7,6 +7,7 @@
 #include <signal.h>
 #include <sys/types.h>
 
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -74,14 +75,22 @@ absl::StatusOr<std::unique_ptr<SigningKey>> MakeKeyFile(const std::string& path)
 
 struct MemberSpec {
   std::string id;
-  std::string roles;  // "validator", "consumer,provider", ...
+  std::string roles;                 // "validator", "consumer,provider", ...
+  std::string tls_cert_sha256 = "";  // pins the member's TLS certificate when set
 };
 // Writes DIR/<id>.key for each member and DIR/<genesis_name> listing them; returns its path.
 absl::StatusOr<std::string> MakeGenesis(const std::string& dir, const std::string& origin,
                                         const std::vector<MemberSpec>& members,
                                         const std::string& genesis_name = "genesis.json");
 
-// tdsd on 127.0.0.1:0, --insecure-dev, waiting for its ready file.
+// A consortium CA (`tds cert ca`) in DIR/ca.{key,crt} and, for each id, a member certificate
+// (`tds cert issue`, hosts 127.0.0.1 and localhost) in DIR/<id>.{key,crt}. Returns each id's
+// certificate fingerprint, to pin with MemberSpec::tls_cert_sha256.
+absl::StatusOr<std::map<std::string, std::string>> MakeTlsFiles(
+    const std::string& dir, const std::vector<std::string>& member_ids);
+
+// tdsd on 127.0.0.1:0, waiting for its ready file: mutual TLS with tls_cert/tls_key/tls_ca,
+// plaintext (--insecure-dev) when they are empty.
 class Node {
  public:
   struct Options {
@@ -90,6 +99,10 @@ class Node {
     std::string key;
     std::string work_dir;  // ready and log files go here
     std::vector<std::string> extra_flags;
+    // --tls-cert, --tls-key, --tls-ca (all three, or none for --insecure-dev).
+    std::string tls_cert = "";
+    std::string tls_key = "";
+    std::string tls_ca = "";
   };
   static absl::StatusOr<std::unique_ptr<Node>> Start(const Options& options,
                                                      int ready_timeout_ms = 60000);

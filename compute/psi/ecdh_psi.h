@@ -32,9 +32,17 @@ enum class PsiRole {
 };
 
 struct PsiProgress {
+  // Receiver: "mask-own" (its items masked and sent), then "match" (the sender's values
+  // masked again and looked up). Sender: "mask-peer" (the receiver's values masked again),
+  // then "mask-own".
   const char* phase;  // "mask-own", "mask-peer", "match"
   uint64_t done;
   uint64_t total;
+};
+
+struct PsiReleaseInfo {
+  uint64_t own_items = 0;
+  uint64_t peer_items = 0;
 };
 
 struct EcdhPsiOptions {
@@ -47,13 +55,20 @@ struct EcdhPsiOptions {
   uint64_t max_peer_items = 200'000'000;
   // Called from the protocol thread now and then; may be empty.
   std::function<void(const PsiProgress&)> progress;
+  // Sender only: the release gate. Called once the sender's work is done and before the
+  // receiver can learn anything about the intersection — what the receiver still needs is
+  // sent encrypted under a fresh session key, and the key follows only if this returns OK.
+  // The metered gateway records the usage here (strict metering: the record has committed
+  // when this returns). An error aborts the session: the receiver learns nothing.
+  std::function<absl::Status(const PsiReleaseInfo&)> before_release;
 };
 
 struct PsiResult {
   // Positions in this party's input that are in the intersection, ascending (empty for a
   // party that learns no membership).
   std::vector<uint64_t> matched;
-  // Size of the intersection (known to the receiver in every mode, to the sender in kBoth).
+  // Size of the intersection (known to the receiver in every mode, to the sender in kBoth):
+  // the number of the receiver's positions, duplicates counted, whose item the sender holds.
   uint64_t intersection_size = 0;
   uint64_t peer_items = 0;
 };
@@ -61,7 +76,8 @@ struct PsiResult {
 // Runs one party. Both parties must pass the same `output`; a mismatch, a malformed or
 // truncated message, a wrong count or length, or a low-order point ends the session with an
 // InvalidArgument / DataLoss error naming what was wrong. Duplicate items are allowed (each
-// position is reported). `items` may be empty.
+// position is reported). `items` may be empty. On any failure the link is closed, so that
+// the peer's session ends too instead of waiting. At most 2^32 - 2 items per party.
 absl::StatusOr<PsiResult> RunEcdhPsi(PsiRole role, const std::vector<std::string>& items,
                                      const EcdhPsiOptions& options, Link& link);
 

@@ -69,8 +69,9 @@ void AddKeyCommands(CLI::App& app, Context& ctx) {
       ->required();
   genesis
       ->add_option("--member", g->members,
-                   "ID:ROLE[,ROLE...]:PUBKEY_HEX; roles: provider, consumer, auditor, validator "
-                   "(repeat for each member; at least one validator)")
+                   "ID:ROLE[,ROLE...]:PUBKEY_HEX[:CERT_SHA256]; roles: provider, consumer, "
+                   "auditor, validator; CERT_SHA256 pins the member's TLS certificate (`tds cert "
+                   "issue` prints it) (repeat for each member; at least one validator)")
       ->required()
       ->expected(1)
       ->allow_extra_args(false)
@@ -78,8 +79,10 @@ void AddKeyCommands(CLI::App& app, Context& ctx) {
   genesis->add_option("--out", g->out, "Genesis file to write")->required();
   genesis->add_flag("--force", g->force, "Overwrite an existing file");
   genesis->footer(
-      "Example:\n  tds genesis --origin demo.tds --member node-1:validator:$(cat node.pub) \\\n"
-      "    --member bank:consumer:$(cat bank.pub) --out genesis.json\n"
+      "Example:\n  tds genesis --origin demo.tds \\\n"
+      "    --member node-1:validator:$(cat node.pub):$(tds cert fingerprint tls/node-1.crt) \\\n"
+      "    --member bank:consumer:$(cat bank.pub):$(tds cert fingerprint tls/bank.crt) \\\n"
+      "    --out genesis.json\n"
       "Nodes bind their chain to the file's exact bytes: do not reformat it afterwards.");
   OnRun(genesis, ctx, [g] { return RunGenesis(*g); });
 }

@@ -1,7 +1,8 @@
 // `tds`: the member and auditor command line.
 //
 //   tds keygen --out KEY
-//   tds genesis --origin NAME --member ID:ROLES:PUBKEY [--member ...] --out FILE
+//   tds genesis --origin NAME --member ID:ROLES:PUBKEY[:CERT_SHA256] [--member ...] --out FILE
+//   tds cert ca|issue|fingerprint ...                    (offline; docs/tls.md)
 //   tds verify RECEIPT --genesis GENESIS                  (offline)
 //   tds merkle root|prove|consistency ...                 (offline)
 //   tds --node HOST:PORT --key KEY anchor FILE...
@@ -15,6 +16,9 @@
 //   tds --node HOST:PORT --key KEY bill --period YYYY-MM
 //   tds --node HOST:PORT --key KEY value PRODUCT
 //   tds --node HOST:PORT [--key KEY] member propose|vote|list|proposals
+//   tds --node HOST:PORT --key KEY audit usage|violations|receipt
+//   tds --node HOST:PORT --key KEY node status
+//   tds --node PROVIDER:PORT --key KEY run psi|stats --contract ID --input ids.csv ...
 //
 // Every listing takes -o table|json|csv (sdk/cli/output.h).
 //
@@ -25,14 +29,18 @@
 #include <string>
 
 #include "CLI/CLI.hpp"
+#include "sdk/cli/audit_cmd.h"
 #include "sdk/cli/billing_cmd.h"
+#include "sdk/cli/cert_cmd.h"
 #include "sdk/cli/contract_cmd.h"
 #include "sdk/cli/keys_cmd.h"
 #include "sdk/cli/ledger_cmd.h"
 #include "sdk/cli/member_cmd.h"
 #include "sdk/cli/merkle_cmd.h"
+#include "sdk/cli/node_cmd.h"
 #include "sdk/cli/options_cmd.h"
 #include "sdk/cli/product_cmd.h"
+#include "sdk/cli/run_cmd.h"
 #include "sdk/cli/usage_cmd.h"
 #include "sdk/cli/verify_cmd.h"
 
@@ -42,8 +50,9 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   app.fallthrough();  // global options may also follow the subcommand
   app.footer(
-      "Offline: keygen, genesis, verify, merkle. Against a node (--node): anchor, receipt, "
-      "ledger,\nproduct, contract, usage, bill, value, member. Listings take -o table|json|csv.\n"
+      "Offline: keygen, genesis, cert, verify, merkle. Against a node (--node): anchor, receipt, "
+      "ledger,\nproduct, contract, usage, bill, value, member, audit, "
+      "node, run.\nListings take -o table|json|csv.\n"
       "Run `tds COMMAND --help` for each command's options.");
   app.failure_message([](const CLI::App* app, const CLI::Error& e) {
     return "error: " + std::string(e.what()) + "\nRun `" + app->get_name() +
@@ -51,6 +60,7 @@ int main(int argc, char** argv) {
   });
   tds::cli::AddGlobalOptions(app, ctx);
   tds::cli::AddKeyCommands(app, ctx);
+  tds::cli::AddCertCommands(app, ctx);
   tds::cli::AddVerifyCommand(app, ctx);
   tds::cli::AddMerkleCommands(app);
   tds::cli::AddLedgerCommands(app, ctx);
@@ -59,6 +69,9 @@ int main(int argc, char** argv) {
   tds::cli::AddUsageCommands(app, ctx);
   tds::cli::AddBillingCommands(app, ctx);
   tds::cli::AddMemberCommands(app, ctx);
+  tds::cli::AddAuditCommands(app, ctx);
+  tds::cli::AddNodeCommands(app, ctx);
+  tds::cli::AddRunCommands(app, ctx);
 
   try {
     app.parse(argc, argv);

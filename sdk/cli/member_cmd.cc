@@ -26,7 +26,7 @@ std::string StatusName(tds::ProposalStatus status) {
 // --- propose ---
 
 struct ProposeArgs {
-  std::string member_id, name, public_key, reason;
+  std::string member_id, name, public_key, tls_cert_sha256, reason;
   std::vector<std::string> roles;
   uint64_t ttl_blocks = 0;
 };
@@ -45,6 +45,7 @@ int RunPropose(const GlobalOptions& g, ProposalKind kind, const ProposeArgs& a) 
       m.set_name(a.name.empty() ? a.member_id : a.name);
       for (const std::string& r : a.roles) m.add_roles(r);
       m.set_public_key(a.public_key);
+      m.set_tls_cert_sha256(a.tls_cert_sha256);
       tx = sdk::ProposeAddMember(m, a.reason, a.ttl_blocks);
       what = "add member " + a.member_id;
       break;
@@ -155,6 +156,9 @@ void AddMemberCommands(CLI::App& app, Context& ctx) {
   add->add_option("--public-key", aa->public_key, "Its Ed25519 public key, 64 hex (tds keygen)")
       ->required();
   add->add_option("--name", aa->name, "Display name (default: the id)");
+  add->add_option("--tls-cert-sha256", aa->tls_cert_sha256,
+                  "Pin its TLS certificate: the fingerprint `tds cert issue` printed (docs/tls.md; "
+                  "empty: matched by the certificate's CN)");
   add_common(add, aa.get());
   OnRun(add, ctx, [&g, aa] { return RunPropose(g, ProposalKind::kAdd, *aa); });
 

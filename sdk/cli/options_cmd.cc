@@ -7,12 +7,20 @@ namespace tds::cli {
 
 void AddGlobalOptions(CLI::App& app, Context& ctx) {
   GlobalOptions& o = ctx.options;
-  app.add_option("--node", o.node,
-                 "Node to talk to, HOST:PORT (every command but keygen, genesis, verify, merkle)")
+  app.add_option(
+         "--node", o.node,
+         "Node to talk to, HOST:PORT (every command but keygen, genesis, cert, verify, merkle)")
       ->envname("TDS_NODE");
   app.add_option("--key", o.key,
                  "Member key file written by `tds keygen`: signs transactions and queries")
       ->envname("TDS_KEY");
+  app.add_option("--tls-cert", o.tls_cert,
+                 "This member's TLS certificate, PEM (`tds cert issue`); with --tls-key and "
+                 "--tls-ca, mutual TLS to the node (required unless --insecure-dev)")
+      ->envname("TDS_TLS_CERT");
+  app.add_option("--tls-key", o.tls_key, "Its private key, PEM, mode 0600")->envname("TDS_TLS_KEY");
+  app.add_option("--tls-ca", o.tls_ca, "The consortium CA certificate, PEM (`tds cert ca`)")
+      ->envname("TDS_TLS_CA");
   app.add_flag("--insecure-dev", o.insecure_dev,
                "Plaintext gRPC to a node started with --insecure-dev (development only)");
   app.add_option("--timeout-ms", o.timeout_ms, "Deadline of each call to the node")
@@ -31,16 +39,23 @@ int Fail(std::string_view message) {
 
 int Fail(const absl::Status& status) { return Fail(std::string(status.message())); }
 
+sdk::ClientOptions ClientOptionsFrom(const GlobalOptions& options) {
+  sdk::ClientOptions client_options;
+  client_options.address = options.node;
+  client_options.tls_cert = options.tls_cert;
+  client_options.tls_key = options.tls_key;
+  client_options.tls_ca = options.tls_ca;
+  client_options.insecure_dev = options.insecure_dev;
+  client_options.timeout_ms = options.timeout_ms;
+  return client_options;
+}
+
 absl::StatusOr<std::unique_ptr<sdk::LedgerClient>> ConnectToNode(const GlobalOptions& options) {
   if (options.node.empty()) {
     return absl::InvalidArgumentError(
         "this command talks to a node: pass --node HOST:PORT (or set TDS_NODE)");
   }
-  sdk::ClientOptions client_options;
-  client_options.address = options.node;
-  client_options.insecure_dev = options.insecure_dev;
-  client_options.timeout_ms = options.timeout_ms;
-  auto client = sdk::LedgerClient::Connect(client_options);
+  auto client = sdk::LedgerClient::Connect(ClientOptionsFrom(options));
   if (!client.ok()) {
     return absl::Status(client.status().code(), "cannot connect to " + options.node + ": " +
                                                     std::string(client.status().message()));

@@ -19,6 +19,10 @@ namespace tds::cli {
 struct GlobalOptions {
   std::string node;  // HOST:PORT
   std::string key;   // member key file
+  // Mutual TLS files (docs/tls.md): required unless insecure_dev.
+  std::string tls_cert;
+  std::string tls_key;
+  std::string tls_ca;
   bool insecure_dev = false;
   int64_t timeout_ms = 30000;
 };
@@ -28,7 +32,8 @@ struct Context {
   int exit_code = 0;
 };
 
-// Registers --node, --key, --insecure-dev and --timeout-ms on the root app.
+// Registers --node, --key, --tls-cert, --tls-key, --tls-ca, --insecure-dev and --timeout-ms on
+// the root app.
 void AddGlobalOptions(CLI::App& app, Context& ctx);
 
 // Makes `run`'s return value the process exit code when `sub` is invoked.
@@ -37,6 +42,9 @@ void OnRun(CLI::App* sub, Context& ctx, std::function<int()> run);
 // Print "error: <message>" to stderr and return 1.
 int Fail(std::string_view message);
 int Fail(const absl::Status& status);
+
+// The SDK's transport options from the global ones (address, transport, deadline).
+sdk::ClientOptions ClientOptionsFrom(const GlobalOptions& options);
 
 // A client for --node; the error says which option is missing.
 absl::StatusOr<std::unique_ptr<sdk::LedgerClient>> ConnectToNode(const GlobalOptions& options);

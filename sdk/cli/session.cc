@@ -20,12 +20,8 @@ absl::StatusOr<std::unique_ptr<Session>> OpenSession(const GlobalOptions& option
   absl::StatusOr<std::unique_ptr<sdk::LedgerClient>> ledger = ConnectToNode(options);
   if (!ledger.ok()) return ledger.status();
   session->ledger = *std::move(ledger);
-  sdk::ClientOptions client_options;
-  client_options.address = options.node;
-  client_options.insecure_dev = options.insecure_dev;
-  client_options.timeout_ms = options.timeout_ms;
   absl::StatusOr<std::unique_ptr<sdk::QueryClient>> query =
-      sdk::QueryClient::Connect(client_options);
+      sdk::QueryClient::Connect(ClientOptionsFrom(options));
   if (!query.ok()) return query.status();
   session->query = *std::move(query);
   if (session->key != nullptr) {

@@ -28,104 +28,6 @@ int64_t WallClockMs() {
       .count();
 }
 
-std::string Violations(const tds::UsageRecordState& r) {
-  std::string out;
-  for (const tds::Violation& v : r.violations()) {
-    if (!out.empty()) out += "; ";
-    out += v.term() + ": " + v.detail();
-  }
-  return out;
-}
-
-// --- list ---
-
-struct ListArgs {
-  std::string contract, product, provider, consumer, purpose, operation, period;
-  int64_t from_ms = 0, to_ms = 0;
-  bool violations = false, with_receipts = false;
-  std::string receipts_dir;
-  uint32_t limit = 0;  // 0: every page
-  std::string cursor;
-  OutputFormat format = OutputFormat::kTable;
-};
-
-int RunList(const GlobalOptions& g, const ListArgs& a) {
-  tds::ListUsageRequest request;
-  request.set_contract_id(a.contract);
-  request.set_product_id(a.product);
-  request.set_provider(a.provider);
-  request.set_consumer(a.consumer);
-  request.set_purpose(a.purpose);
-  request.set_operation(a.operation);
-  request.set_from_ms(a.from_ms);
-  request.set_to_ms(a.to_ms);
-  if (!a.period.empty()) {
-    absl::StatusOr<std::pair<int64_t, int64_t>> bounds = PeriodBounds(a.period);
-    if (!bounds.ok()) return Fail("--period: " + std::string(bounds.status().message()));
-    request.set_from_ms(bounds->first);
-    request.set_to_ms(bounds->second);
-  }
-  request.set_violations_only(a.violations);
-  const bool receipts = a.with_receipts || !a.receipts_dir.empty();
-  request.set_with_receipts(receipts);
-  request.mutable_page()->set_limit(a.limit == 0 ? (receipts ? 200 : 1000) : a.limit);
-  request.mutable_page()->set_cursor(a.cursor);
-
-  absl::StatusOr<std::unique_ptr<Session>> session = OpenSession(g, KeyUse::kRequired);
-  if (!session.ok()) return Fail(session.status());
-  std::vector<std::string> columns = {"index",   "time",     "period",     "contract",
-                                      "product", "provider", "consumer",   "operation",
-                                      "purpose", "rows_out", "compute_ms", "violations"};
-  if (receipts) columns.push_back("receipt");
-  Listing listing(columns);
-  std::string next;
-  size_t written = 0;
-  while (true) {
-    absl::StatusOr<tds::ListUsageResponse> r = (*session)->query->ListUsage(request);
-    if (!r.ok()) return Fail(r.status());
-    for (const tds::UsageItem& item : r->items()) {
-      const tds::UsageRecordState& rec = item.record();
-      std::vector<std::string> cells = {std::to_string(rec.index()),
-                                        FormatTimeMs(rec.block_time_ms()),
-                                        rec.period(),
-                                        rec.contract_id(),
-                                        rec.product_id(),
-                                        rec.provider(),
-                                        rec.consumer(),
-                                        rec.operation(),
-                                        rec.purpose(),
-                                        std::to_string(rec.measurement().rows_out()),
-                                        std::to_string(rec.measurement().compute_ms()),
-                                        Violations(rec)};
-      if (receipts) {
-        cells.push_back("block " + std::to_string(item.receipt().height()) + ", tree " +
-                        std::to_string(item.receipt().tree_size()));
-      }
-      listing.AddRow(std::move(cells), item);
-      if (!a.receipts_dir.empty()) {
-        std::error_code ec;
-        std::filesystem::create_directories(a.receipts_dir, ec);
-        const std::string path = a.receipts_dir + "/" + HexEncode(rec.txid()) + ".json";
-        if (absl::Status s = WriteFileAtomic(path, ledger::ReceiptToJson(item.receipt()) + "\n");
-            !s.ok()) {
-          return Fail(s);
-        }
-        ++written;
-      }
-    }
-    next = r->next_cursor();
-    if (a.limit != 0 || next.empty()) break;
-    request.mutable_page()->set_cursor(next);
-  }
-  listing.Print(std::cout, a.format);
-  if (written > 0) {
-    std::cerr << "wrote " << written << " receipt(s) to " << a.receipts_dir
-              << " (verify offline: tds verify FILE --genesis GENESIS)\n";
-  }
-  if (!next.empty()) std::cerr << "more: --cursor " << next << "\n";
-  return 0;
-}
-
 // --- request ---
 
 struct RequestArgs {
@@ -230,30 +132,11 @@ void AddUsageCommands(CLI::App& app, Context& ctx) {
       "computation and records what it measured (usage record).\nEvery record is kept; one that "
       "breaks the terms is flagged as a violation with the term it broke.");
 
-  auto la = std::make_shared<ListArgs>();
+  auto la = std::make_shared<UsageListArgs>();
   CLI::App* list = usage->add_subcommand(
       "list", "List usage records where you are the provider or consumer (auditors: all)");
-  list->add_option("--contract", la->contract, "Only this contract");
-  list->add_option("--product", la->product, "Only this product");
-  list->add_option("--provider", la->provider, "Only this provider");
-  list->add_option("--consumer", la->consumer, "Only this consumer");
-  list->add_option("--purpose", la->purpose, "Only this purpose");
-  list->add_option("--operation", la->operation, "Only this operation");
-  list->add_option("--period", la->period, "Only this month of block time, YYYY-MM");
-  list->add_option("--from-ms", la->from_ms, "Block time from (ms since the epoch, inclusive)");
-  list->add_option("--to-ms", la->to_ms, "Block time until (ms, exclusive)");
-  list->add_flag("--violations", la->violations, "Only records flagged as violations");
-  list->add_flag("--with-receipts", la->with_receipts,
-                 "Attach each record's receipt (json output; table shows block and tree size)");
-  list->add_option("--receipts-dir", la->receipts_dir,
-                   "Also write each receipt to DIR/<txid>.json, for `tds verify`");
-  list->add_option("--limit", la->limit,
-                   "One page of at most this many (1..1000); without it "
-                   "every page is fetched")
-      ->check(CLI::Range(1u, 1000u));
-  list->add_option("--cursor", la->cursor, "Continue after this record index (from \"more:\")");
-  AddOutputOption(list, &la->format);
-  OnRun(list, ctx, [&g, la] { return RunList(g, *la); });
+  AddUsageListOptions(list, la.get());
+  OnRun(list, ctx, [&g, la] { return RunUsageList(g, *la, UsageService::kContracts); });
 
   auto ra = std::make_shared<RequestArgs>();
   CLI::App* request = usage->add_subcommand(
@@ -324,6 +207,117 @@ void AddUsageCommands(CLI::App& app, Context& ctx) {
     a.m.set_min_group_rows(*min_group);
     return RunRecord(g, std::move(a));
   });
+}
+
+std::string DescribeViolations(const tds::UsageRecordState& record) {
+  std::string out;
+  for (const tds::Violation& v : record.violations()) {
+    if (!out.empty()) out += "; ";
+    out += v.term() + ": " + v.detail();
+  }
+  return out;
+}
+
+void AddUsageListOptions(CLI::App* sub, UsageListArgs* args) {
+  sub->add_option("--contract", args->contract, "Only this contract");
+  sub->add_option("--product", args->product, "Only this product");
+  sub->add_option("--provider", args->provider, "Only this provider");
+  sub->add_option("--consumer", args->consumer, "Only this consumer");
+  sub->add_option("--purpose", args->purpose, "Only this purpose");
+  sub->add_option("--operation", args->operation, "Only this operation");
+  sub->add_option("--period", args->period, "Only this month of block time, YYYY-MM");
+  sub->add_option("--from-ms", args->from_ms, "Block time from (ms since the epoch, inclusive)");
+  sub->add_option("--to-ms", args->to_ms, "Block time until (ms, exclusive)");
+  sub->add_flag("--violations", args->violations, "Only records flagged as violations");
+  sub->add_flag("--with-receipts", args->with_receipts,
+                "Attach each record's receipt (json output; table shows block and tree size)");
+  sub->add_option("--receipts-dir", args->receipts_dir,
+                  "Also write each receipt to DIR/<txid>.json, for `tds verify`");
+  sub->add_option("--limit", args->limit,
+                  "One page of at most this many (1..1000); without it "
+                  "every page is fetched")
+      ->check(CLI::Range(1u, 1000u));
+  sub->add_option("--cursor", args->cursor, "Continue after this record index (from \"more:\")");
+  AddOutputOption(sub, &args->format);
+}
+
+int RunUsageList(const GlobalOptions& g, const UsageListArgs& a, UsageService service) {
+  tds::ListUsageRequest request;
+  request.set_contract_id(a.contract);
+  request.set_product_id(a.product);
+  request.set_provider(a.provider);
+  request.set_consumer(a.consumer);
+  request.set_purpose(a.purpose);
+  request.set_operation(a.operation);
+  request.set_from_ms(a.from_ms);
+  request.set_to_ms(a.to_ms);
+  if (!a.period.empty()) {
+    absl::StatusOr<std::pair<int64_t, int64_t>> bounds = PeriodBounds(a.period);
+    if (!bounds.ok()) return Fail("--period: " + std::string(bounds.status().message()));
+    request.set_from_ms(bounds->first);
+    request.set_to_ms(bounds->second);
+  }
+  request.set_violations_only(a.violations);
+  const bool receipts = a.with_receipts || !a.receipts_dir.empty();
+  request.set_with_receipts(receipts);
+  request.mutable_page()->set_limit(a.limit == 0 ? (receipts ? 200 : 1000) : a.limit);
+  request.mutable_page()->set_cursor(a.cursor);
+
+  absl::StatusOr<std::unique_ptr<Session>> session = OpenSession(g, KeyUse::kRequired);
+  if (!session.ok()) return Fail(session.status());
+  std::vector<std::string> columns = {"index",   "time",     "period",     "contract",
+                                      "product", "provider", "consumer",   "operation",
+                                      "purpose", "rows_out", "compute_ms", "violations"};
+  if (receipts) columns.push_back("receipt");
+  Listing listing(columns);
+  std::string next;
+  size_t written = 0;
+  while (true) {
+    absl::StatusOr<tds::ListUsageResponse> r = service == UsageService::kAudit
+                                                   ? (*session)->query->AuditUsage(request)
+                                                   : (*session)->query->ListUsage(request);
+    if (!r.ok()) return Fail(r.status());
+    for (const tds::UsageItem& item : r->items()) {
+      const tds::UsageRecordState& rec = item.record();
+      std::vector<std::string> cells = {std::to_string(rec.index()),
+                                        FormatTimeMs(rec.block_time_ms()),
+                                        rec.period(),
+                                        rec.contract_id(),
+                                        rec.product_id(),
+                                        rec.provider(),
+                                        rec.consumer(),
+                                        rec.operation(),
+                                        rec.purpose(),
+                                        std::to_string(rec.measurement().rows_out()),
+                                        std::to_string(rec.measurement().compute_ms()),
+                                        DescribeViolations(rec)};
+      if (receipts) {
+        cells.push_back("block " + std::to_string(item.receipt().height()) + ", tree " +
+                        std::to_string(item.receipt().tree_size()));
+      }
+      listing.AddRow(std::move(cells), item);
+      if (!a.receipts_dir.empty()) {
+        std::error_code ec;
+        std::filesystem::create_directories(a.receipts_dir, ec);
+        const std::string path = a.receipts_dir + "/" + HexEncode(rec.txid()) + ".json";
+        if (absl::Status s = WriteFileAtomic(path, ledger::ReceiptToJson(item.receipt()) + "\n");
+            !s.ok()) {
+          return Fail(s);
+        }
+        ++written;
+      }
+    }
+    next = r->next_cursor();
+    if (a.limit != 0 || next.empty()) break;
+    request.mutable_page()->set_cursor(next);
+  }
+  listing.Print(std::cout, a.format);
+  if (written > 0) {
+    std::cerr << "wrote " << written << " receipt(s) to " << a.receipts_dir
+              << " (verify offline: tds verify FILE --genesis GENESIS)\n";
+  }
+  if (!next.empty()) std::cerr << "more: --cursor " << next << "\n";
+  return 0;
 }
 
 }  // namespace tds::cli

@@ -1,0 +1,891 @@
+// The metered gateway in process: a real ledger (contracts application), real CSV sources, the
+// Compute service on a loopback gRPC server, and the SDK's compute client as the consumer.
+
+#include "node/gateway/gateway.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <chrono>
+#include <fstream>
+#include <functional>
+#include <future>
+#include <map>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "common/sha256.h"
+#include "compute/link.h"
+#include "compute/psi/ecdh_psi.h"
+#include "compute/stream_link.h"
+#include "contracts/contract_state.h"
+#include "contracts/contracts.h"
+#include "contracts/metering.h"
+#include "contracts/usage_testing.h"
+#include "google/protobuf/descriptor.h"
+#include "grpcpp/grpcpp.h"
+#include "ledger/genesis.h"
+#include "ledger/ledger.h"
+#include "ledger/receipt.h"
+#include "ledger/test_util.h"
+#include "node/connectors/data_source.h"
+#include "node/gateway/compute_service.h"
+#include "node/gateway/metered_link.h"
+#include "node/gateway/product_sources.h"
+#include "proto/compute_service.grpc.pb.h"
+#include "proto/envelope.pb.h"
+#include "sdk/compute_client.h"
+#include "sdk/tx_builders.h"
+
+namespace tds::node::gateway {
+namespace {
+
+using ledger::testing::KeyFromByte;
+using ledger::testing::TempDir;
+using ::testing::HasSubstr;
+
+constexpr int64_t kDay = 86'400'000;
+constexpr int64_t kT0 = 1'741'608'000'000;  // 2025-03-10T12:00:00Z
+constexpr char kProduct[] = "credit-features";
+constexpr char kPhoneBook[] = "phone-book";  // level 3
+
+struct Party {
+  std::string id;
+  uint8_t key;
+};
+const Party kProv{"prov", 3};    // this node: validator and provider
+const Party kProv2{"prov2", 4};  // another provider
+const Party kBank{"bank", 5};    // consumer
+const Party kBank2{"bank2", 6};  // consumer
+const Party kAud{"aud", 7};      // auditor: no consumer role
+const Party kGhost{"ghost", 9};  // not a member
+
+// Counts scans, so tests can prove a refused run read no data.
+class CountingSource : public DataSource {
+ public:
+  explicit CountingSource(std::unique_ptr<DataSource> inner) : inner_(std::move(inner)) {}
+  absl::StatusOr<std::vector<SourceColumn>> Schema() override { return inner_->Schema(); }
+  absl::Status Scan(const std::vector<std::string>& columns, size_t chunk_rows,
+                    const std::function<bool(const std::vector<Row>&)>& fn) override {
+    ++scans;
+    return inner_->Scan(columns, chunk_rows, fn);
+  }
+  absl::StatusOr<uint64_t> CountRows() override { return inner_->CountRows(); }
+  std::atomic<int> scans{0};
+
+ private:
+  std::unique_ptr<DataSource> inner_;
+};
+
+std::string GenesisJson() {
+  auto spec = [](const Party& p, const std::string& roles) {
+    return absl::StrCat(p.id, ":", roles, ":", KeyFromByte(p.key)->public_key().hex());
+  };
+  auto json = ledger::BuildGenesisJson(
+      "tds.test/gateway",
+      {spec(kProv, "validator,provider"), spec(kProv2, "provider"), spec(kBank, "consumer"),
+       spec(kBank2, "consumer"), spec(kAud, "auditor")});
+  EXPECT_TRUE(json.ok()) << json.status();
+  return json.value_or("");
+}
+
+tds::Column Col(const std::string& name, const std::string& type) {
+  tds::Column c;
+  c.set_name(name);
+  c.set_type(type);
+  c.set_level(1);
+  return c;
+}
+
+tds::Product Product(const std::string& id, uint32_t level) {
+  tds::Product p;
+  p.set_id(id);
+  p.set_version(1);
+  p.set_provider(kProv.id);
+  p.set_title(id);
+  p.set_level(level);
+  for (const char* op : {"psi", "stats", "query"}) p.add_operations(op);
+  *p.add_schema() = Col("id_hash", "string");
+  *p.add_schema() = Col("income", "double");
+  *p.add_schema() = Col("region", "string");
+  *p.add_schema() = Col("age", "int64");
+  p.mutable_offer()->mutable_price()->set_currency("CNY");
+  return p;
+}
+
+tds::Terms BaseTerms(tds::MeteringMode mode, const std::string& psi_output = "both") {
+  tds::Terms t;
+  t.add_operations("psi");
+  t.add_operations("stats");
+  t.add_purposes("credit_risk");
+  t.add_columns("id_hash");
+  t.add_columns("income");
+  t.add_columns("age");
+  t.add_columns("region");
+  t.set_valid_from_ms(kT0 - kDay);
+  t.set_valid_until_ms(kT0 + 365 * kDay);
+  t.set_max_calls_total(100);
+  t.set_max_calls_per_day(50);
+  t.set_metering(mode);
+  t.set_batched_max_delay_ms(60'000);
+  t.set_psi_output(psi_output);
+  t.mutable_price()->set_currency("CNY");
+  t.mutable_price()->set_per_call(100);
+  return t;
+}
+
+// Provider rows i = 0..99: id-i, income 1000·i + 0.25, region, age.
+std::string ProviderCsv() {
+  std::string csv = "id_hash,income,region,age\n";
+  for (int i = 0; i < 100; ++i) {
+    absl::StrAppend(&csv, "id-", i, ",", 1000 * i, ".25,", i % 2 ? "north" : "south", ",",
+                    20 + i % 50, "\n");
+  }
+  return csv;
+}
+
+// Consumer ids id-50..id-149: positions 0..49 match.
+std::vector<std::string> ConsumerIds() {
+  std::vector<std::string> ids;
+  for (int i = 50; i < 150; ++i) ids.push_back(absl::StrCat("id-", i));
+  return ids;
+}
+
+class GatewayTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    genesis_json_ = GenesisJson();
+    auto genesis = ledger::GenesisInfo::Parse(genesis_json_, "gateway-genesis");
+    ASSERT_TRUE(genesis.ok()) << genesis.status();
+    contracts::Register(app_);
+    contracts::usage_testing::RegisterSeedHandlers(app_);
+    ledger::LedgerOptions options;
+    options.data_dir = dir_.Sub("ledger");
+    options.sync = false;
+    options.clock = [this] { return clock_ms_.load(); };
+    auto ledger = ledger::Ledger::Open(options, *std::move(genesis), KeyFromByte(kProv.key), &app_);
+    ASSERT_TRUE(ledger.ok()) << ledger.status();
+    ledger_ = *std::move(ledger);
+
+    Seed(contracts::usage_testing::kSeedProductTx, Product(kProduct, 2).SerializeAsString());
+    Seed(contracts::usage_testing::kSeedProductTx, Product(kPhoneBook, 3).SerializeAsString());
+
+    {
+      std::ofstream out(dir_.Sub("features.csv"));
+      out << ProviderCsv();
+    }
+    sources_ = std::make_unique<ProductSources>();
+    for (const char* product : {kProduct, kPhoneBook}) {
+      tds::DataSourceConfig config;
+      config.set_product(product);
+      config.set_kind("csv");
+      config.set_path(dir_.Sub("features.csv"));
+      config.set_id_column("id_hash");
+      auto source = OpenDataSource(config);
+      ASSERT_TRUE(source.ok()) << source.status();
+      auto counting = std::make_unique<CountingSource>(*std::move(source));
+      counting_[product] = counting.get();
+      sources_->Add(config, std::move(counting));
+    }
+    StartGateway(GatewayOptions());
+  }
+
+  void TearDown() override {
+    if (server_ != nullptr) server_->Shutdown();
+  }
+
+  // (Re)starts the gateway and its gRPC server with `options` (key, clock, submit filled in).
+  void StartGateway(GatewayOptions options) {
+    if (server_ != nullptr) server_->Shutdown();
+    server_.reset();
+    service_.reset();
+    gateway_.reset();
+    options.key = std::shared_ptr<const SigningKey>(KeyFromByte(kProv.key));
+    options.clock = [this] { return clock_ms_.load(); };
+    options.psi_threads = 1;
+    options.commit_timeout_ms = 10'000;
+    options.submit = [this](std::string envelope, ledger::Ledger::Done done) {
+      SubmitFilter filter = filter_;
+      if (filter) {
+        filter(std::move(envelope), std::move(done));
+      } else {
+        ledger_->Submit(std::move(envelope), std::move(done));
+      }
+    };
+    options.on_run = [this](const RunReport& r) {
+      std::lock_guard<std::mutex> lock(reports_mu_);
+      reports_.push_back(r);
+    };
+    gateway_ = std::make_unique<Gateway>(ledger_.get(), sources_.get(), std::move(options));
+    service_ = std::make_unique<ComputeService>(gateway_.get());
+    grpc::ServerBuilder builder;
+    int port = 0;
+    builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);
+    builder.RegisterService(service_.get());
+    server_ = builder.BuildAndStart();
+    ASSERT_NE(server_, nullptr);
+    channel_ =
+        grpc::CreateChannel(absl::StrCat("127.0.0.1:", port), grpc::InsecureChannelCredentials());
+  }
+
+  void Seed(std::string_view type, const std::string& body) {
+    auto ack = ledger_->SubmitAndWait(ledger::testing::MakeTx(
+        *KeyFromByte(kProv.key), kProv.id, std::string(type), body, ++tx_nonce_));
+    ASSERT_TRUE(ack.ok()) << ack.status();
+  }
+
+  // An ACTIVE contract `id` between this node (provider) and `consumer` on `product`.
+  void SeedContract(const std::string& id, const tds::Terms& terms, const Party& consumer = kBank,
+                    const std::string& product = kProduct) {
+    tds::Contract c = contracts::usage_testing::ActiveContract(
+        id, product, contracts::usage_testing::Party{kProv.id, kProv.key},
+        contracts::usage_testing::Party{consumer.id, consumer.key}, terms, kT0 - kDay);
+    Seed(contracts::usage_testing::kSeedContractTx, c.SerializeAsString());
+  }
+
+  sdk::PreparedRun Prepare(const std::string& contract_id, tds::PsiParams params,
+                           const Party& consumer = kBank,
+                           const std::string& purpose = "credit_risk") {
+    params.set_items(ConsumerIds().size());
+    return sdk::PreparePsi(*KeyFromByte(consumer.key), consumer.id, contract_id, purpose, params);
+  }
+
+  // A request for `operation` built by hand (operations PreparePsi never makes).
+  sdk::PreparedRun PrepareOperation(const std::string& contract_id, const std::string& operation,
+                                    tds::PsiParams params, const Party& signer = kBank,
+                                    const std::string& consumer_id = "") {
+    params.set_items(ConsumerIds().size());
+    sdk::PreparedRun run;
+    run.psi = params;
+    run.params = params.SerializeAsString();
+    run.request = sdk::BuildUsageRequest(
+        *KeyFromByte(signer.key), consumer_id.empty() ? signer.id : consumer_id, contract_id,
+        operation, "credit_risk", {}, std::string(AsBytes(Sha256(run.params))), "");
+    return run;
+  }
+
+  absl::StatusOr<sdk::PsiRunResult> RunPrepared(const sdk::PreparedRun& run) {
+    return sdk::RunPrepared(channel_, 30'000, run, ConsumerIds());
+  }
+
+  static tds::PsiParams Params(const std::string& output) {
+    tds::PsiParams p;
+    p.set_output(output);
+    return p;
+  }
+
+  tds::UsageCounters Counters(const std::string& contract_id) {
+    auto c = contracts::ReadCounters(ledger_->state(), contract_id);
+    EXPECT_TRUE(c.ok()) << c.status();
+    return c.value_or(tds::UsageCounters());
+  }
+
+  int Scans() const {
+    int n = 0;
+    for (const auto& [id, source] : counting_) n += source->scans.load();
+    return n;
+  }
+
+  // Expects `run` refused with `code` and a message containing `message`, no data read and
+  // nothing metered on `contract_id`.
+  void ExpectRefused(const sdk::PreparedRun& run, absl::StatusCode code, const std::string& message,
+                     const std::string& contract_id) {
+    const int scans = Scans();
+    const tds::UsageCounters before = Counters(contract_id);
+    const uint64_t height = ledger_->Status().height;
+    absl::StatusOr<sdk::PsiRunResult> r = RunPrepared(run);
+    ASSERT_FALSE(r.ok()) << "expected a refusal containing: " << message;
+    EXPECT_EQ(r.status().code(), code) << r.status();
+    EXPECT_THAT(std::string(r.status().message()), HasSubstr(message));
+    EXPECT_EQ(Scans(), scans) << "a refused run read data";
+    EXPECT_EQ(Counters(contract_id).SerializeAsString(), before.SerializeAsString());
+    EXPECT_EQ(ledger_->Status().height, height) << "a refused run submitted a transaction";
+  }
+
+  using SubmitFilter = std::function<void(std::string, ledger::Ledger::Done)>;
+
+  TempDir dir_;
+  std::atomic<int64_t> clock_ms_{kT0};
+  std::string genesis_json_;
+  ledger::Application app_;
+  std::unique_ptr<ledger::Ledger> ledger_;
+  uint64_t tx_nonce_ = 0;
+  std::unique_ptr<ProductSources> sources_;
+  std::map<std::string, CountingSource*> counting_;
+  SubmitFilter filter_;
+  std::mutex reports_mu_;
+  std::vector<RunReport> reports_;
+  std::unique_ptr<Gateway> gateway_;
+  std::unique_ptr<ComputeService> service_;
+  std::unique_ptr<grpc::Server> server_;
+  std::shared_ptr<grpc::Channel> channel_;
+};
+
+std::string TypeOf(const std::string& envelope) {
+  tds::Envelope env;
+  tds::Transaction tx;
+  if (!env.ParseFromString(envelope) || !tx.ParseFromString(env.payload())) return "";
+  return tx.type();
+}
+
+// --- Happy paths. ---
+
+TEST_F(GatewayTest, StrictRunReleasesItsResultWithAReceiptThatVerifiesOffline) {
+  SeedContract("c-strict", BaseTerms(tds::METERING_STRICT));
+  sdk::PreparedRun run = Prepare("c-strict", Params("both"));
+  auto r = RunPrepared(run);
+  ASSERT_TRUE(r.ok()) << r.status();
+
+  std::vector<uint64_t> expected;
+  for (uint64_t i = 0; i < 50; ++i) expected.push_back(i);
+  EXPECT_EQ(r->matched, expected);
+  EXPECT_EQ(r->intersection_size, 50u);
+  EXPECT_EQ(r->result.intersection_size(), 50u);  // the provider learns it in "both"
+
+  // The record had committed when the result arrived: it is in the state and the receipt
+  // proves it with nothing but the genesis file.
+  auto genesis = ledger::GenesisInfo::Parse(genesis_json_, "genesis");
+  ASSERT_TRUE(genesis.ok());
+  auto verified = ledger::VerifyReceipt(r->result.receipt(), *genesis);
+  ASSERT_TRUE(verified.ok()) << verified.status();
+  EXPECT_EQ(verified->tx.type(), contracts::kRecordTxType);
+  EXPECT_EQ(verified->submitter, kProv.id);
+  EXPECT_EQ(AsBytes(verified->txid), r->result.usage_txid());
+  tds::UsageRecordBody body;
+  ASSERT_TRUE(body.ParseFromString(verified->tx.body()));
+  EXPECT_EQ(body.request(), run.request);  // the consumer's exact signed bytes
+  EXPECT_EQ(body.measurement().SerializeAsString(), r->result.measurement().SerializeAsString());
+
+  auto record = contracts::ReadUsageRecord(ledger_->state(), verified->index);
+  ASSERT_TRUE(record.ok() && record->has_value());
+  EXPECT_EQ((*record)->contract_id(), "c-strict");
+  EXPECT_EQ((*record)->operation(), "psi");
+  EXPECT_EQ((*record)->violations_size(), 0) << (*record)->DebugString();
+  EXPECT_EQ(r->result.violations_size(), 0);
+
+  const tds::Measurement& m = r->result.measurement();
+  EXPECT_EQ(m.rows_in(), 100u);
+  EXPECT_GT(m.bytes_in(), 100u * 32);  // the consumer's 100 masked points, at least
+  EXPECT_GT(m.bytes_out(), 0u);
+  EXPECT_EQ(m.result_digest().size(), 32u);
+  EXPECT_EQ(m.started_ms(), kT0);
+
+  const tds::UsageCounters counters = Counters("c-strict");
+  EXPECT_EQ(counters.calls_total(), 1u);
+  EXPECT_EQ(counters.reserved_open(), 0u);  // the reservation was consumed by the record
+}
+
+TEST_F(GatewayTest, BatchedRunReleasesAtOnceAndItsRecordCommitsAfter) {
+  SeedContract("c-batch", BaseTerms(tds::METERING_BATCHED));
+  auto r = RunPrepared(Prepare("c-batch", Params("both")));
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->intersection_size, 50u);
+  EXPECT_FALSE(r->result.has_receipt());
+  auto txid = HashFromBytes(r->result.usage_txid(), "txid");
+  ASSERT_TRUE(txid.ok());
+  // No reservation was made; the record commits on its own.
+  absl::StatusOr<ledger::TxRecord> tx;
+  for (int i = 0; i < 500; ++i) {
+    tx = ledger_->GetTransaction(*txid);
+    if (tx.ok()) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  ASSERT_TRUE(tx.ok()) << tx.status();
+  EXPECT_EQ(tx->result, "recorded");
+  EXPECT_EQ(Counters("c-batch").calls_total(), 1u);
+  std::lock_guard<std::mutex> lock(reports_mu_);
+  ASSERT_EQ(reports_.size(), 1u);
+  EXPECT_FALSE(reports_[0].strict);
+  EXPECT_TRUE(reports_[0].recorded);
+}
+
+TEST_F(GatewayTest, EachPsiOutputModeRevealsWhatItSays) {
+  SeedContract("c-only", BaseTerms(tds::METERING_STRICT, ""));  // default: consumer_only
+  SeedContract("c-size", BaseTerms(tds::METERING_STRICT, "size_only"));
+
+  auto only = RunPrepared(Prepare("c-only", Params("")));
+  ASSERT_TRUE(only.ok()) << only.status();
+  EXPECT_EQ(only->matched.size(), 50u);
+  EXPECT_EQ(only->intersection_size, 50u);
+  EXPECT_EQ(only->result.intersection_size(), 0u);  // the provider learns nothing
+  EXPECT_EQ(only->result.measurement().rows_out(), 0u);
+
+  auto size = RunPrepared(Prepare("c-size", Params("size_only")));
+  ASSERT_TRUE(size.ok()) << size.status();
+  EXPECT_TRUE(size->matched.empty());
+  EXPECT_EQ(size->intersection_size, 50u);
+  EXPECT_EQ(size->result.intersection_size(), 0u);
+}
+
+tds::StatSpec Stat(const std::string& kind, const std::string& column,
+                   std::vector<std::string> bounds = {}) {
+  tds::StatSpec s;
+  s.set_kind(kind);
+  s.set_column(column);
+  for (std::string& b : bounds) s.add_bounds(std::move(b));
+  return s;
+}
+
+TEST_F(GatewayTest, StatsOverTheMatchedRowsAreExactAndRespectTheMinimumGroup) {
+  tds::Terms terms = BaseTerms(tds::METERING_STRICT);
+  terms.set_min_group_size(10);
+  SeedContract("c-stats", terms);
+  tds::PsiParams params = Params("both");
+  *params.add_stats() = Stat("count", "income");
+  *params.add_stats() = Stat("sum", "income");
+  *params.add_stats() = Stat("mean", "income");
+  *params.add_stats() = Stat("histogram", "income", {"60000", "80000"});
+  *params.add_stats() = Stat("sum", "age");
+  auto r = RunPrepared(Prepare("c-stats", params));
+  ASSERT_TRUE(r.ok()) << r.status();
+  ASSERT_EQ(r->stats.size(), 5u);
+  // Matched provider rows i = 50..99: income 1000·i + 0.25, age 20 + i % 50.
+  EXPECT_EQ(r->stats[0].value(), "50");
+  EXPECT_EQ(r->stats[1].value(), "3725012.5");
+  EXPECT_EQ(r->stats[2].value(), "74500.250000");
+  EXPECT_THAT(r->stats[3].buckets(), ::testing::ElementsAre(10, 20, 20));
+  EXPECT_EQ(r->stats[4].value(), absl::StrCat(50 * 20 + 49 * 50 / 2));
+  auto record = contracts::ReadUsageRecord(ledger_->state(), r->result.receipt().index());
+  ASSERT_TRUE(record.ok() && record->has_value());
+  EXPECT_EQ((*record)->operation(), "stats");
+  EXPECT_THAT((*record)->columns(), ::testing::ElementsAre("income", "age"));
+
+  // A bucket below k refuses the statistics, naming it; the call (the intersection both
+  // learned) stays recorded.
+  tds::PsiParams fine = Params("both");
+  *fine.add_stats() = Stat("histogram", "income", {"55000", "80000"});
+  auto small = RunPrepared(Prepare("c-stats", fine));
+  ASSERT_FALSE(small.ok());
+  EXPECT_EQ(small.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(std::string(small.status().message()),
+              HasSubstr("histogram of income: bucket (-inf, 55000] has fewer than 10 rows; the "
+                        "contract requires at least 10"));
+  EXPECT_EQ(Counters("c-stats").calls_total(), 2u);
+}
+
+// --- Refusals: each names what failed, reads no data and meters nothing. ---
+
+TEST_F(GatewayTest, RefusesARunWithoutAContract) {
+  ExpectRefused(Prepare("c-missing", Params("both")), absl::StatusCode::kNotFound,
+                "no contract c-missing", "c-missing");
+}
+
+TEST_F(GatewayTest, RefusesAnExpiredContract) {
+  tds::Terms terms = BaseTerms(tds::METERING_STRICT);
+  terms.set_valid_until_ms(kT0 - 1);
+  SeedContract("c-old", terms);
+  ExpectRefused(Prepare("c-old", Params("both")), absl::StatusCode::kFailedPrecondition,
+                "contract c-old is EXPIRED", "c-old");
+}
+
+TEST_F(GatewayTest, RefusesWhenTheQuotaIsExhausted) {
+  tds::Terms terms = BaseTerms(tds::METERING_STRICT);
+  terms.set_max_calls_total(1);
+  SeedContract("c-quota", terms);
+  ASSERT_TRUE(RunPrepared(Prepare("c-quota", Params("both"))).ok());
+  ExpectRefused(Prepare("c-quota", Params("both")), absl::StatusCode::kResourceExhausted,
+                "terms.max_calls_total: 1 of 1 calls used or reserved in contract c-quota",
+                "c-quota");
+}
+
+TEST_F(GatewayTest, QuotaPreviewDoesNotCountExpiredReservations) {
+  tds::Terms terms = BaseTerms(tds::METERING_STRICT);
+  terms.set_max_calls_total(1);
+  SeedContract("c-exp", terms);
+  // Another request reserved the only call for one block, and never ran.
+  sdk::PreparedRun other = Prepare("c-exp", Params("both"));
+  tds::ReserveBody reserve;
+  reserve.set_request(other.request);
+  reserve.set_ttl_blocks(1);
+  Seed(contracts::kReserveTxType, reserve.SerializeAsString());
+  ASSERT_EQ(Counters("c-exp").reserved_open(), 1u);  // as stored: not yet released
+  // By the next block that reservation has expired: the gate and usage.reserve agree.
+  auto r = RunPrepared(Prepare("c-exp", Params("both")));
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(Counters("c-exp").calls_total(), 1u);
+  EXPECT_EQ(Counters("c-exp").reserved_open(), 0u);
+}
+
+TEST_F(GatewayTest, RefusesAPurposeTheContractDoesNotGrant) {
+  SeedContract("c-1", BaseTerms(tds::METERING_STRICT));
+  ExpectRefused(Prepare("c-1", Params("both"), kBank, "marketing"),
+                absl::StatusCode::kPermissionDenied,
+                "terms.purposes: 'marketing' is not permitted by contract c-1 (allowed: "
+                "'credit_risk')",
+                "c-1");
+}
+
+TEST_F(GatewayTest, RefusesAnOperationTheContractDoesNotGrant) {
+  tds::Terms terms = BaseTerms(tds::METERING_STRICT);
+  terms.clear_operations();
+  terms.add_operations("psi");
+  SeedContract("c-psi", terms);
+  tds::PsiParams params = Params("both");
+  *params.add_stats() = Stat("sum", "income");
+  ExpectRefused(Prepare("c-psi", params), absl::StatusCode::kPermissionDenied,
+                "terms.operations: 'stats' is not permitted by contract c-psi (allowed: 'psi')",
+                "c-psi");
+}
+
+TEST_F(GatewayTest, RefusesAMemberWithoutTheConsumerRole) {
+  SeedContract("c-aud", BaseTerms(tds::METERING_STRICT), kAud);
+  ExpectRefused(Prepare("c-aud", Params("both"), kAud), absl::StatusCode::kPermissionDenied,
+                "member 'aud' lacks role 'consumer'", "c-aud");
+}
+
+TEST_F(GatewayTest, RefusesARequestWithABadSignature) {
+  SeedContract("c-1", BaseTerms(tds::METERING_STRICT));
+  // Signed by bank2's key, claiming to be bank.
+  ExpectRefused(PrepareOperation("c-1", "psi", Params("both"), kBank2, kBank.id),
+                absl::StatusCode::kUnauthenticated,
+                "usage request: bad signature: not signed by the key of consumer 'bank'", "c-1");
+  // Bank's signature over other bytes.
+  sdk::PreparedRun run = Prepare("c-1", Params("both"));
+  tds::Envelope env;
+  ASSERT_TRUE(env.ParseFromString(run.request));
+  std::string sig = env.signature();
+  sig[0] ^= 1;
+  env.set_signature(sig);
+  run.request = env.SerializeAsString();
+  ExpectRefused(run, absl::StatusCode::kUnauthenticated,
+                "usage request: bad signature: envelope signature: does not verify", "c-1");
+}
+
+TEST_F(GatewayTest, RefusesAReplayedNonce) {
+  SeedContract("c-1", BaseTerms(tds::METERING_BATCHED));
+  sdk::PreparedRun run = Prepare("c-1", Params("both"));
+  auto first = RunPrepared(run);
+  ASSERT_TRUE(first.ok()) << first.status();
+  // (While the batched record is in flight the gateway refuses the nonce itself:
+  // ConcurrentRunsOfOneRequestRunOnce.) Once it has committed, the state does.
+  for (int i = 0; i < 500 && Counters("c-1").calls_total() == 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  ASSERT_EQ(Counters("c-1").calls_total(), 1u);
+  ExpectRefused(run, absl::StatusCode::kAlreadyExists,
+                "usage request nonce already used in contract c-1", "c-1");
+}
+
+TEST_F(GatewayTest, RefusesAnUnknownMember) {
+  SeedContract("c-1", BaseTerms(tds::METERING_STRICT));
+  ExpectRefused(PrepareOperation("c-1", "psi", Params("both"), kGhost),
+                absl::StatusCode::kUnauthenticated,
+                "usage request: consumer 'ghost' is not a current member", "c-1");
+}
+
+TEST_F(GatewayTest, NeverRunsARawExportOfLevel3DataAndReadsNothing) {
+  tds::Terms terms = BaseTerms(tds::METERING_STRICT);
+  terms.add_operations("query");  // even a contract that (wrongly) grants it
+  SeedContract("c-phone", terms, kBank, kPhoneBook);
+  ExpectRefused(PrepareOperation("c-phone", "query", Params("both")),
+                absl::StatusCode::kPermissionDenied,
+                "product phone-book is classified level 3: operation 'query' exports raw rows, "
+                "which is never allowed at level 3 or above",
+                "c-phone");
+}
+
+TEST_F(GatewayTest, RefusesOtherBadRequestsNamingWhatFailed) {
+  SeedContract("c-1", BaseTerms(tds::METERING_STRICT));
+  SeedContract("c-only", BaseTerms(tds::METERING_STRICT, "consumer_only"));
+  // Another consumer's contract.
+  ExpectRefused(Prepare("c-1", Params("both"), kBank2), absl::StatusCode::kPermissionDenied,
+                "usage request: consumer 'bank2' is not the consumer of contract c-1", "c-1");
+  // Parameters other than those signed.
+  sdk::PreparedRun run = Prepare("c-1", Params("both"));
+  run.params = Params("consumer_only").SerializeAsString();
+  ExpectRefused(run, absl::StatusCode::kInvalidArgument,
+                "params: their SHA-256 is not the request's params_digest", "c-1");
+  // An output other than the contract's.
+  ExpectRefused(Prepare("c-only", Params("both")), absl::StatusCode::kPermissionDenied,
+                "terms.psi_output: the request asks for 'both'; contract c-only grants "
+                "'consumer_only'",
+                "c-only");
+  // Statistics need "both".
+  tds::PsiParams stats = Params("consumer_only");
+  *stats.add_stats() = Stat("sum", "income");
+  ExpectRefused(Prepare("c-only", stats), absl::StatusCode::kPermissionDenied,
+                "statistics over the matched rows need psi_output 'both'", "c-only");
+  // Statistics of a non-numeric column.
+  tds::PsiParams region = Params("both");
+  *region.add_stats() = Stat("count", "region");
+  ExpectRefused(Prepare("c-1", region), absl::StatusCode::kInvalidArgument,
+                "stats[0]: column 'region' is string; statistics need int64 or double", "c-1");
+  // A column the contract does not grant.
+  tds::PsiParams phone = Params("both");
+  *phone.add_stats() = Stat("sum", "phone");
+  ExpectRefused(Prepare("c-1", phone), absl::StatusCode::kPermissionDenied,
+                "terms.columns: 'phone' not permitted by contract c-1", "c-1");
+  // An operation the gateway does not run.
+  tds::Terms lr = BaseTerms(tds::METERING_STRICT);
+  lr.add_operations("lr_train");
+  SeedContract("c-lr", lr);
+  ExpectRefused(PrepareOperation("c-lr", "lr_train", Params("both")),
+                absl::StatusCode::kUnimplemented,
+                "operation 'lr_train' is not run by this node's gateway", "c-lr");
+}
+
+TEST_F(GatewayTest, RefusesAProductThisNodeDoesNotServe) {
+  tds::Product other = Product("other-data", 2);
+  other.set_provider(kProv2.id);
+  Seed(contracts::usage_testing::kSeedProductTx, other.SerializeAsString());
+  // The contract names this node as provider of a product it has no source for.
+  SeedContract("c-other", BaseTerms(tds::METERING_STRICT), kBank, "other-data");
+  ExpectRefused(Prepare("c-other", Params("both")), absl::StatusCode::kFailedPrecondition,
+                "this node does not serve product other-data: no data source is configured for it",
+                "c-other");
+}
+
+TEST_F(GatewayTest, RefusesBeyondItsConcurrencyLimit) {
+  GatewayOptions options;
+  options.max_concurrent_runs = 0;
+  StartGateway(options);
+  SeedContract("c-1", BaseTerms(tds::METERING_STRICT));
+  ExpectRefused(Prepare("c-1", Params("both")), absl::StatusCode::kResourceExhausted,
+                "the gateway is running 0 computations, its limit; retry later", "c-1");
+}
+
+// Every RPC of tds.Compute, called without a valid contract, is refused. A new RPC without a
+// case here fails this test: there is no way around the gate.
+TEST_F(GatewayTest, EveryComputeRpcWithoutAValidContractIsRefused) {
+  const std::map<std::string, std::function<absl::Status()>> calls = {
+      {"Run",
+       [&] {
+         // No contract; then a stream that never says what it is for.
+         absl::Status no_contract = RunPrepared(Prepare("c-none", Params("both"))).status();
+         EXPECT_THAT(std::string(no_contract.message()), HasSubstr("no contract c-none"));
+         auto stub = tds::Compute::NewStub(channel_);
+         grpc::ClientContext ctx;
+         auto stream = stub->Run(&ctx);
+         tds::ComputeMessage m;
+         m.set_protocol("hello");
+         stream->Write(m);
+         stream->WritesDone();
+         grpc::Status bare = stream->Finish();
+         EXPECT_EQ(bare.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+         EXPECT_THAT(bare.error_message(), HasSubstr("the first message must be a ComputeStart"));
+         return no_contract;
+       }},
+  };
+  const google::protobuf::ServiceDescriptor* service =
+      google::protobuf::DescriptorPool::generated_pool()->FindServiceByName(
+          tds::Compute::service_full_name());
+  ASSERT_NE(service, nullptr);
+  ASSERT_GT(service->method_count(), 0);
+  for (int i = 0; i < service->method_count(); ++i) {
+    const std::string name = service->method(i)->name();
+    auto it = calls.find(name);
+    ASSERT_NE(it, calls.end()) << "tds.Compute." << name
+                               << " has no refusal case: every compute RPC must pass the gate";
+    const int scans = Scans();
+    absl::Status s = it->second();
+    EXPECT_FALSE(s.ok()) << name;
+    EXPECT_EQ(Scans(), scans) << name << " read data without a contract";
+  }
+}
+
+// --- The release gate. ---
+
+TEST_F(GatewayTest, StrictRunWhoseRecordIsRefusedReleasesNothing) {
+  SeedContract("c-1", BaseTerms(tds::METERING_STRICT));
+  filter_ = [this](std::string envelope, ledger::Ledger::Done done) {
+    if (TypeOf(envelope) == contracts::kRecordTxType) {
+      done(absl::FailedPreconditionError("simulated ledger refusal"));
+      return;
+    }
+    ledger_->Submit(std::move(envelope), std::move(done));
+  };
+  auto r = RunPrepared(Prepare("c-1", Params("both")));
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(std::string(r.status().message()),
+              HasSubstr("usage.record: simulated ledger refusal"));
+  const tds::UsageCounters counters = Counters("c-1");
+  EXPECT_EQ(counters.calls_total(), 0u);    // nothing recorded
+  EXPECT_EQ(counters.reserved_open(), 1u);  // the reservation holds until it expires
+}
+
+// Whether RunEcdhPsi calls EcdhPsiOptions::before_release (the protocol's release gate).
+bool ReleaseGateIsLive() {
+  auto [a, b] = compute::MemoryLinkPair();
+  std::atomic<bool> called{false};
+  compute::psi::EcdhPsiOptions sender;
+  sender.threads = 1;
+  sender.before_release = [&called](const compute::psi::PsiReleaseInfo&) {
+    called = true;
+    return absl::OkStatus();
+  };
+  compute::psi::EcdhPsiOptions receiver;
+  receiver.threads = 1;
+  const std::vector<std::string> items = {"x"};
+  std::thread t(
+      [&] { (void)compute::psi::RunEcdhPsi(compute::psi::PsiRole::kSender, items, sender, *a); });
+  (void)compute::psi::RunEcdhPsi(compute::psi::PsiRole::kReceiver, items, receiver, *b);
+  t.join();
+  return called.load();
+}
+
+// Below the SDK: with the protocol's release gate live, a strict run whose record is refused
+// leaves the consumer's own protocol without a result, not merely the SDK call.
+TEST_F(GatewayTest, StrictRefusalAtTheReleaseGateLeavesTheConsumerWithNothing) {
+  // The gateway records at this gate; without it a strict run would release before recording.
+  ASSERT_TRUE(ReleaseGateIsLive()) << "RunEcdhPsi no longer calls before_release";
+  SeedContract("c-1", BaseTerms(tds::METERING_STRICT));
+  filter_ = [this](std::string envelope, ledger::Ledger::Done done) {
+    if (TypeOf(envelope) == contracts::kRecordTxType) {
+      done(absl::FailedPreconditionError("simulated ledger refusal"));
+      return;
+    }
+    ledger_->Submit(std::move(envelope), std::move(done));
+  };
+  sdk::PreparedRun run = Prepare("c-1", Params("both"));
+  auto stub = tds::Compute::NewStub(channel_);
+  grpc::ClientContext ctx;
+  auto stream = stub->Run(&ctx);
+  tds::ComputeMessage start;
+  start.mutable_start()->set_request(run.request);
+  start.mutable_start()->set_params(run.params);
+  ASSERT_TRUE(stream->Write(start));
+  compute::StreamLink<grpc::ClientReaderWriter<tds::ComputeMessage, tds::ComputeMessage>> link(
+      stream.get(), [&ctx] { ctx.TryCancel(); });
+  compute::psi::EcdhPsiOptions options;
+  options.output = compute::psi::PsiOutput::kBoth;
+  auto psi =
+      compute::psi::RunEcdhPsi(compute::psi::PsiRole::kReceiver, ConsumerIds(), options, link);
+  EXPECT_FALSE(psi.ok()) << "the consumer's protocol completed although nothing was recorded";
+  grpc::Status status = stream->Finish();
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_THAT(status.error_message(), HasSubstr("usage.record: simulated ledger refusal"));
+  EXPECT_EQ(Counters("c-1").calls_total(), 0u);
+}
+
+TEST_F(GatewayTest,
+       StrictRunThatFailsAfterItsRecordCommittedReleasesNothingAndIsNeverRecordedTwice) {
+  SeedContract("c-1", BaseTerms(tds::METERING_STRICT));
+  std::atomic<int> records{0};
+  // The record commits, then the node loses its answer (a crash, a timeout).
+  filter_ = [this, &records](std::string envelope, ledger::Ledger::Done done) {
+    if (TypeOf(envelope) == contracts::kRecordTxType) {
+      ++records;
+      auto ack = ledger_->SubmitAndWait(std::move(envelope));
+      EXPECT_TRUE(ack.ok()) << ack.status();
+      done(absl::UnavailableError("node crashed after the commit"));
+      return;
+    }
+    ledger_->Submit(std::move(envelope), std::move(done));
+  };
+  sdk::PreparedRun run = Prepare("c-1", Params("both"));
+  auto r = RunPrepared(run);
+  ASSERT_FALSE(r.ok());
+  EXPECT_THAT(std::string(r.status().message()), HasSubstr("node crashed after the commit"));
+  EXPECT_EQ(Counters("c-1").calls_total(), 1u);  // the record stands
+  EXPECT_EQ(records.load(), 1);
+
+  // Retrying the same request cannot produce a second record.
+  filter_ = nullptr;
+  auto again = RunPrepared(run);
+  ASSERT_FALSE(again.ok());
+  EXPECT_EQ(again.status().code(), absl::StatusCode::kAlreadyExists);
+  EXPECT_EQ(Counters("c-1").calls_total(), 1u);
+}
+
+TEST_F(GatewayTest, SubmitsExactlyOneRecordPerRun) {
+  SeedContract("c-s", BaseTerms(tds::METERING_STRICT));
+  SeedContract("c-b", BaseTerms(tds::METERING_BATCHED));
+  std::atomic<int> records{0}, reserves{0};
+  filter_ = [&](std::string envelope, ledger::Ledger::Done done) {
+    const std::string type = TypeOf(envelope);
+    if (type == contracts::kRecordTxType) ++records;
+    if (type == contracts::kReserveTxType) ++reserves;
+    ledger_->Submit(std::move(envelope), std::move(done));
+  };
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_TRUE(RunPrepared(Prepare("c-s", Params("both"))).ok());
+    ASSERT_TRUE(RunPrepared(Prepare("c-b", Params("both"))).ok());
+  }
+  EXPECT_EQ(records.load(), 6);
+  EXPECT_EQ(reserves.load(), 3);  // strict only
+}
+
+TEST_F(GatewayTest, ConcurrentRunsOfOneRequestRunOnce) {
+  SeedContract("c-1", BaseTerms(tds::METERING_BATCHED));
+  sdk::PreparedRun run = Prepare("c-1", Params("both"));
+  std::vector<std::future<absl::StatusOr<sdk::PsiRunResult>>> runs;
+  for (int i = 0; i < 3; ++i) {
+    runs.push_back(std::async(std::launch::async, [&] { return RunPrepared(run); }));
+  }
+  int ok = 0;
+  for (auto& f : runs) {
+    auto r = f.get();
+    if (r.ok()) {
+      ++ok;
+    } else {
+      EXPECT_EQ(r.status().code(), absl::StatusCode::kAlreadyExists) << r.status();
+    }
+  }
+  EXPECT_EQ(ok, 1);
+  for (int i = 0; i < 500 && Counters("c-1").calls_total() == 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_EQ(Counters("c-1").calls_total(), 1u);
+}
+
+// --- Sources. ---
+
+TEST_F(GatewayTest, ASourceServesItsProductOnlyWhileTheSchemaMatches) {
+  ProductSources sources;
+  tds::DataSourceConfig config;
+  config.set_product("late-product");
+  config.set_kind("csv");
+  config.set_path(dir_.Sub("features.csv"));
+  config.set_id_column("id_hash");
+  auto source = OpenDataSource(config);
+  ASSERT_TRUE(source.ok()) << source.status();
+  sources.Add(config, *std::move(source));
+
+  auto before = sources.Serve(ledger_->state(), "late-product", kProv.id);
+  ASSERT_FALSE(before.ok());
+  EXPECT_EQ(std::string(before.status().message()),
+            "this node does not serve product late-product: it is not published");
+
+  // Published later with a schema the source cannot serve: refused, naming the column.
+  tds::Product bad = Product("late-product", 2);
+  *bad.add_schema() = Col("phone", "string");
+  Seed(contracts::usage_testing::kSeedProductTx, bad.SerializeAsString());
+  auto mismatch = sources.Serve(ledger_->state(), "late-product", kProv.id);
+  ASSERT_FALSE(mismatch.ok());
+  EXPECT_THAT(std::string(mismatch.status().message()),
+              HasSubstr("this node does not serve product late-product: product \"late-product\" "
+                        "does not match its source: column \"phone\" (string) is not in the "
+                        "source"));
+
+  // Version 2 fixes it: checked again at first use.
+  tds::Product good = Product("late-product", 2);
+  good.set_version(2);
+  Seed(contracts::usage_testing::kSeedProductTx, good.SerializeAsString());
+  auto served = sources.Serve(ledger_->state(), "late-product", kProv.id);
+  ASSERT_TRUE(served.ok()) << served.status();
+  EXPECT_EQ(served->product.version(), 2u);
+
+  // Never for another member.
+  auto other = sources.Serve(ledger_->state(), "late-product", kProv2.id);
+  ASSERT_FALSE(other.ok());
+  EXPECT_THAT(std::string(other.status().message()),
+              HasSubstr("it is provided by 'prov', not by this node's member 'prov2'"));
+}
+
+TEST(MeteredLinkTest, ChainsTheDigestOfWhatItSent) {
+  auto [a, b] = compute::MemoryLinkPair();
+  MeteredLink metered(a.get());
+  EXPECT_EQ(metered.sent_digest(), Hash{});
+  ASSERT_TRUE(metered.Send("one").ok());
+  ASSERT_TRUE(metered.Send("two").ok());
+  ASSERT_TRUE(b->Send("back").ok());
+  ASSERT_TRUE(metered.Recv().ok());
+  EXPECT_EQ(metered.sent(), 6u);
+  EXPECT_EQ(metered.received(), 4u);
+  EXPECT_EQ(metered.sent_digest(), ChainDigest(ChainDigest(Hash{}, "one"), "two"));
+}
+
+}  // namespace
+}  // namespace tds::node::gateway

@@ -1,0 +1,13 @@
+#pragma once
+// `tds node status`: the node's Admin service (proto/node_service.proto) — its role, member,
+// ledger position, replication health (followers), the data sources it serves, version and
+// uptime. Signs with --key (members only).
+
+#include "CLI/CLI.hpp"
+#include "sdk/cli/options_cmd.h"
+
+namespace tds::cli {
+
+void AddNodeCommands(CLI::App& app, Context& ctx);
+
+}  // namespace tds::cli
