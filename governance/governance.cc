@@ -164,6 +164,14 @@ absl::Status CheckAddMember(const tds::Member& m, const Membership& ms) {
     return absl::InvalidArgumentError(absl::StrCat("add_member.tls_cert_sha256 of '", m.id(),
                                                    "' must be empty or 64 hex characters"));
   }
+  // A pinned certificate identifies exactly one member (node/peer_identity.h).
+  for (const tds::Member& other : ms.members) {
+    if (!m.tls_cert_sha256().empty() &&
+        absl::AsciiStrToLower(other.tls_cert_sha256()) == absl::AsciiStrToLower(m.tls_cert_sha256())) {
+      return absl::AlreadyExistsError(absl::StrCat(
+          "add_member.tls_cert_sha256 is already pinned to member '", other.id(), "'"));
+    }
+  }
   if (ms.members.size() >= kMaxMembers) {
     return absl::ResourceExhaustedError(absl::StrCat(
         "add_member: the consortium already has the maximum of ", kMaxMembers, " members"));

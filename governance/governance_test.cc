@@ -395,6 +395,21 @@ TEST_F(GovernanceTest, NonMemberProposerIsRefusedAtAdmission) {
   EXPECT_EQ(ledger_->Status().log_size, 0u);
 }
 
+TEST_F(GovernanceTest, APinnedCertificateIdentifiesOneMemberOnly) {
+  ASSERT_TRUE(Noop().ok());
+  const std::string pin(64, 'a');
+  tds::Member e = NewMember("e", "e");
+  e.set_tls_cert_sha256(pin);
+  const uint64_t id = Propose("a", AddBody(e));
+  ASSERT_TRUE(Vote("b", id, true).ok());
+  ASSERT_EQ(*Vote("c", id, true), "PROPOSAL_PASSED");
+  tds::Member f = NewMember("f", "f");
+  f.set_tls_cert_sha256(std::string(64, 'A'));  // the same pin, another spelling
+  auto r = Submit("b", kProposeTxType, AddBody(f));
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kAlreadyExists);
+  EXPECT_THAT(Msg(r.status()), HasSubstr("add_member.tls_cert_sha256 is already pinned to member 'e'"));
+}
+
 TEST_F(GovernanceTest, InvalidProposalsAreRefusedWithTheReasonAndChangeNothing) {
   ASSERT_TRUE(Noop().ok());
   const ledger::LedgerStatus before = ledger_->Status();

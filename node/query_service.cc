@@ -36,10 +36,6 @@ absl::StatusOr<Caller> QueryEnv::Authenticate(const grpc::ServerContextBase& ctx
                             CertificateMember(ctx), auth, clock_());
 }
 
-absl::StatusOr<Caller> QueryEnv::Authenticate(const std::string& auth) const {
-  return AuthenticateQuery([this](std::string_view id) { return ReadMember(id); }, auth, clock_());
-}
-
 absl::StatusOr<std::optional<tds::Member>> QueryEnv::ReadMember(std::string_view member_id) const {
   return ReadCurrentMember(*ledger_, member_id);
 }

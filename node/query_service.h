@@ -50,11 +50,6 @@ class QueryEnv {
   // member the TLS gate identified from the call's certificate (none over plaintext).
   absl::StatusOr<Caller> Authenticate(const grpc::ServerContextBase& ctx,
                                       const std::string& auth) const;
-  // DEPRECATED: ignores the call's TLS certificate (the `auth` bytes alone decide, as on a
-  // plaintext connection), so over TLS a query without `auth` is anonymous and a replayed
-  // `auth` is not bound to the certificate. Kept until every service passes its context.
-  [[deprecated("pass the call's context: over TLS the certificate is the caller's identity")]]
-  absl::StatusOr<Caller> Authenticate(const std::string& auth) const;
   // The current membership: committed state ("member/<id>"), or the genesis members while no
   // block has committed yet (block 1 seeds the state from genesis, so both agree).
   absl::StatusOr<std::optional<tds::Member>> ReadMember(std::string_view member_id) const;
