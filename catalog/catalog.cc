@@ -56,7 +56,6 @@ bool ValidColumnName(std::string_view name) {
   return true;
 }
 
-
 bool ValidMeasurement(std::string_view m) {
   if (m.size() != 64) return false;
   for (char c : m) {

@@ -18,20 +18,21 @@ std::string ProductVersionKey(std::string_view product_id, uint32_t version) {
 }
 
 std::string CostKey(std::string_view product_id, std::string_view period, uint64_t index) {
-  std::string k =
-      absl::StrCat(std::string(kCostPrefix), std::string(product_id), "/", std::string(period), "/");
+  std::string k = absl::StrCat(std::string(kCostPrefix), std::string(product_id), "/",
+                               std::string(period), "/");
   PutFixed64BE(&k, index);
   return k;
 }
 
 absl::StatusOr<std::optional<tds::ProductHead>> ReadProductHead(const ledger::StateReader& state,
-                                                                 std::string_view product_id) {
+                                                                std::string_view product_id) {
   auto raw = state.Get(ProductHeadKey(product_id));
   if (!raw.ok()) return raw.status();
   if (!raw->has_value()) return std::nullopt;
   tds::ProductHead head;
   if (!head.ParseFromString(**raw)) {
-    return absl::DataLossError(absl::StrCat("state: product head '", std::string(product_id), "' is corrupt"));
+    return absl::DataLossError(
+        absl::StrCat("state: product head '", std::string(product_id), "' is corrupt"));
   }
   return head;
 }
@@ -42,18 +43,21 @@ absl::StatusOr<tds::Product> ReadProduct(const ledger::StateReader& state,
     auto head = ReadProductHead(state, product_id);
     if (!head.ok()) return head.status();
     if (!head->has_value()) {
-      return absl::NotFoundError(absl::StrCat("product '", std::string(product_id), "' does not exist"));
+      return absl::NotFoundError(
+          absl::StrCat("product '", std::string(product_id), "' does not exist"));
     }
     version = (*head)->latest_version();
   }
   auto raw = state.Get(ProductVersionKey(product_id, version));
   if (!raw.ok()) return raw.status();
   if (!raw->has_value()) {
-    return absl::NotFoundError(absl::StrCat("product '", std::string(product_id), "' has no version ", version));
+    return absl::NotFoundError(
+        absl::StrCat("product '", std::string(product_id), "' has no version ", version));
   }
   tds::Product p;
   if (!p.ParseFromString(**raw)) {
-    return absl::DataLossError(absl::StrCat("state: product '", std::string(product_id), "' v", version, " is corrupt"));
+    return absl::DataLossError(
+        absl::StrCat("state: product '", std::string(product_id), "' v", version, " is corrupt"));
   }
   return p;
 }

@@ -23,7 +23,7 @@ std::string ProductVersionKey(std::string_view product_id, uint32_t version);
 std::string CostKey(std::string_view product_id, std::string_view period, uint64_t index);
 
 absl::StatusOr<std::optional<tds::ProductHead>> ReadProductHead(const ledger::StateReader& state,
-                                                                 std::string_view product_id);
+                                                                std::string_view product_id);
 // version 0 = latest. NotFound naming the product (and version) when absent.
 absl::StatusOr<tds::Product> ReadProduct(const ledger::StateReader& state,
                                          std::string_view product_id, uint32_t version = 0);

@@ -8,10 +8,10 @@
 #define TDS_CONCAT_(a, b) TDS_CONCAT_INNER_(a, b)
 
 // Returns the status from the enclosing function if `expr` is not OK.
-#define TDS_RETURN_IF_ERROR(expr)                 \
-  do {                                            \
-    ::absl::Status tds_status_ = (expr);          \
-    if (!tds_status_.ok()) return tds_status_;    \
+#define TDS_RETURN_IF_ERROR(expr)              \
+  do {                                         \
+    ::absl::Status tds_status_ = (expr);       \
+    if (!tds_status_.ok()) return tds_status_; \
   } while (0)
 
 // `lhs` = value of the StatusOr `rexpr`, or returns its status.

@@ -1,13 +1,12 @@
 #include "contracts/billing.h"
 
-#include "catalog/price.h"
-
 #include <algorithm>
 #include <limits>
 #include <optional>
 #include <set>
 
 #include "absl/strings/str_cat.h"
+#include "catalog/price.h"
 #include "common/period.h"
 #include "common/status_macros.h"
 #include "contracts/contract_state.h"

@@ -34,8 +34,7 @@ std::string UsageRecordKey(uint64_t index);
 std::string UsageByContractKey(std::string_view contract_id, uint64_t index);
 std::string UsageByPairKey(std::string_view provider, std::string_view consumer,
                            std::string_view period, uint64_t index);
-std::string UsageByProductKey(std::string_view product_id, std::string_view period,
-                              uint64_t index);
+std::string UsageByProductKey(std::string_view product_id, std::string_view period, uint64_t index);
 std::string UsageViolationKey(uint64_t index);
 std::string ReservationKey(std::string_view reservation_id);
 std::string CounterKey(std::string_view contract_id);

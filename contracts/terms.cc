@@ -7,9 +7,9 @@
 #include "absl/strings/str_cat.h"
 #include "catalog/catalog.h"
 #include "catalog/catalog_state.h"
-#include "common/sha256.h"
 #include "catalog/price.h"
 #include "common/proto_fields.h"
+#include "common/sha256.h"
 #include "common/status_macros.h"
 #include "google/protobuf/unknown_field_set.h"
 
@@ -26,7 +26,6 @@ template <typename C>
 bool Contains(const C& list, std::string_view value) {
   return std::find(list.begin(), list.end(), value) != list.end();
 }
-
 
 absl::Status CheckUnique(const RepeatedPtrField<std::string>& list, std::string_view field) {
   std::set<std::string_view> seen;
@@ -167,8 +166,6 @@ absl::Status CheckMetering(const tds::Terms& terms, const tds::Product& product)
   }
   return absl::OkStatus();
 }
-
-
 
 }  // namespace
 

@@ -14,8 +14,8 @@ constexpr size_t kMaxMetadataBytes = 256;
 bool ValidDocType(const std::string& t) {
   if (t.empty() || t.size() > 64) return false;
   for (char c : t) {
-    const bool ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '_' ||
-                    c == '-';
+    const bool ok =
+        (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-';
     if (!ok) return false;
   }
   return true;
@@ -23,12 +23,12 @@ bool ValidDocType(const std::string& t) {
 
 absl::Status Validate(const tds::EvidenceAnchor& a) {
   if (a.digest().size() != 32) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("evidence.anchor: digest must be 32 bytes (SHA-256), got ", a.digest().size()));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "evidence.anchor: digest must be 32 bytes (SHA-256), got ", a.digest().size()));
   }
   if (!ValidDocType(a.doc_type())) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "evidence.anchor: doc_type '", a.doc_type(), "' must match [a-z0-9._-]{1,64}"));
+    return absl::InvalidArgumentError(absl::StrCat("evidence.anchor: doc_type '", a.doc_type(),
+                                                   "' must match [a-z0-9._-]{1,64}"));
   }
   if (a.metadata_size() > static_cast<int>(kMaxMetadataEntries)) {
     return absl::InvalidArgumentError(absl::StrCat("evidence.anchor: ", a.metadata_size(),
@@ -37,9 +37,9 @@ absl::Status Validate(const tds::EvidenceAnchor& a) {
   }
   for (const auto& [k, v] : a.metadata()) {
     if (k.empty() || k.size() > kMaxMetadataBytes || v.size() > kMaxMetadataBytes) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "evidence.anchor: metadata key '", k.substr(0, 64),
-          "' must be 1..256 bytes with a value of at most 256 bytes"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("evidence.anchor: metadata key '", k.substr(0, 64),
+                       "' must be 1..256 bytes with a value of at most 256 bytes"));
     }
   }
   return absl::OkStatus();

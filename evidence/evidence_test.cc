@@ -11,8 +11,8 @@
 namespace tds::evidence {
 namespace {
 
-using ::testing::HasSubstr;
 using ledger::testing::KeyFromByte;
+using ::testing::HasSubstr;
 
 class EvidenceTest : public ::testing::Test {
  protected:
@@ -20,11 +20,12 @@ class EvidenceTest : public ::testing::Test {
     Register(app_);
     ledger::LedgerOptions opts;
     opts.data_dir = dir_.Sub("ledger");
-    ledger_ = std::move(*ledger::Ledger::Open(opts, ledger::testing::TestGenesis(), KeyFromByte(1), &app_));
+    ledger_ = std::move(
+        *ledger::Ledger::Open(opts, ledger::testing::TestGenesis(), KeyFromByte(1), &app_));
   }
   absl::StatusOr<ledger::SubmitAck> Anchor(const std::string& body, uint64_t nonce) {
-    return ledger_->SubmitAndWait(ledger::testing::MakeTx(*KeyFromByte(2), "bank",
-                                                          std::string(kAnchorTxType), body, nonce));
+    return ledger_->SubmitAndWait(
+        ledger::testing::MakeTx(*KeyFromByte(2), "bank", std::string(kAnchorTxType), body, nonce));
   }
 
   ledger::testing::TempDir dir_;

@@ -166,8 +166,8 @@ absl::Status CheckAddMember(const tds::Member& m, const Membership& ms) {
   }
   // A pinned certificate identifies exactly one member (node/peer_identity.h).
   for (const tds::Member& other : ms.members) {
-    if (!m.tls_cert_sha256().empty() &&
-        absl::AsciiStrToLower(other.tls_cert_sha256()) == absl::AsciiStrToLower(m.tls_cert_sha256())) {
+    if (!m.tls_cert_sha256().empty() && absl::AsciiStrToLower(other.tls_cert_sha256()) ==
+                                            absl::AsciiStrToLower(m.tls_cert_sha256())) {
       return absl::AlreadyExistsError(absl::StrCat(
           "add_member.tls_cert_sha256 is already pinned to member '", other.id(), "'"));
     }

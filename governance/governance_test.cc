@@ -407,7 +407,8 @@ TEST_F(GovernanceTest, APinnedCertificateIdentifiesOneMemberOnly) {
   f.set_tls_cert_sha256(std::string(64, 'A'));  // the same pin, another spelling
   auto r = Submit("b", kProposeTxType, AddBody(f));
   EXPECT_EQ(r.status().code(), absl::StatusCode::kAlreadyExists);
-  EXPECT_THAT(Msg(r.status()), HasSubstr("add_member.tls_cert_sha256 is already pinned to member 'e'"));
+  EXPECT_THAT(Msg(r.status()),
+              HasSubstr("add_member.tls_cert_sha256 is already pinned to member 'e'"));
 }
 
 TEST_F(GovernanceTest, InvalidProposalsAreRefusedWithTheReasonAndChangeNothing) {

@@ -37,9 +37,9 @@ class StateReader {
   virtual absl::StatusOr<std::optional<std::string>> Get(std::string_view key) const = 0;
   // Calls fn(key, value) in key order for keys starting with `prefix`, from `start_after`
   // (exclusive; empty = from the first) until fn returns false or `limit` entries were visited.
-  virtual absl::Status Scan(std::string_view prefix, std::string_view start_after, size_t limit,
-                            const std::function<bool(std::string_view, std::string_view)>& fn)
-      const = 0;
+  virtual absl::Status Scan(
+      std::string_view prefix, std::string_view start_after, size_t limit,
+      const std::function<bool(std::string_view, std::string_view)>& fn) const = 0;
 };
 
 class StateWriter : public StateReader {

@@ -34,7 +34,8 @@ bool ParseDecimal(std::string_view s, uint64_t* out) {
 std::string Checkpoint::Body() const {
   std::string body = absl::StrCat(origin, "\n", size, "\n", Base64Encode(AsBytes(root)), "\n");
   if (height > 0) {
-    absl::StrAppend(&body, std::string(kBlockExtension), height, " ", Base64Encode(AsBytes(block_hash)), "\n");
+    absl::StrAppend(&body, std::string(kBlockExtension), height, " ",
+                    Base64Encode(AsBytes(block_hash)), "\n");
   }
   return body;
 }
@@ -52,7 +53,8 @@ std::string SignNoteLine(std::string_view body, std::string_view key_name, const
   std::string blob;
   PutFixed32BE(&blob, NoteKeyId(key_name, key.public_key()));
   blob += key.Sign(body);
-  return absl::StrCat(std::string(kSigPrefix), std::string(key_name), " ", Base64Encode(blob), "\n");
+  return absl::StrCat(std::string(kSigPrefix), std::string(key_name), " ", Base64Encode(blob),
+                      "\n");
 }
 
 std::string AssembleNote(std::string_view body, const std::vector<std::string>& sig_lines) {
@@ -87,7 +89,8 @@ absl::StatusOr<SignedNote> ParseSignedNote(std::string_view text) {
     if (l.empty()) return Bad(absl::StrCat("line ", i + 1, ": empty extension line"));
     if (l.substr(0, kBlockExtension.size()) != kBlockExtension) continue;  // opaque extension
     std::vector<std::string_view> f = SplitString(l.substr(kBlockExtension.size()), ' ');
-    auto bh = f.size() == 2 ? Base64Decode(f[1]) : absl::StatusOr<std::string>(absl::InvalidArgumentError(""));
+    auto bh = f.size() == 2 ? Base64Decode(f[1])
+                            : absl::StatusOr<std::string>(absl::InvalidArgumentError(""));
     if (f.size() != 2 || !ParseDecimal(f[0], &cp.height) || cp.height == 0 || !bh.ok() ||
         bh->size() != 32) {
       return Bad(absl::StrCat("line ", i + 1, ": malformed tds-block extension"));

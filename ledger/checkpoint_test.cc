@@ -9,8 +9,8 @@
 namespace tds::ledger {
 namespace {
 
-using testing::KeyFromByte;
 using ::testing::HasSubstr;
+using testing::KeyFromByte;
 
 GenesisInfo FourValidators() {
   std::vector<std::string> specs;
@@ -69,11 +69,10 @@ TEST(Checkpoint, QuorumOfDistinctValidatorsVerifies) {
 
 TEST(Checkpoint, UnknownSignersAreIgnored) {
   Checkpoint cp = Sample();
-  std::string note = AssembleNote(
-      cp.Body(), {SignNoteLine(cp.Body(), "v1", *KeyFromByte(1)),
-                  SignNoteLine(cp.Body(), "stranger", *KeyFromByte(50)),
-                  SignNoteLine(cp.Body(), "v2", *KeyFromByte(2)),
-                  SignNoteLine(cp.Body(), "v3", *KeyFromByte(3))});
+  std::string note = AssembleNote(cp.Body(), {SignNoteLine(cp.Body(), "v1", *KeyFromByte(1)),
+                                              SignNoteLine(cp.Body(), "stranger", *KeyFromByte(50)),
+                                              SignNoteLine(cp.Body(), "v2", *KeyFromByte(2)),
+                                              SignNoteLine(cp.Body(), "v3", *KeyFromByte(3))});
   EXPECT_TRUE(VerifyCheckpoint(note, FourValidators()).ok());
 }
 
@@ -81,13 +80,15 @@ TEST(Checkpoint, ForgedSignatureOfKnownValidatorIsNamed) {
   Checkpoint cp = Sample();
   // v2's name and key id, but signed with another key.
   std::string forged = SignNoteLine(cp.Body(), "v2", *KeyFromByte(9));
-  std::string blob = *Base64Decode(forged.substr(forged.rfind(' ') + 1, forged.size() - forged.rfind(' ') - 2));
+  std::string blob =
+      *Base64Decode(forged.substr(forged.rfind(' ') + 1, forged.size() - forged.rfind(' ') - 2));
   std::string id;
   PutFixed32BE(&id, NoteKeyId("v2", KeyFromByte(2)->public_key()));
   blob.replace(0, 4, id);
   std::string line = "\xE2\x80\x94 v2 " + Base64Encode(blob) + "\n";
-  auto r = VerifyCheckpoint(AssembleNote(cp.Body(), {SignNoteLine(cp.Body(), "v1", *KeyFromByte(1)), line}),
-                            FourValidators());
+  auto r = VerifyCheckpoint(
+      AssembleNote(cp.Body(), {SignNoteLine(cp.Body(), "v1", *KeyFromByte(1)), line}),
+      FourValidators());
   EXPECT_THAT(std::string(r.status().message()), HasSubstr("validator 'v2' does not verify"));
 }
 

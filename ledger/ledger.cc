@@ -10,8 +10,8 @@
 #include <filesystem>
 #include <future>
 #include <mutex>
-#include <shared_mutex>
 #include <set>
+#include <shared_mutex>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
@@ -129,8 +129,8 @@ class Ledger::Impl {
     }
     TDS_ASSIGN_OR_RETURN(frontier_, merkle::Frontier::Load(store_->nodes(), header.log_size()));
     if (AsBytes(frontier_.Root()) != header.log_root()) {
-      return absl::DataLossError(absl::StrCat("storage: Merkle nodes do not match the root of block ",
-                                              height));
+      return absl::DataLossError(
+          absl::StrCat("storage: Merkle nodes do not match the root of block ", height));
     }
     head_.height = height;
     head_.log_size = header.log_size();
@@ -199,10 +199,11 @@ class Ledger::Impl {
       return it == member_by_key_.end() ? nullptr : &it->second;
     });
     if (!opened_or.ok()) {
-      if (opened_or.status().code() != absl::StatusCode::kPermissionDenied) return opened_or.status();
-      return absl::PermissionDeniedError(absl::StrCat(
-          "membership: the envelope's signer", ClaimedSubmitter(entry),
-          " is not a current member of ", genesis_.origin()));
+      if (opened_or.status().code() != absl::StatusCode::kPermissionDenied)
+        return opened_or.status();
+      return absl::PermissionDeniedError(
+          absl::StrCat("membership: the envelope's signer", ClaimedSubmitter(entry),
+                       " is not a current member of ", genesis_.origin()));
     }
     OpenedEnvelope& opened = *opened_or;
     Pending p;
@@ -326,7 +327,8 @@ class Ledger::Impl {
     }
     const std::string where = absl::StrCat("block ", header.height(), ": ");
     if (header.height() != head.height + 1) {
-      return absl::FailedPreconditionError(absl::StrCat(where, "expected height ", head.height + 1));
+      return absl::FailedPreconditionError(
+          absl::StrCat(where, "expected height ", head.height + 1));
     }
     if (header.prev_block_hash() != AsBytes(head.block_hash)) {
       return absl::DataLossError(absl::StrCat(where, "does not extend block ", head.height,
@@ -334,13 +336,16 @@ class Ledger::Impl {
     }
     if (static_cast<size_t>(block.entries_size()) != header.tx_count() || header.tx_count() == 0 ||
         header.log_size() != head.log_size + header.tx_count()) {
-      return absl::InvalidArgumentError(absl::StrCat(where, "entry count does not match the header"));
+      return absl::InvalidArgumentError(
+          absl::StrCat(where, "entry count does not match the header"));
     }
     auto cp = VerifyCheckpoint(block.checkpoint(), genesis_);
-    if (!cp.ok()) return absl::Status(cp.status().code(), where + std::string(cp.status().message()));
+    if (!cp.ok())
+      return absl::Status(cp.status().code(), where + std::string(cp.status().message()));
     if (cp->height != header.height() || cp->block_hash != Sha256(block.header()) ||
         cp->size != header.log_size() || AsBytes(cp->root) != header.log_root()) {
-      return absl::InvalidArgumentError(absl::StrCat(where, "checkpoint does not match the header"));
+      return absl::InvalidArgumentError(
+          absl::StrCat(where, "checkpoint does not match the header"));
     }
     if (header.timestamp_ms() < head.block_time_ms) {
       return absl::InvalidArgumentError(absl::StrCat(where, "block time goes back"));
@@ -350,7 +355,8 @@ class Ledger::Impl {
     for (int i = 0; i < block.entries_size(); ++i) {
       auto p = DecodeEntry(block.entries(i));
       if (!p.ok()) {
-        return absl::DataLossError(absl::StrCat(where, "entry ", i, ": ", std::string(p.status().message())));
+        return absl::DataLossError(
+            absl::StrCat(where, "entry ", i, ": ", std::string(p.status().message())));
       }
       txs.push_back(std::move(*p));
     }
@@ -361,9 +367,9 @@ class Ledger::Impl {
     Execute(head, txs, &ex);
     if (!ex.rejected.empty()) {
       const auto& [p, status] = ex.rejected.front();
-      return absl::DataLossError(absl::StrCat(where, "transaction ", TxIdHex(p->txid),
-                                              " is rejected on replay (", std::string(status.message()),
-                                              "): this node's state diverges from the validator's"));
+      return absl::DataLossError(absl::StrCat(
+          where, "transaction ", TxIdHex(p->txid), " is rejected on replay (",
+          std::string(status.message()), "): this node's state diverges from the validator's"));
     }
     auto next = Persist(head, ex, &block);
     return next.ok() ? absl::OkStatus() : next.status();
@@ -411,8 +417,8 @@ class Ledger::Impl {
                                           : absl::StatusOr<std::string>(std::string());
     if (!member->has_value() || !stored_key.ok() || *stored_key != p.signer) {
       in_block->erase(p.txid);
-      return absl::PermissionDeniedError(absl::StrCat(
-          "membership: '", p.tx.submitter(), "' is no longer a member with this key"));
+      return absl::PermissionDeniedError(
+          absl::StrCat("membership: '", p.tx.submitter(), "' is no longer a member with this key"));
     }
     const TxHandler* handler = app_->Find(p.tx.type());
     if (handler == nullptr) {
@@ -485,7 +491,8 @@ class Ledger::Impl {
           claimed.state_digest() != header.state_digest()) {
         return absl::DataLossError(absl::StrCat(
             "block ", ex.ctx.height, ": replay gives ",
-            claimed.log_root() != header.log_root() ? "a different log root" : "a different state digest",
+            claimed.log_root() != header.log_root() ? "a different log root"
+                                                    : "a different state digest",
             " than the header claims: this node's state diverges from the validator's"));
       }
       record.set_header(given->header());
@@ -511,12 +518,13 @@ class Ledger::Impl {
     absl::Status s = store_->Write(&wb, options_.sync);
     if (!s.ok()) {
       spdlog::error("block {} not written: {}", ex.ctx.height, std::string(s.message()));
-      return absl::UnavailableError(absl::StrCat("block ", ex.ctx.height, " could not be made durable: ",
-                                                 std::string(s.message())));
+      return absl::UnavailableError(absl::StrCat(
+          "block ", ex.ctx.height, " could not be made durable: ", std::string(s.message())));
     }
     frontier_ = std::move(frontier);
     UpdateMemberCache(ex.state.writes());
-    for (const CommitObserver& o : observers_) o(ex.ctx.height, ex.ctx.timestamp_ms, ex.state.writes());
+    for (const CommitObserver& o : observers_)
+      o(ex.ctx.height, ex.ctx.timestamp_ms, ex.state.writes());
     {
       std::lock_guard<std::mutex> l(mu_);
       head_ = next;
@@ -586,7 +594,8 @@ class Ledger::Impl {
 
   absl::StatusOr<tds::Block> ReadBlockRecord(uint64_t height) const {
     TDS_ASSIGN_OR_RETURN(auto raw, store_->Get(BlockKey(height)));
-    if (!raw.has_value()) return absl::NotFoundError(absl::StrCat("block ", height, " does not exist"));
+    if (!raw.has_value())
+      return absl::NotFoundError(absl::StrCat("block ", height, " does not exist"));
     tds::Block block;
     if (!block.ParseFromString(*raw)) {
       return absl::DataLossError(absl::StrCat("storage: block ", height, " record is corrupt"));
@@ -604,7 +613,8 @@ class Ledger::Impl {
     const uint64_t first = header.log_size() - header.tx_count();
     for (uint64_t i = first; i < header.log_size(); ++i) {
       TDS_ASSIGN_OR_RETURN(auto entry, store_->Get(EntryKey(i)));
-      if (!entry.has_value()) return absl::DataLossError(absl::StrCat("storage: entry ", i, " missing"));
+      if (!entry.has_value())
+        return absl::DataLossError(absl::StrCat("storage: entry ", i, " missing"));
       block.add_entries(std::move(*entry));
       TDS_ASSIGN_OR_RETURN(auto result, store_->Get(ResultKey(i)));
       block.add_results(result.value_or(""));
@@ -729,9 +739,9 @@ absl::StatusOr<std::unique_ptr<Ledger>> Ledger::Open(const LedgerOptions& option
   const tds::Member* me =
       validator_key == nullptr ? nullptr : genesis.FindByKey(validator_key->public_key());
   if (!options.follower && (me == nullptr || !GenesisInfo::HasRole(*me, kRoleValidator))) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "node key ", validator_key->public_key().hex(),
-        " is not the key of a validator in the genesis of ", genesis.origin()));
+    return absl::FailedPreconditionError(
+        absl::StrCat("node key ", validator_key->public_key().hex(),
+                     " is not the key of a validator in the genesis of ", genesis.origin()));
   }
   std::error_code ec;
   std::filesystem::create_directories(options.data_dir, ec);

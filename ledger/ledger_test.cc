@@ -103,11 +103,13 @@ TEST_F(LedgerTest, RefusesNonMemberAndForeignSignature) {
   auto ledger = Open();
   auto stranger = ledger->SubmitAndWait(MakeTx(*KeyFromByte(77), "mallory", "test.put", "a=1", 1));
   EXPECT_EQ(stranger.status().code(), absl::StatusCode::kPermissionDenied);
-  EXPECT_THAT(std::string(stranger.status().message()), HasSubstr("(claiming to be 'mallory') is not a current member"));
+  EXPECT_THAT(std::string(stranger.status().message()),
+              HasSubstr("(claiming to be 'mallory') is not a current member"));
   // Claims to be bank but is signed by the node's key.
   auto impostor = ledger->SubmitAndWait(MakeTx(*KeyFromByte(1), "bank", "test.put", "a=1", 1));
   EXPECT_EQ(impostor.status().code(), absl::StatusCode::kPermissionDenied);
-  EXPECT_THAT(std::string(impostor.status().message()), HasSubstr("not signed by the key of member 'bank'"));
+  EXPECT_THAT(std::string(impostor.status().message()),
+              HasSubstr("not signed by the key of member 'bank'"));
   EXPECT_EQ(ledger->Status().log_size, 0u);
 }
 
@@ -151,7 +153,8 @@ TEST_F(LedgerTest, RestartRecoversEverythingAndContinues) {
   std::vector<Hash> ids;
   {
     auto ledger = Open();
-    for (int i = 0; i < 10; ++i) ids.push_back(ledger->SubmitAndWait(BankTx("k=" + std::to_string(i), i))->txid);
+    for (int i = 0; i < 10; ++i)
+      ids.push_back(ledger->SubmitAndWait(BankTx("k=" + std::to_string(i), i))->txid);
     before = ledger->Status();
   }
   auto ledger = Open();
@@ -191,7 +194,8 @@ TEST_F(LedgerTest, RefusesNodeKeyThatIsNotAValidator) {
 
 TEST_F(LedgerTest, BlocksChainToGenesisAndCarryTheirCheckpoint) {
   auto ledger = Open();
-  for (int i = 0; i < 3; ++i) ASSERT_TRUE(ledger->SubmitAndWait(BankTx("k=" + std::to_string(i), i)).ok());
+  for (int i = 0; i < 3; ++i)
+    ASSERT_TRUE(ledger->SubmitAndWait(BankTx("k=" + std::to_string(i), i)).ok());
   Hash prev = ledger->genesis().digest();
   uint64_t size = 0;
   for (uint64_t h = 1; h <= ledger->Status().height; ++h) {
@@ -220,19 +224,25 @@ TEST_F(LedgerTest, ConsistencyProofLinksOldAndNewCheckpoints) {
   ASSERT_TRUE(ledger->SubmitAndWait(BankTx("a=1", 1)).ok());
   ASSERT_TRUE(ledger->SubmitAndWait(BankTx("a=2", 2)).ok());
   auto old_cp = VerifyCheckpoint(ledger->LatestCheckpoint(), ledger->genesis());
-  for (int i = 3; i < 12; ++i) ASSERT_TRUE(ledger->SubmitAndWait(BankTx("a=" + std::to_string(i), i)).ok());
+  for (int i = 3; i < 12; ++i)
+    ASSERT_TRUE(ledger->SubmitAndWait(BankTx("a=" + std::to_string(i), i)).ok());
   auto new_cp = VerifyCheckpoint(ledger->LatestCheckpoint(), ledger->genesis());
   ASSERT_TRUE(old_cp.ok() && new_cp.ok());
   auto proof = ledger->ConsistencyProof(old_cp->size, new_cp->size);
   ASSERT_TRUE(proof.ok()) << proof.status();
-  EXPECT_TRUE(merkle::VerifyConsistency(old_cp->size, new_cp->size, *proof, old_cp->root, new_cp->root).ok());
+  EXPECT_TRUE(
+      merkle::VerifyConsistency(old_cp->size, new_cp->size, *proof, old_cp->root, new_cp->root)
+          .ok());
   EXPECT_EQ(ledger->ConsistencyProof(1, 1000).status().code(), absl::StatusCode::kOutOfRange);
 }
 
 TEST_F(LedgerTest, SameTransactionsGiveSameRootsAndStateDigest) {
   auto run = [&](const std::string& dir) {
     auto ledger = Open(dir, testing::TestGenesis());
-    for (int i = 0; i < 5; ++i) EXPECT_TRUE(ledger->SubmitAndWait(BankTx("k" + std::to_string(i % 2) + "=" + std::to_string(i), i)).ok());
+    for (int i = 0; i < 5; ++i)
+      EXPECT_TRUE(
+          ledger->SubmitAndWait(BankTx("k" + std::to_string(i % 2) + "=" + std::to_string(i), i))
+              .ok());
     return ledger->Status();
   };
   const LedgerStatus a = run(dir_.Sub("a"));
@@ -320,13 +330,12 @@ TEST_F(LedgerTest, ObserverSeesInitialStateThenEveryBlock) {
   ASSERT_TRUE(ledger->SubmitAndWait(BankTx("a=1", 1)).ok());
   std::vector<std::string> seen;
   std::vector<uint64_t> heights;
-  ledger->Observe(
-      [&](const StateReader& state) { seen.push_back(state.Get("a")->value_or("?")); },
-      [&](uint64_t height, int64_t, const Ledger::StateWrites& writes) {
-        heights.push_back(height);
-        auto it = writes.find("a");
-        if (it != writes.end()) seen.push_back(it->second.value_or("deleted"));
-      });
+  ledger->Observe([&](const StateReader& state) { seen.push_back(state.Get("a")->value_or("?")); },
+                  [&](uint64_t height, int64_t, const Ledger::StateWrites& writes) {
+                    heights.push_back(height);
+                    auto it = writes.find("a");
+                    if (it != writes.end()) seen.push_back(it->second.value_or("deleted"));
+                  });
   ASSERT_TRUE(ledger->SubmitAndWait(BankTx("a=2", 2)).ok());
   ASSERT_TRUE(ledger->SubmitAndWait(BankTx("a=3", 3)).ok());
   EXPECT_THAT(seen, ::testing::ElementsAre("1", "2", "3"));
@@ -350,8 +359,8 @@ class FollowerTest : public MembershipTest {
     EXPECT_TRUE(v->SubmitAndWait(NodeTx("+carol:" + KeyFromByte(3)->public_key().hex(), 2)).ok());
     std::vector<std::promise<absl::StatusOr<SubmitAck>>> done(20);
     for (int i = 0; i < 20; ++i) {
-      v->Submit(i == 7 ? BankTx("reject", 100 + i) : MakeTx(*KeyFromByte(3), "carol", "test.put",
-                                                            "c=" + std::to_string(i), i),
+      v->Submit(i == 7 ? BankTx("reject", 100 + i)
+                       : MakeTx(*KeyFromByte(3), "carol", "test.put", "c=" + std::to_string(i), i),
                 [&done, i](auto r) { done[i].set_value(std::move(r)); });
     }
     for (auto& d : done) d.get_future().get();
@@ -419,9 +428,10 @@ TEST_F(FollowerTest, TamperedOrMisplacedBlocksAreRefusedAndNothingIsStored) {
   expect_refused(header, "checkpoint does not match the header");
 
   tds::Block unsigned_block = next;
-  unsigned_block.set_checkpoint(next.checkpoint().substr(0, next.checkpoint().find("\n\n") + 2) +
-                                SignNoteLine(next.checkpoint().substr(0, next.checkpoint().find("\n\n") + 1),
-                                             "node", *KeyFromByte(9)));
+  unsigned_block.set_checkpoint(
+      next.checkpoint().substr(0, next.checkpoint().find("\n\n") + 2) +
+      SignNoteLine(next.checkpoint().substr(0, next.checkpoint().find("\n\n") + 1), "node",
+                   *KeyFromByte(9)));
   expect_refused(unsigned_block, "checkpoint");
 
   ASSERT_TRUE(follower->ApplyBlock(next).ok());

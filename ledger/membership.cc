@@ -34,8 +34,8 @@ absl::StatusOr<tds::Member> RequireRole(const StateReader& state, std::string_vi
         absl::StrCat("'", std::string(member_id), "' is not a current member"));
   }
   if (!GenesisInfo::HasRole(**m, role)) {
-    return absl::PermissionDeniedError(absl::StrCat("member '", std::string(member_id),
-                                                    "' lacks role '", std::string(role), "'"));
+    return absl::PermissionDeniedError(
+        absl::StrCat("member '", std::string(member_id), "' lacks role '", std::string(role), "'"));
   }
   return std::move(**m);
 }
@@ -50,8 +50,8 @@ absl::StatusOr<PublicKey> MemberKey(const tds::Member& member) {
   }
   auto key = PublicKey::FromHex(member.public_key());
   if (!key.ok()) {
-    return absl::DataLossError(absl::StrCat("member '", member.id(), "' has an invalid key: ",
-                                            std::string(key.status().message())));
+    return absl::DataLossError(absl::StrCat(
+        "member '", member.id(), "' has an invalid key: ", std::string(key.status().message())));
   }
   std::lock_guard<std::mutex> l(mu);
   if (cache.size() < 100000) cache.emplace(member.public_key(), *key);

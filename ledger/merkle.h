@@ -78,11 +78,13 @@ absl::StatusOr<Hash> RootAt(const NodeStore& store, uint64_t size);
 // RFC 9162 §2.1.3 PATH(index, D[0:size]). Errors if index >= size.
 absl::StatusOr<std::vector<Hash>> InclusionProof(const NodeStore& store, uint64_t index,
                                                  uint64_t size);
-// RFC 9162 §2.1.4 PROOF(size1, D[0:size2]). Errors unless 0 < size1 <= size2; empty for equal sizes.
+// RFC 9162 §2.1.4 PROOF(size1, D[0:size2]). Errors unless 0 < size1 <= size2; empty for equal
+// sizes.
 absl::StatusOr<std::vector<Hash>> ConsistencyProof(const NodeStore& store, uint64_t size1,
                                                    uint64_t size2);
 
-// RFC 9162 §2.1.3.2. The error says what is wrong (index out of range, proof length, root mismatch).
+// RFC 9162 §2.1.3.2. The error says what is wrong (index out of range, proof length, root
+// mismatch).
 absl::Status VerifyInclusion(const Hash& leaf_hash, uint64_t index, uint64_t size,
                              const std::vector<Hash>& proof, const Hash& root);
 // RFC 9162 §2.1.4.2.

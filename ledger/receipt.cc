@@ -73,7 +73,8 @@ absl::StatusOr<tds::Receipt> ReceiptFromJson(std::string_view text) {
       r.set_height(j["height"].get<uint64_t>());
     }
     auto entry = Base64Decode(j["entry"].get<std::string>());
-    if (!entry.ok()) return Malformed(absl::StrCat("entry: ", std::string(entry.status().message())));
+    if (!entry.ok())
+      return Malformed(absl::StrCat("entry: ", std::string(entry.status().message())));
     r.set_entry(*entry);
     if (!j["inclusion_proof"].is_array() || j["inclusion_proof"].size() > 64) {
       return Malformed("inclusion_proof must be an array of at most 64 hashes");
@@ -115,9 +116,9 @@ absl::StatusOr<VerifiedReceipt> VerifyReceipt(const tds::Receipt& r, const Genes
   auto cp = VerifyCheckpoint(r.checkpoint(), genesis);
   if (!cp.ok()) return cp.status();  // already prefixed "checkpoint:"
   if (cp->height != 0 && cp->height != r.height()) {
-    return Check("checkpoint", absl::InvalidArgumentError(absl::StrCat(
-                                   "receipt names block ", r.height(), " but the checkpoint is of block ",
-                                   cp->height)));
+    return Check("checkpoint", absl::InvalidArgumentError(
+                                   absl::StrCat("receipt names block ", r.height(),
+                                                " but the checkpoint is of block ", cp->height)));
   }
   if (cp->size != r.tree_size()) {
     return Check("checkpoint", absl::InvalidArgumentError(absl::StrCat(
@@ -131,9 +132,9 @@ absl::StatusOr<VerifiedReceipt> VerifyReceipt(const tds::Receipt& r, const Genes
     TDS_RETURN_IF_ERROR(Check("inclusion", hash.status()));
     proof.push_back(*hash);
   }
-  TDS_RETURN_IF_ERROR(Check("inclusion", merkle::VerifyInclusion(merkle::LeafHash(r.entry()),
-                                                                 r.index(), r.tree_size(), proof,
-                                                                 cp->root)));
+  TDS_RETURN_IF_ERROR(
+      Check("inclusion", merkle::VerifyInclusion(merkle::LeafHash(r.entry()), r.index(),
+                                                 r.tree_size(), proof, cp->root)));
   out.index = r.index();
   out.tree_size = r.tree_size();
   out.height = r.height();

@@ -11,8 +11,8 @@ namespace tds::ledger {
 namespace {
 
 using ::testing::HasSubstr;
-using ::testing::StartsWith;
 using testing::KeyFromByte;
+using ::testing::StartsWith;
 
 class ReceiptTest : public ::testing::Test {
  protected:

@@ -17,9 +17,11 @@ absl::Status StateOverlay::Scan(
   // Local writes in range can shadow or delete parent entries: read enough of the parent that
   // `limit` survivors are guaranteed, then merge the two ordered sequences. Only the writes in
   // range are visited (seek, not a walk over the whole overlay).
-  const std::string begin_key = start_after.empty() ? std::string(prefix) : std::string(start_after);
+  const std::string begin_key =
+      start_after.empty() ? std::string(prefix) : std::string(start_after);
   auto in_range_begin = writes_.lower_bound(begin_key);
-  if (!start_after.empty() && in_range_begin != writes_.end() && in_range_begin->first == start_after) {
+  if (!start_after.empty() && in_range_begin != writes_.end() &&
+      in_range_begin->first == start_after) {
     ++in_range_begin;
   }
   auto in_prefix = [&](const std::string& k) { return k.compare(0, prefix.size(), prefix) == 0; };
@@ -29,14 +31,13 @@ absl::Status StateOverlay::Scan(
     ++in_range_end;
     ++local_in_range;
   }
-  const size_t parent_limit =
-      limit > SIZE_MAX - local_in_range ? SIZE_MAX : limit + local_in_range;
+  const size_t parent_limit = limit > SIZE_MAX - local_in_range ? SIZE_MAX : limit + local_in_range;
   std::map<std::string, std::string, std::less<>> merged;
-  absl::Status s = parent_->Scan(prefix, start_after, parent_limit,
-                                 [&](std::string_view k, std::string_view v) {
-                                   merged.emplace(std::string(k), std::string(v));
-                                   return true;
-                                 });
+  absl::Status s =
+      parent_->Scan(prefix, start_after, parent_limit, [&](std::string_view k, std::string_view v) {
+        merged.emplace(std::string(k), std::string(v));
+        return true;
+      });
   if (!s.ok()) return s;
   for (auto it = in_range_begin; it != in_range_end; ++it) {
     if (it->second.has_value()) {

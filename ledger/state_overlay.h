@@ -16,9 +16,9 @@ class StateOverlay : public StateWriter {
   explicit StateOverlay(const StateReader* parent) : parent_(parent) {}
 
   absl::StatusOr<std::optional<std::string>> Get(std::string_view key) const override;
-  absl::Status Scan(std::string_view prefix, std::string_view start_after, size_t limit,
-                    const std::function<bool(std::string_view, std::string_view)>& fn)
-      const override;
+  absl::Status Scan(
+      std::string_view prefix, std::string_view start_after, size_t limit,
+      const std::function<bool(std::string_view, std::string_view)>& fn) const override;
   void Put(std::string_view key, std::string_view value) override;
   void Delete(std::string_view key) override;
 

@@ -73,9 +73,9 @@ class Store {
    public:
     explicit State(const Store* s) : store_(s) {}
     absl::StatusOr<std::optional<std::string>> Get(std::string_view key) const override;
-    absl::Status Scan(std::string_view prefix, std::string_view start_after, size_t limit,
-                      const std::function<bool(std::string_view, std::string_view)>& fn)
-        const override;
+    absl::Status Scan(
+        std::string_view prefix, std::string_view start_after, size_t limit,
+        const std::function<bool(std::string_view, std::string_view)>& fn) const override;
 
    private:
     const Store* store_;

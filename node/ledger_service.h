@@ -8,9 +8,9 @@
 #include <condition_variable>
 #include <cstddef>
 #include <functional>
-#include <string>
 #include <mutex>
 #include <set>
+#include <string>
 #include <thread>
 
 #include "absl/status/status.h"

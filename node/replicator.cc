@@ -106,9 +106,7 @@ absl::Status Replicator::Session() {
 
 Forwarder::Forwarder(ledger::Ledger* ledger, std::shared_ptr<grpc::Channel> validator,
                      int64_t timeout_ms)
-    : ledger_(ledger),
-      stub_(tds::Ledger::NewStub(std::move(validator))),
-      timeout_ms_(timeout_ms) {
+    : ledger_(ledger), stub_(tds::Ledger::NewStub(std::move(validator))), timeout_ms_(timeout_ms) {
   ledger_->Observe(
       [this](const ledger::StateReader&) {
         std::lock_guard<std::mutex> l(mu_);

@@ -50,9 +50,9 @@ class Replicator {
   ledger::Ledger* const ledger_;
   std::unique_ptr<tds::Ledger::Stub> stub_;
   mutable std::mutex mu_;
-  bool stop_ = false;                           // GUARDED_BY(mu_)
-  grpc::ClientContext* active_ = nullptr;       // GUARDED_BY(mu_): the open stream, to cancel
-  ReplicatorStatus status_;                     // GUARDED_BY(mu_)
+  bool stop_ = false;                      // GUARDED_BY(mu_)
+  grpc::ClientContext* active_ = nullptr;  // GUARDED_BY(mu_): the open stream, to cancel
+  ReplicatorStatus status_;                // GUARDED_BY(mu_)
   std::condition_variable cv_;
   std::thread thread_;
 };
@@ -82,9 +82,9 @@ class Forwarder {
   std::unique_ptr<tds::Ledger::Stub> stub_;
   const int64_t timeout_ms_;
   std::mutex mu_;
-  uint64_t applied_ = 0;                                             // GUARDED_BY(mu_)
+  uint64_t applied_ = 0;                     // GUARDED_BY(mu_)
   std::multimap<uint64_t, Waiter> waiting_;  // GUARDED_BY(mu_): acks awaiting their block here
-  bool stop_ = false;                         // GUARDED_BY(mu_)
+  bool stop_ = false;                        // GUARDED_BY(mu_)
   std::condition_variable sweep_cv_;
   std::thread sweeper_;  // answers waiters past their deadline
 };

@@ -34,9 +34,9 @@ std::unique_ptr<sdk::LedgerClient> Connect(const std::string& address) {
 class FollowerTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    auto genesis = MakeGenesis(dir_.path(), "follower.tds.test",
-                               {{"validator-1", "validator"}, {"bureau", "provider"},
-                                {"bank", "consumer"}});
+    auto genesis =
+        MakeGenesis(dir_.path(), "follower.tds.test",
+                    {{"validator-1", "validator"}, {"bureau", "provider"}, {"bank", "consumer"}});
     ASSERT_TRUE(genesis.ok()) << genesis.status();
     genesis_ = *genesis;
     auto key = SigningKey::LoadFromFile(dir_.File("bank.key"));
@@ -130,7 +130,8 @@ TEST_F(FollowerTest, RestartedFollowerCatchesUp) {
   ASSERT_TRUE(validator->Submit(Anchor("before")).ok());
   ExpectCaughtUp();
   follower_->Kill();
-  for (int i = 0; i < 20; ++i) ASSERT_TRUE(validator->Submit(Anchor("while down " + std::to_string(i))).ok());
+  for (int i = 0; i < 20; ++i)
+    ASSERT_TRUE(validator->Submit(Anchor("while down " + std::to_string(i))).ok());
   StartFollower();
   ExpectCaughtUp();
   // And it keeps following new blocks.

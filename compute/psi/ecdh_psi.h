@@ -33,8 +33,8 @@ enum class PsiRole {
 
 struct PsiProgress {
   // Receiver: "mask-own" (its items masked and sent), then "match" (the sender's values
-  // masked again and looked up). Sender: "mask-peer" (the receiver's values masked again),
-  // then "mask-own".
+  // masked again; the lookups follow the release key). Sender: "mask-peer" (the receiver's
+  // values masked again), then "mask-own".
   const char* phase;  // "mask-own", "mask-peer", "match"
   uint64_t done;
   uint64_t total;
