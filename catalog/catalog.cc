@@ -341,18 +341,32 @@ std::string WriteVersion(const ledger::TxContext& ctx, tds::Product product, uin
   return absl::StrCat("v", version);
 }
 
-class PublishHandler : public ledger::TxHandler {
+// Every catalog handler: refusals carry the transaction type ("catalog.publish: ...").
+class CatalogHandler : public ledger::TxHandler {
  public:
+  explicit CatalogHandler(std::string_view type) : type_(type) {}
   absl::StatusOr<std::string> Apply(const ledger::TxContext& ctx, std::string_view body,
-                                    ledger::StateWriter& state) const override {
+                                    ledger::StateWriter& state) const final {
     auto r = DoApply(ctx, body, state);
-    if (!r.ok()) return Prefixed(kPublishTxType, r.status());
+    if (!r.ok()) return Prefixed(type_, r.status());
     return r;
   }
 
+ protected:
+  virtual absl::StatusOr<std::string> DoApply(const ledger::TxContext& ctx, std::string_view body,
+                                              ledger::StateWriter& state) const = 0;
+
+ private:
+  const std::string_view type_;
+};
+
+class PublishHandler : public CatalogHandler {
+ public:
+  PublishHandler() : CatalogHandler(kPublishTxType) {}
+
  private:
   absl::StatusOr<std::string> DoApply(const ledger::TxContext& ctx, std::string_view body,
-                                      ledger::StateWriter& state) const {
+                                      ledger::StateWriter& state) const override {
     TDS_ASSIGN_OR_RETURN(tds::PublishBody b, ParseBody<tds::PublishBody>(body, "PublishBody"));
     if (!b.has_product()) return Invalid("body has no product");
     const tds::Product& p = b.product();
@@ -374,18 +388,13 @@ class PublishHandler : public ledger::TxHandler {
   }
 };
 
-class UpdateHandler : public ledger::TxHandler {
+class UpdateHandler : public CatalogHandler {
  public:
-  absl::StatusOr<std::string> Apply(const ledger::TxContext& ctx, std::string_view body,
-                                    ledger::StateWriter& state) const override {
-    auto r = DoApply(ctx, body, state);
-    if (!r.ok()) return Prefixed(kUpdateTxType, r.status());
-    return r;
-  }
+  UpdateHandler() : CatalogHandler(kUpdateTxType) {}
 
  private:
   absl::StatusOr<std::string> DoApply(const ledger::TxContext& ctx, std::string_view body,
-                                      ledger::StateWriter& state) const {
+                                      ledger::StateWriter& state) const override {
     TDS_ASSIGN_OR_RETURN(tds::PublishBody b, ParseBody<tds::PublishBody>(body, "PublishBody"));
     if (!b.has_product()) return Invalid("body has no product");
     const tds::Product& p = b.product();
@@ -417,18 +426,13 @@ class UpdateHandler : public ledger::TxHandler {
   }
 };
 
-class RetireHandler : public ledger::TxHandler {
+class RetireHandler : public CatalogHandler {
  public:
-  absl::StatusOr<std::string> Apply(const ledger::TxContext& ctx, std::string_view body,
-                                    ledger::StateWriter& state) const override {
-    auto r = DoApply(ctx, body, state);
-    if (!r.ok()) return Prefixed(kRetireTxType, r.status());
-    return r;
-  }
+  RetireHandler() : CatalogHandler(kRetireTxType) {}
 
  private:
   absl::StatusOr<std::string> DoApply(const ledger::TxContext& ctx, std::string_view body,
-                                      ledger::StateWriter& state) const {
+                                      ledger::StateWriter& state) const override {
     TDS_ASSIGN_OR_RETURN(tds::RetireBody b, ParseBody<tds::RetireBody>(body, "RetireBody"));
     TDS_ASSIGN_OR_RETURN(tds::ProductHead head, RequireHead(state, b.product_id(), "product_id"));
     TDS_RETURN_IF_ERROR(RequireProvider(head, ctx.submitter));
@@ -448,18 +452,13 @@ class RetireHandler : public ledger::TxHandler {
   }
 };
 
-class DeclareCostHandler : public ledger::TxHandler {
+class DeclareCostHandler : public CatalogHandler {
  public:
-  absl::StatusOr<std::string> Apply(const ledger::TxContext& ctx, std::string_view body,
-                                    ledger::StateWriter& state) const override {
-    auto r = DoApply(ctx, body, state);
-    if (!r.ok()) return Prefixed(kDeclareCostTxType, r.status());
-    return r;
-  }
+  DeclareCostHandler() : CatalogHandler(kDeclareCostTxType) {}
 
  private:
   absl::StatusOr<std::string> DoApply(const ledger::TxContext& ctx, std::string_view body,
-                                      ledger::StateWriter& state) const {
+                                      ledger::StateWriter& state) const override {
     TDS_ASSIGN_OR_RETURN(tds::DeclareCostBody b,
                          ParseBody<tds::DeclareCostBody>(body, "DeclareCostBody"));
     TDS_ASSIGN_OR_RETURN(tds::ProductHead head, RequireHead(state, b.product_id(), "product_id"));
