@@ -20,6 +20,8 @@ PACKAGES=(
   python3-grpcio python3-grpc-tools python3-protobuf python3-nacl
   # deploy/localnet.sh and deploy/sample/generate.py (sample data, SQLite source)
   python3
+  # the TLS tests probe the server with `openssl s_client`
+  openssl
 )
 # The scripts also use bash, coreutils, grep, sed and awk: essential on every Debian system.
 
