@@ -36,6 +36,15 @@ absl::StatusOr<VisibleProduct> ReadVisibleProduct(const ledger::StateReader& sta
   return VisibleProduct{*std::move(head), std::move(latest)};
 }
 
+// Authenticates the call, checks the product id and reads what the caller may see of it.
+absl::StatusOr<VisibleProduct> ReadProductForCall(const QueryEnv& env,
+                                                  const grpc::ServerContextBase& ctx,
+                                                  const std::string& auth, const std::string& id) {
+  TDS_ASSIGN_OR_RETURN(Caller caller, env.Authenticate(ctx, auth));
+  TDS_RETURN_IF_ERROR(CheckProductId("product_id", id, true));
+  return ReadVisibleProduct(env.ledger().state(), caller, id);
+}
+
 }  // namespace
 
 CatalogService::CatalogService(const QueryEnv* env,
@@ -60,11 +69,9 @@ grpc::ServerUnaryReactor* CatalogService::GetProduct(grpc::CallbackServerContext
                                                      const tds::GetProductRequest* request,
                                                      tds::GetProductResponse* response) {
   auto run = [&]() -> absl::Status {
-    TDS_ASSIGN_OR_RETURN(Caller caller, env_->Authenticate(*ctx, request->auth()));
-    TDS_RETURN_IF_ERROR(CheckProductId("product_id", request->product_id(), true));
-    const ledger::StateReader& state = env_->ledger().state();
     TDS_ASSIGN_OR_RETURN(VisibleProduct p,
-                         ReadVisibleProduct(state, caller, request->product_id()));
+                         ReadProductForCall(*env_, *ctx, request->auth(), request->product_id()));
+    const ledger::StateReader& state = env_->ledger().state();
     const uint32_t version = request->version();
     if (version == 0 || version == p.head.latest_version()) {
       *response->mutable_product() = std::move(p.latest);
@@ -86,11 +93,9 @@ grpc::ServerUnaryReactor* CatalogService::ProductHistory(grpc::CallbackServerCon
                                                          const tds::ProductHistoryRequest* request,
                                                          tds::ProductHistoryResponse* response) {
   auto run = [&]() -> absl::Status {
-    TDS_ASSIGN_OR_RETURN(Caller caller, env_->Authenticate(*ctx, request->auth()));
-    TDS_RETURN_IF_ERROR(CheckProductId("product_id", request->product_id(), true));
-    const ledger::StateReader& state = env_->ledger().state();
     TDS_ASSIGN_OR_RETURN(VisibleProduct p,
-                         ReadVisibleProduct(state, caller, request->product_id()));
+                         ReadProductForCall(*env_, *ctx, request->auth(), request->product_id()));
+    const ledger::StateReader& state = env_->ledger().state();
     for (uint32_t v = 1; v < p.head.latest_version(); ++v) {
       TDS_ASSIGN_OR_RETURN(*response->add_versions(),
                            catalog::ReadProduct(state, request->product_id(), v));
@@ -106,10 +111,8 @@ grpc::ServerUnaryReactor* CatalogService::ExportDcat(grpc::CallbackServerContext
                                                      const tds::ExportDcatRequest* request,
                                                      tds::ExportDcatResponse* response) {
   auto run = [&]() -> absl::Status {
-    TDS_ASSIGN_OR_RETURN(Caller caller, env_->Authenticate(*ctx, request->auth()));
-    TDS_RETURN_IF_ERROR(CheckProductId("product_id", request->product_id(), true));
     TDS_ASSIGN_OR_RETURN(VisibleProduct p,
-                         ReadVisibleProduct(env_->ledger().state(), caller, request->product_id()));
+                         ReadProductForCall(*env_, *ctx, request->auth(), request->product_id()));
     response->set_json_ld(catalog::ExportDcat(p.latest, p.head));
     return absl::OkStatus();
   };
