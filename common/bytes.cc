@@ -152,6 +152,12 @@ uint64_t DecodeFixed64BE(const char* p) {
   return v;
 }
 
+uint32_t DecodeFixed32BE(const char* p) {
+  uint32_t v = 0;
+  for (int i = 0; i < 4; ++i) v = (v << 8) | static_cast<uint8_t>(p[i]);
+  return v;
+}
+
 void PutFixed32BE(std::string* dst, uint32_t v) {
   char buf[4] = {static_cast<char>(v >> 24), static_cast<char>(v >> 16), static_cast<char>(v >> 8),
                  static_cast<char>(v)};

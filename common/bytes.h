@@ -35,5 +35,6 @@ absl::StatusOr<std::string> Base64Decode(std::string_view text);
 void PutFixed64BE(std::string* dst, uint64_t v);
 uint64_t DecodeFixed64BE(const char* p);  // REQUIRES: 8 readable bytes at p.
 void PutFixed32BE(std::string* dst, uint32_t v);
+uint32_t DecodeFixed32BE(const char* p);  // REQUIRES: 4 readable bytes at p.
 
 }  // namespace tds

@@ -50,9 +50,13 @@ uint32_t NoteKeyId(std::string_view key_name, const PublicKey& key) {
 }
 
 std::string SignNoteLine(std::string_view body, std::string_view key_name, const SigningKey& key) {
+  return NoteLine(key_name, key.public_key(), key.Sign(body));
+}
+
+std::string NoteLine(std::string_view key_name, const PublicKey& key, std::string_view signature) {
   std::string blob;
-  PutFixed32BE(&blob, NoteKeyId(key_name, key.public_key()));
-  blob += key.Sign(body);
+  PutFixed32BE(&blob, NoteKeyId(key_name, key));
+  blob += signature;
   return absl::StrCat(std::string(kSigPrefix), std::string(key_name), " ", Base64Encode(blob),
                       "\n");
 }

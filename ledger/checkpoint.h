@@ -49,6 +49,8 @@ struct SignedNote {
 uint32_t NoteKeyId(std::string_view key_name, const PublicKey& key);
 // One signature line ("— name base64\n") over `body`.
 std::string SignNoteLine(std::string_view body, std::string_view key_name, const SigningKey& key);
+// The same line from a signature made elsewhere (a validator's consensus vote).
+std::string NoteLine(std::string_view key_name, const PublicKey& key, std::string_view signature);
 // body + "\n" + signature lines.
 std::string AssembleNote(std::string_view body, const std::vector<std::string>& sig_lines);
 

@@ -20,16 +20,19 @@
 #include "common/status_macros.h"
 #include "common/strings.h"
 #include "ledger/checkpoint.h"
+#include "ledger/consensus/replica.h"
 #include "ledger/membership.h"
 #include "ledger/merkle.h"
 #include "ledger/state_overlay.h"
 #include "ledger/store.h"
+#include "proto/consensus.pb.h"
 #include "proto/envelope.pb.h"
 
 namespace tds::ledger {
 namespace {
 
 constexpr size_t kMaxPending = 200000;
+constexpr size_t kMaxForwardBatch = 2048;
 constexpr std::string_view kStateDigestTag = "tds-state-v1";
 
 int64_t WallClockMs() {
@@ -64,7 +67,7 @@ struct Pending {
   Hash txid{};
   std::string signer;  // raw key bytes
   tds::Transaction tx;
-  Ledger::Done done;
+  Ledger::Done done;  // set for transactions submitted to this node
 };
 
 struct Head {
@@ -79,7 +82,7 @@ struct Head {
 
 }  // namespace
 
-class Ledger::Impl {
+class Ledger::Impl : public consensus::BlockApp {
  public:
   using CommitObserver = Ledger::CommitObserver;
   Impl(const LedgerOptions& options, GenesisInfo genesis, std::unique_ptr<SigningKey> key,
@@ -98,9 +101,17 @@ class Ledger::Impl {
       std::lock_guard<std::mutex> l(mu_);
       stopping_ = true;
     }
-    pending_cv_.notify_all();
     height_cv_.notify_all();
-    if (committer_.joinable()) committer_.join();
+    if (replica_ != nullptr) replica_->Stop();
+    // Whatever still waits was not committed: say so rather than leave callers hanging.
+    std::map<Hash, Pending> left;
+    {
+      std::lock_guard<std::mutex> l(mu_);
+      left.swap(mempool_);
+    }
+    for (auto& [id, p] : left) {
+      if (p.done) p.done(absl::UnavailableError("ledger closed before the transaction committed"));
+    }
   }
 
   absl::Status Recover() {
@@ -147,8 +158,59 @@ class Ledger::Impl {
     return LoadMemberCache();
   }
 
-  void Start() {
-    committer_ = std::thread([this] { CommitLoop(); });
+  // Validators run consensus among the genesis validators (alone when there is one).
+  absl::Status Start() {
+    validators_ = MakeValidatorSet(genesis_);
+    self_index_ = static_cast<size_t>(validators_->IndexOf(node_id_));
+    committed_id_ = head_.block_hash;
+    consensus::Root root;
+    if (head_.height > 0) {
+      TDS_ASSIGN_OR_RETURN(root, RootFromBlock(head_.height));
+    }
+    consensus::ReplicaHooks hooks;
+    hooks.send = options_.send;
+    hooks.commit = [this](const consensus::CommitAction& c) { Commit(c); };
+    hooks.after_event = [this](const consensus::CoreStatus&) { ForwardFresh(); };
+    consensus::CoreOptions core_options;
+    core_options.base_timeout_ms = options_.consensus_timeout_ms;
+    core_options.max_entries = options_.max_block_txs;
+    replica_ = std::make_unique<consensus::Replica>(
+        validators_.get(), self_index_, key_.get(), this,
+        consensus::SafetyStore(options_.data_dir + "/consensus-safety"), options_.sync,
+        std::move(hooks), core_options);
+    return replica_->Start(root);
+  }
+
+  // The last durable block as the consensus root: its proposal (ref, entries, justify) and
+  // its certificate, rebuilt from the checkpoint note.
+  absl::StatusOr<consensus::Root> RootFromBlock(uint64_t height) const {
+    TDS_ASSIGN_OR_RETURN(tds::Block block, GetBlock(height));
+    tds::BlockHeader header;
+    header.ParseFromString(block.header());
+    if (header.round() == 0) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "data directory ", options_.data_dir,
+          " was written before BFT consensus (its blocks carry no round); start from a new one"));
+    }
+    consensus::Root root;
+    tds::BlockRef* ref = root.block.mutable_block();
+    ref->set_round(header.round());
+    ref->set_parent(header.parent_id());
+    ref->set_header(block.header());
+    for (const std::string& e : block.entries()) root.block.add_entries(e);
+    if (!root.block.mutable_justify()->ParseFromString(block.justify())) {
+      return absl::DataLossError(absl::StrCat("storage: block ", height, " justify is corrupt"));
+    }
+    *root.qc.mutable_block() = *ref;
+    TDS_ASSIGN_OR_RETURN(SignedNote note, ParseSignedNote(block.checkpoint()));
+    for (const NoteSignature& sig : note.signatures) {
+      const int index = validators_->IndexOf(sig.key_name);
+      if (index < 0) continue;
+      tds::ValidatorSignature* v = root.qc.add_votes();
+      v->set_signer(static_cast<uint32_t>(index));
+      v->set_signature(sig.signature);
+    }
+    return root;
   }
 
   void Submit(std::string entry, Done done) {
@@ -163,25 +225,64 @@ class Ledger::Impl {
       return;
     }
     p->done = std::move(done);
+    AddToMempool(std::move(*p));
+  }
+
+  // Transactions another validator admitted, for whichever of us leads.
+  void DeliverConsensus(size_t from, tds::ConsensusMessage msg) {
+    if (replica_ == nullptr) return;
+    if (!msg.has_txs()) {
+      replica_->Deliver(from, std::move(msg));
+      return;
+    }
+    for (std::string& entry : *msg.mutable_txs()->mutable_entries()) {
+      auto p = Admit(std::move(entry));
+      if (p.ok()) AddToMempool(std::move(*p));
+    }
+  }
+
+  void AddToMempool(Pending p) {
+    const bool local = static_cast<bool>(p.done);
+    absl::Status refuse;
     {
       std::lock_guard<std::mutex> l(mu_);
-      absl::Status refuse;
       if (stopping_) {
         refuse = absl::UnavailableError("ledger is shutting down");
-      } else if (pending_.size() >= kMaxPending) {
+      } else if (mempool_.size() >= kMaxPending) {
         refuse = absl::ResourceExhaustedError(
             absl::StrCat("ledger queue is full (", kMaxPending, " transactions); retry later"));
-      } else if (!inflight_.insert(p->txid).second) {
+      } else if (mempool_.count(p.txid) > 0) {
         refuse = absl::AlreadyExistsError(
-            absl::StrCat("transaction ", TxIdHex(p->txid), " is already pending"));
+            absl::StrCat("transaction ", TxIdHex(p.txid), " is already pending"));
+      } else {
+        if (local && validators_->size() > 1) to_forward_.push_back(p.entry);
+        fifo_.push_back(p.txid);
+        const Hash txid = p.txid;
+        mempool_.emplace(txid, std::move(p));
       }
-      if (!refuse.ok()) {
-        p->done(refuse);
-        return;
-      }
-      pending_.push_back(std::move(*p));
     }
-    pending_cv_.notify_one();
+    if (!refuse.ok()) {
+      if (local) p.done(refuse);
+      return;
+    }
+    replica_->NotifyWork();
+  }
+
+  // Passes transactions submitted here to the other validators (replica thread).
+  void ForwardFresh() {
+    std::vector<std::string> fresh;
+    {
+      std::lock_guard<std::mutex> l(mu_);
+      if (to_forward_.empty()) return;
+      fresh.swap(to_forward_);
+    }
+    for (size_t i = 0; i < fresh.size(); i += kMaxForwardBatch) {
+      tds::ConsensusMessage m;
+      for (size_t j = i; j < std::min(fresh.size(), i + kMaxForwardBatch); ++j) {
+        m.mutable_txs()->add_entries(std::move(fresh[j]));
+      }
+      if (options_.send) options_.send(-1, m);
+    }
   }
 
   // Stateless checks plus the committed-duplicate lookup; runs on the caller's thread.
@@ -242,83 +343,314 @@ class Ledger::Impl {
     }
     return absl::StrCat(" (claiming to be '", tx.submitter().substr(0, 64), "')");
   }
-
-  void CommitLoop() {
-    for (;;) {
-      std::vector<Pending> batch;
-      {
-        std::unique_lock<std::mutex> l(mu_);
-        pending_cv_.wait(l, [&] { return stopping_ || !pending_.empty(); });
-        if (pending_.empty()) return;  // stopping, and everything queued was committed
-        const size_t n = std::min(pending_.size(), options_.max_block_txs);
-        batch.reserve(n);
-        for (size_t i = 0; i < n; ++i) {
-          batch.push_back(std::move(pending_.front()));
-          pending_.pop_front();
-        }
-      }
-      CommitBlock(batch);
-    }
-  }
-
-  // The outcome of applying a batch of transactions on top of the last durable block.
+  // The outcome of applying transactions over some state (durable, or a speculative block's).
   struct Execution {
     BlockContext ctx;
     StateOverlay state;
-    std::vector<Pending*> accepted;
+    std::vector<Pending> accepted;
     std::vector<std::string> results;
-    std::vector<std::pair<Pending*, absl::Status>> rejected;
-    explicit Execution(const StateReader* committed) : state(committed) {}
+    std::vector<std::pair<Pending, absl::Status>> rejected;
+    explicit Execution(const StateReader* base) : state(base) {}
   };
 
-  // Applies `txs` in order; genesis members are seeded first in block 1.
-  void Execute(const Head& head, std::vector<Pending>& txs, Execution* ex) {
+  // A consensus block executed but not yet committed. Its state reads through its parent's
+  // until the parent is durable (then through the store: Rebase), so a chain of uncommitted
+  // blocks executes without touching the store.
+  struct Spec {
+    Hash id{};
+    std::shared_ptr<Spec> parent;  // null once the parent is durable
+    bool empty = true;
+    Head head;  // after this block (an empty block's is its parent's)
+    merkle::Frontier frontier;
+    std::vector<merkle::StoredNode> nodes;
+    Execution ex;
+    std::set<Hash> txids;
+    explicit Spec(const StateReader* base) : ex(base) {}
+  };
+
+  // Applies `txs` in order over ex->state; genesis members are seeded first in block 1.
+  void Execute(const Head& head, std::vector<Pending> txs, const Spec* chain, Execution* ex) {
     if (ex->ctx.height == 1) SeedGenesisMembers(&ex->state);
     std::set<Hash> in_block;
     for (Pending& p : txs) {
-      auto r = ApplyOne(ex->ctx, head.log_size + ex->accepted.size(), p, &ex->state, &in_block);
+      auto r = ApplyOne(ex->ctx, head.log_size + ex->accepted.size(), p, chain, &ex->state,
+                        &in_block);
       if (!r.ok()) {
-        ex->rejected.emplace_back(&p, r.status());
+        ex->rejected.emplace_back(std::move(p), r.status());
         continue;
       }
-      ex->accepted.push_back(&p);
+      ex->accepted.push_back(std::move(p));
       ex->results.push_back(std::move(*r));
     }
   }
 
-  // Proposer path: a block from what is queued, signed by this validator.
-  void CommitBlock(std::vector<Pending>& batch) {
-    const Head head = SnapshotHead();
-    Execution ex(&store_->state());
+  struct Derived {
+    merkle::Frontier frontier;
+    std::vector<merkle::StoredNode> nodes;
+    Head next;  // block_hash and checkpoint not yet known
+  };
+
+  // What an execution over `head` (whose Merkle frontier is `base`) puts in the header.
+  Derived Derive(const Head& head, const merkle::Frontier& base, const Execution& ex) const {
+    Derived d;
+    d.frontier = base;
+    for (const Pending& p : ex.accepted) d.frontier.Append(merkle::LeafHash(p.entry), &d.nodes);
+    d.next.height = ex.ctx.height;
+    d.next.log_size = d.frontier.size();
+    d.next.log_root = d.frontier.Root();
+    d.next.state_digest = ChainStateDigest(head.state_digest, ex.state);
+    d.next.block_time_ms = ex.ctx.timestamp_ms;
+    return d;
+  }
+
+  // ---- consensus::BlockApp (replica thread) -------------------------------------------
+
+  absl::StatusOr<consensus::BlockInfo> DescribeHeader(const tds::BlockRef& ref) const override {
+    tds::BlockHeader header;
+    if (!header.ParseFromString(ref.header())) {
+      return absl::InvalidArgumentError("block header does not parse");
+    }
+    if (header.round() != ref.round() || header.parent_id() != ref.parent()) {
+      return absl::InvalidArgumentError("block header names another round or parent");
+    }
+    if (header.log_root().size() != 32) {
+      return absl::InvalidArgumentError("block header log root is not 32 bytes");
+    }
+    Checkpoint cp;
+    cp.origin = genesis_.origin();
+    cp.size = header.log_size();
+    std::copy(header.log_root().begin(), header.log_root().end(), cp.root.begin());
+    cp.height = header.height();
+    cp.block_hash = Sha256(ref.header());
+    return consensus::BlockInfo{cp.block_hash, cp.Body()};
+  }
+
+  bool HasWork() const override {
+    std::lock_guard<std::mutex> l(mu_);
+    return !mempool_.empty();
+  }
+
+  // The state a child of consensus block `parent` starts from: a speculative block, or the
+  // durable head when `parent` is the last committed block.
+  absl::StatusOr<std::pair<std::shared_ptr<Spec>, Head>> BaseOf(const std::string& parent) const {
+    if (parent == AsBytes(committed_id_)) return std::make_pair(nullptr, SnapshotHead());
+    for (const auto& [id, spec] : spec_) {
+      if (AsBytes(id) == parent) return std::make_pair(spec, spec->head);
+    }
+    return absl::FailedPreconditionError("the parent block is not executed here");
+  }
+
+  std::shared_ptr<Spec> NewSpec(const std::shared_ptr<Spec>& parent) const {
+    auto spec = std::make_shared<Spec>(parent != nullptr
+                                           ? static_cast<const StateReader*>(&parent->ex.state)
+                                           : &store_->state());
+    spec->parent = parent;
+    spec->frontier = parent != nullptr ? parent->frontier : frontier_;
+    return spec;
+  }
+
+  static bool InChain(const Spec* chain, const Hash& txid) {
+    for (; chain != nullptr; chain = chain->parent.get()) {
+      if (chain->txids.count(txid) > 0) return true;
+    }
+    return false;
+  }
+
+  absl::Status Build(tds::BlockProposal* p) override {
+    TDS_ASSIGN_OR_RETURN(auto base, BaseOf(p->block().parent()));
+    auto& [parent, head] = base;
+    std::vector<Pending> batch;
+    {
+      std::lock_guard<std::mutex> l(mu_);
+      while (!fifo_.empty() && mempool_.count(fifo_.front()) == 0) fifo_.pop_front();
+      for (const Hash& txid : fifo_) {
+        if (batch.size() >= options_.max_block_txs) break;
+        auto it = mempool_.find(txid);
+        if (it == mempool_.end() || InChain(parent.get(), txid)) continue;
+        Pending copy;
+        copy.entry = it->second.entry;
+        copy.txid = it->second.txid;
+        copy.signer = it->second.signer;
+        copy.tx = it->second.tx;
+        batch.push_back(std::move(copy));
+      }
+    }
+    if (batch.empty()) return absl::OkStatus();
+    auto spec = NewSpec(parent);
+    Execution& ex = spec->ex;
     ex.ctx.height = head.height + 1;
     ex.ctx.timestamp_ms = std::max(options_.clock(), head.block_time_ms);  // never goes back
     ex.ctx.proposer = node_id_;
-    Execute(head, batch, &ex);
-    absl::StatusOr<Head> next = head;
-    if (!ex.accepted.empty()) next = Persist(head, ex, /*given=*/nullptr);
-    {
-      std::lock_guard<std::mutex> l(mu_);
-      for (const Pending& p : batch) inflight_.erase(p.txid);
-    }
-    for (size_t i = 0; i < ex.accepted.size(); ++i) {
-      if (!next.ok()) {
-        ex.accepted[i]->done(next.status());
-        continue;
-      }
-      SubmitAck ack;
-      ack.txid = ex.accepted[i]->txid;
-      ack.index = head.log_size + i;
-      ack.height = next->height;
-      ack.result = std::move(ex.results[i]);
-      ex.accepted[i]->done(std::move(ack));
-    }
-    for (auto& [p, status] : ex.rejected) p->done(status);
+    Execute(head, std::move(batch), parent.get(), &ex);
+    for (auto& [rejected, status] : ex.rejected) Drop(rejected.txid, status);
+    if (ex.accepted.empty()) return absl::OkStatus();
+    Derived d = Derive(head, spec->frontier, ex);
+    tds::BlockHeader header;
+    header.set_height(ex.ctx.height);
+    header.set_prev_block_hash(std::string(AsBytes(head.block_hash)));
+    header.set_log_size(d.next.log_size);
+    header.set_log_root(std::string(AsBytes(d.next.log_root)));
+    header.set_state_digest(std::string(AsBytes(d.next.state_digest)));
+    header.set_timestamp_ms(ex.ctx.timestamp_ms);
+    header.set_proposer(node_id_);
+    header.set_tx_count(static_cast<uint32_t>(ex.accepted.size()));
+    header.set_round(p->block().round());
+    header.set_parent_id(p->block().parent());
+    p->mutable_block()->set_header(header.SerializeAsString());
+    for (const Pending& t : ex.accepted) p->add_entries(t.entry);
+    Install(std::move(spec), std::move(d), Sha256(p->block().header()));
+    return absl::OkStatus();
   }
 
-  // Follower path: re-executes a block some validator committed and stores it only if every
+  absl::Status Execute(const Hash& id, const tds::BlockProposal& p) override {
+    if (spec_.count(id) > 0) return absl::OkStatus();  // built here
+    TDS_ASSIGN_OR_RETURN(auto base, BaseOf(p.block().parent()));
+    auto& [parent, head] = base;
+    auto spec = NewSpec(parent);
+    if (p.block().header().empty()) {
+      spec->head = head;
+      spec->id = id;
+      spec_[id] = std::move(spec);
+      return absl::OkStatus();
+    }
+    tds::BlockHeader header;
+    header.ParseFromString(p.block().header());  // DescribeHeader parsed it
+    const std::string leader =
+        validators_->id(validators_->LeaderOf(consensus::ViewOf(p.block().round())));
+    if (header.proposer() != leader) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("proposer '", header.proposer(), "' is not the view's leader '", leader, "'"));
+    }
+    if (header.height() != head.height + 1 ||
+        header.prev_block_hash() != AsBytes(head.block_hash)) {
+      return absl::InvalidArgumentError("header does not follow its parent's ledger block");
+    }
+    if (header.tx_count() == 0 || static_cast<int>(header.tx_count()) != p.entries_size()) {
+      return absl::InvalidArgumentError("entry count does not match the header");
+    }
+    if (header.timestamp_ms() < head.block_time_ms) {
+      return absl::InvalidArgumentError("block time goes back");
+    }
+    std::vector<Pending> txs;
+    txs.reserve(p.entries_size());
+    for (int i = 0; i < p.entries_size(); ++i) {
+      auto t = DecodeEntry(p.entries(i));
+      if (!t.ok()) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("entry ", i, ": ", std::string(t.status().message())));
+      }
+      txs.push_back(std::move(*t));
+    }
+    Execution& ex = spec->ex;
+    ex.ctx.height = header.height();
+    ex.ctx.timestamp_ms = header.timestamp_ms();
+    ex.ctx.proposer = header.proposer();
+    Execute(head, std::move(txs), parent.get(), &ex);
+    if (!ex.rejected.empty()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("transaction ", TxIdHex(ex.rejected.front().first.txid),
+                       " is rejected here: ", std::string(ex.rejected.front().second.message())));
+    }
+    Derived d = Derive(head, spec->frontier, ex);
+    if (header.log_size() != d.next.log_size || header.log_root() != AsBytes(d.next.log_root) ||
+        header.state_digest() != AsBytes(d.next.state_digest)) {
+      return absl::InvalidArgumentError(
+          "executing the block gives another log root or state digest than its header claims");
+    }
+    Install(std::move(spec), std::move(d), id);
+    return absl::OkStatus();
+  }
+
+  void Install(std::shared_ptr<Spec> spec, Derived d, const Hash& id) {
+    spec->id = id;
+    spec->empty = false;
+    spec->frontier = std::move(d.frontier);
+    spec->nodes = std::move(d.nodes);
+    spec->head = d.next;
+    spec->head.block_hash = id;
+    for (const Pending& t : spec->ex.accepted) spec->txids.insert(t.txid);
+    spec_[id] = std::move(spec);
+  }
+
+  void Forget(const Hash& id) override { spec_.erase(id); }
+
+  // Answers and removes a transaction that cannot commit.
+  void Drop(const Hash& txid, const absl::Status& why) {
+    Done done;
+    {
+      std::lock_guard<std::mutex> l(mu_);
+      auto it = mempool_.find(txid);
+      if (it == mempool_.end()) return;
+      done = std::move(it->second.done);
+      mempool_.erase(it);
+    }
+    if (done) done(why);
+  }
+
+  // A committed block becomes durable: the header as certified, the QC as its checkpoint.
+  void Commit(const consensus::CommitAction& c) {
+    auto it = spec_.find(c.id);
+    if (it == spec_.end()) {
+      spdlog::critical("consensus committed block {} that this node never executed",
+                       HexEncode(c.id));
+      std::abort();
+    }
+    std::shared_ptr<Spec> spec = it->second;
+    spec_.erase(it);
+    if (!spec->empty) {
+      tds::Block record;
+      record.set_header(c.block.block().header());
+      record.set_justify(c.block.justify().SerializeAsString());
+      auto info = DescribeHeader(c.block.block());
+      std::vector<std::string> lines;
+      for (const tds::ValidatorSignature& v : c.qc.votes()) {
+        lines.push_back(NoteLine(validators_->id(v.signer()), validators_->key(v.signer()),
+                                 v.signature()));
+      }
+      record.set_checkpoint(AssembleNote(info->vote_body, lines));
+      const uint64_t first = spec->head.log_size - spec->ex.accepted.size();
+      absl::Status s = Persist(spec->ex, first, spec->frontier, spec->nodes, spec->head, record);
+      if (!s.ok()) {
+        spdlog::critical("{}; stopping (a restart catches up from the other validators)",
+                         std::string(s.message()));
+        std::abort();
+      }
+      Acknowledge(*spec);
+    }
+    committed_id_ = c.id;
+    // Children now read the store, where this block's writes are.
+    for (auto& [id, child] : spec_) {
+      if (child->parent == spec) {
+        child->parent = nullptr;
+        child->ex.state.Rebase(&store_->state());
+      }
+    }
+  }
+
+  void Acknowledge(const Spec& spec) {
+    std::vector<std::pair<Done, SubmitAck>> acks;
+    {
+      std::lock_guard<std::mutex> l(mu_);
+      for (size_t i = 0; i < spec.ex.accepted.size(); ++i) {
+        auto it = mempool_.find(spec.ex.accepted[i].txid);
+        if (it == mempool_.end()) continue;
+        if (it->second.done) {
+          SubmitAck ack;
+          ack.txid = it->first;
+          ack.index = spec.head.log_size - spec.ex.accepted.size() + i;
+          ack.height = spec.head.height;
+          ack.result = spec.ex.results[i];
+          acks.emplace_back(std::move(it->second.done), std::move(ack));
+        }
+        mempool_.erase(it);
+      }
+    }
+    for (auto& [done, ack] : acks) done(std::move(ack));
+  }
+
+  // Follower path: re-executes a block the validators committed and stores it only if every
   // transaction applies and the log root, state digest, chain link and quorum checkpoint all
-  // match what the header claims. Serialized with the committer by commit_mu_ inside Persist;
-  // callers apply blocks in height order from one thread.
+  // match what the header claims. Callers apply blocks in height order from one thread.
   absl::Status ApplyBlock(const tds::Block& block) {
     const Head head = SnapshotHead();
     tds::BlockHeader header;
@@ -364,20 +696,46 @@ class Ledger::Impl {
     ex.ctx.height = header.height();
     ex.ctx.timestamp_ms = header.timestamp_ms();
     ex.ctx.proposer = header.proposer();
-    Execute(head, txs, &ex);
+    Execute(head, std::move(txs), nullptr, &ex);
     if (!ex.rejected.empty()) {
       const auto& [p, status] = ex.rejected.front();
       return absl::DataLossError(absl::StrCat(
-          where, "transaction ", TxIdHex(p->txid), " is rejected on replay (",
-          std::string(status.message()), "): this node's state diverges from the validator's"));
+          where, "transaction ", TxIdHex(p.txid), " is rejected on replay (",
+          std::string(status.message()), "): this node's state diverges from the validators'"));
     }
-    auto next = Persist(head, ex, &block);
-    return next.ok() ? absl::OkStatus() : next.status();
+    Derived d = Derive(head, frontier_, ex);
+    if (header.log_root() != AsBytes(d.next.log_root) ||
+        header.state_digest() != AsBytes(d.next.state_digest)) {
+      return absl::DataLossError(absl::StrCat(
+          where, "replay gives ",
+          header.log_root() != AsBytes(d.next.log_root) ? "a different log root"
+                                                        : "a different state digest",
+          " than the header claims: this node's state diverges from the validators'"));
+    }
+    d.next.block_hash = Sha256(block.header());
+    return Persist(ex, head.log_size, d.frontier, d.nodes, d.next, block);
   }
 
-  // Envelope → Pending for replay: the signer is resolved from the member cache, or verified
-  // in full when this block itself admitted the member (ApplyOne then checks membership).
+  // Envelope → Pending for replay. A transaction this node admitted (same bytes) was verified
+  // then; otherwise the signer is resolved from the member cache, or verified in full when this
+  // block itself admitted the member (ApplyOne then checks membership).
   absl::StatusOr<Pending> DecodeEntry(const std::string& entry) const {
+    {
+      tds::Envelope env;
+      if (env.ParseFromString(entry)) {
+        const Hash txid = Sha256(env.payload());
+        std::lock_guard<std::mutex> l(mu_);
+        auto it = mempool_.find(txid);
+        if (it != mempool_.end() && it->second.entry == entry) {
+          Pending p;
+          p.entry = entry;
+          p.txid = txid;
+          p.signer = it->second.signer;
+          p.tx = it->second.tx;
+          return p;
+        }
+      }
+    }
     absl::StatusOr<OpenedEnvelope> opened = [&] {
       std::shared_lock<std::shared_mutex> members(members_mu_);
       return OpenEnvelopeFrom(entry, kTxContext, [this](std::string_view raw) {
@@ -399,12 +757,15 @@ class Ledger::Impl {
     return p;
   }
 
+
+
   absl::StatusOr<std::string> ApplyOne(const BlockContext& ctx, uint64_t index, const Pending& p,
-                                       StateOverlay* block_state, std::set<Hash>* in_block) {
+                                       const Spec* chain, StateOverlay* block_state,
+                                       std::set<Hash>* in_block) {
     // Admission checked the store, but a duplicate may have been admitted concurrently with the
-    // commit of its twin; the committer is the single point that decides.
+    // commit of its twin, or sit in an uncommitted ancestor: execution is where it is decided.
     TDS_ASSIGN_OR_RETURN(auto loc, store_->FindTx(AsBytes(p.txid)));
-    if (loc.has_value() || !in_block->insert(p.txid).second) {
+    if (loc.has_value() || InChain(chain, p.txid) || !in_block->insert(p.txid).second) {
       return absl::AlreadyExistsError(
           absl::StrCat("transaction ", TxIdHex(p.txid), " is already in the log"));
     }
@@ -441,18 +802,16 @@ class Ledger::Impl {
     return result;
   }
 
-  // Writes an executed block durably, then publishes it (head, member cache, observers,
-  // waiters). With `given`, the block came from another validator: its header must be exactly
-  // what this execution produced, and its header bytes and checkpoint are stored as received.
-  absl::StatusOr<Head> Persist(const Head& head, const Execution& ex, const tds::Block* given) {
+  // Writes an executed block durably (entries, results, index, Merkle nodes, state, the block
+  // record as given), then publishes it: head, member cache, observers, waiters.
+  absl::Status Persist(const Execution& ex, uint64_t first_index, const merkle::Frontier& frontier,
+                       const std::vector<merkle::StoredNode>& nodes, Head next,
+                       const tds::Block& given) {
     std::lock_guard<std::mutex> commit(commit_mu_);
     leveldb::WriteBatch wb;
-    merkle::Frontier frontier = frontier_;
-    std::vector<merkle::StoredNode> nodes;
     for (size_t i = 0; i < ex.accepted.size(); ++i) {
-      const uint64_t index = head.log_size + i;
-      const Pending& p = *ex.accepted[i];
-      frontier.Append(merkle::LeafHash(p.entry), &nodes);
+      const uint64_t index = first_index + i;
+      const Pending& p = ex.accepted[i];
       wb.Put(EntryKey(index), p.entry);
       if (!ex.results[i].empty()) wb.Put(ResultKey(index), ex.results[i]);
       wb.Put(TxKey(AsBytes(p.txid)), EncodeTxLocation({index, ex.ctx.height}));
@@ -467,71 +826,32 @@ class Ledger::Impl {
         wb.Delete(StateKey(k));
       }
     }
-    Head next;
-    next.height = ex.ctx.height;
-    next.log_size = frontier.size();
-    next.log_root = frontier.Root();
-    next.state_digest = ChainStateDigest(head.state_digest, ex.state);
-    next.block_time_ms = ex.ctx.timestamp_ms;
-
-    tds::BlockHeader header;
-    header.set_height(ex.ctx.height);
-    header.set_prev_block_hash(std::string(AsBytes(head.block_hash)));
-    header.set_log_size(next.log_size);
-    header.set_log_root(std::string(AsBytes(next.log_root)));
-    header.set_state_digest(std::string(AsBytes(next.state_digest)));
-    header.set_timestamp_ms(ex.ctx.timestamp_ms);
-    header.set_proposer(ex.ctx.proposer);
-    header.set_tx_count(static_cast<uint32_t>(ex.accepted.size()));
     tds::Block record;
-    if (given != nullptr) {
-      tds::BlockHeader claimed;
-      claimed.ParseFromString(given->header());
-      if (claimed.log_root() != header.log_root() ||
-          claimed.state_digest() != header.state_digest()) {
-        return absl::DataLossError(absl::StrCat(
-            "block ", ex.ctx.height, ": replay gives ",
-            claimed.log_root() != header.log_root() ? "a different log root"
-                                                    : "a different state digest",
-            " than the header claims: this node's state diverges from the validator's"));
-      }
-      record.set_header(given->header());
-      record.set_checkpoint(given->checkpoint());
-    } else {
-      record.set_header(header.SerializeAsString());
-      Checkpoint cp;
-      cp.origin = genesis_.origin();
-      cp.size = next.log_size;
-      cp.root = next.log_root;
-      cp.height = next.height;
-      cp.block_hash = Sha256(record.header());
-      const std::string body = cp.Body();
-      record.set_checkpoint(AssembleNote(body, {SignNoteLine(body, node_id_, *key_)}));
-    }
-    next.block_hash = Sha256(record.header());
-    next.checkpoint = record.checkpoint();
+    record.set_header(given.header());
+    record.set_checkpoint(given.checkpoint());
+    record.set_justify(given.justify());
     wb.Put(BlockKey(ex.ctx.height), record.SerializeAsString());
     std::string h;
     PutFixed64BE(&h, ex.ctx.height);
     wb.Put(MetaKey("height"), h);
-
     absl::Status s = store_->Write(&wb, options_.sync);
     if (!s.ok()) {
-      spdlog::error("block {} not written: {}", ex.ctx.height, std::string(s.message()));
       return absl::UnavailableError(absl::StrCat(
           "block ", ex.ctx.height, " could not be made durable: ", std::string(s.message())));
     }
-    frontier_ = std::move(frontier);
+    frontier_ = frontier;
     UpdateMemberCache(ex.state.writes());
     for (const CommitObserver& o : observers_)
       o(ex.ctx.height, ex.ctx.timestamp_ms, ex.state.writes());
+    next.checkpoint = record.checkpoint();
     {
       std::lock_guard<std::mutex> l(mu_);
       head_ = next;
     }
     height_cv_.notify_all();
-    return next;
+    return absl::OkStatus();
   }
+
 
   void SeedGenesisMembers(StateOverlay* state) const {
     for (const tds::Member& m : genesis_.proto().members()) {
@@ -673,6 +993,20 @@ class Ledger::Impl {
     return head_;
   }
 
+  ConsensusStatus ConsensusStatusNow() const {
+    ConsensusStatus out;
+    if (replica_ == nullptr) return out;
+    const consensus::CoreStatus s = replica_->status();
+    out.view = s.view;
+    out.round = s.round;
+    out.leader = validators_->id(validators_->LeaderOf(s.view));
+    out.committed_round = s.committed_round;
+    out.timeouts = s.timeouts;
+    out.refused = s.refused;
+    out.last_refusal = std::string(replica_->last_refusal().message());
+    return out;
+  }
+
   LedgerStatus Status() const {
     std::lock_guard<std::mutex> l(mu_);
     LedgerStatus s;
@@ -682,7 +1016,7 @@ class Ledger::Impl {
     s.state_digest = head_.state_digest;
     s.last_block_hash = head_.block_hash;
     s.last_block_time_ms = head_.block_time_ms;
-    s.pending = pending_.size();
+    s.pending = mempool_.size();
     return s;
   }
 
@@ -706,10 +1040,12 @@ class Ledger::Impl {
   const std::unique_ptr<Store> store_;
 
   mutable std::mutex mu_;
-  std::condition_variable pending_cv_;
   mutable std::condition_variable height_cv_;
-  std::deque<Pending> pending_;  // GUARDED_BY(mu_)
-  std::set<Hash> inflight_;      // GUARDED_BY(mu_): queued or being committed
+  // Admitted transactions not yet committed, in arrival order; `done` set for those
+  // submitted here, answered when their block commits.
+  std::map<Hash, Pending> mempool_;       // GUARDED_BY(mu_)
+  std::deque<Hash> fifo_;                 // GUARDED_BY(mu_): may hold ids no longer pooled
+  std::vector<std::string> to_forward_;   // GUARDED_BY(mu_): submitted here, not yet passed on
   bool stopping_ = false;        // GUARDED_BY(mu_)
   Head head_;                    // GUARDED_BY(mu_): the last durable block
   merkle::Frontier frontier_;    // committer thread only (and Recover before it starts)
@@ -722,7 +1058,13 @@ class Ledger::Impl {
   // Held while a block is written and observed, and while an observer registers.
   std::mutex commit_mu_;
   std::vector<CommitObserver> observers_;  // GUARDED_BY(commit_mu_)
-  std::thread committer_;
+
+  // Consensus (validators). The replica thread is the only one executing blocks.
+  std::unique_ptr<consensus::ValidatorSet> validators_;
+  size_t self_index_ = 0;
+  Hash committed_id_{};  // consensus id of the last committed block (an empty one included)
+  std::map<Hash, std::shared_ptr<Spec>> spec_;  // replica thread only: executed, uncommitted
+  std::unique_ptr<consensus::Replica> replica_;
 };
 
 Ledger::Ledger(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -758,7 +1100,7 @@ absl::StatusOr<std::unique_ptr<Ledger>> Ledger::Open(const LedgerOptions& option
   spdlog::info("ledger open: origin '{}', node '{}' ({}), height {}, log size {}",
                impl->genesis().origin(), impl->node_id(),
                options.follower ? "follower" : "validator", st.height, st.log_size);
-  if (!options.follower) impl->Start();
+  if (!options.follower) TDS_RETURN_IF_ERROR(impl->Start());
   return std::unique_ptr<Ledger>(new Ledger(std::move(impl)));
 }
 
@@ -767,6 +1109,11 @@ void Ledger::Submit(std::string envelope_bytes, Done done) {
 }
 
 absl::Status Ledger::ApplyBlock(const tds::Block& block) { return impl_->ApplyBlock(block); }
+
+void Ledger::DeliverConsensus(size_t from, tds::ConsensusMessage msg) {
+  impl_->DeliverConsensus(from, std::move(msg));
+}
+ConsensusStatus Ledger::consensus_status() const { return impl_->ConsensusStatusNow(); }
 
 absl::StatusOr<SubmitAck> Ledger::SubmitAndWait(std::string envelope_bytes) {
   std::promise<absl::StatusOr<SubmitAck>> promise;
@@ -802,6 +1149,17 @@ const GenesisInfo& Ledger::genesis() const { return impl_->genesis(); }
 const std::string& Ledger::node_id() const { return impl_->node_id(); }
 uint64_t Ledger::WaitForHeight(uint64_t h, int64_t timeout_ms) const {
   return impl_->WaitForHeight(h, timeout_ms);
+}
+
+std::unique_ptr<consensus::ValidatorSet> MakeValidatorSet(const GenesisInfo& genesis) {
+  std::vector<std::string> ids;
+  std::vector<PublicKey> keys;
+  for (const Validator& v : genesis.validators()) {
+    ids.push_back(v.id);
+    keys.push_back(v.key);
+  }
+  return std::make_unique<consensus::ValidatorSet>(genesis.origin(), genesis.digest(),
+                                                   std::move(ids), std::move(keys));
 }
 
 absl::StatusOr<Hash> TxIdOfEntry(std::string_view envelope_bytes) {

@@ -23,6 +23,12 @@
 #include "ledger/genesis.h"
 #include "proto/ledger.pb.h"
 
+namespace tds {
+class ConsensusMessage;
+namespace consensus {
+class ValidatorSet;
+}
+}  // namespace tds
 namespace tds::ledger {
 
 struct LedgerOptions {
@@ -36,6 +42,22 @@ struct LedgerOptions {
   // A follower proposes nothing: it stores only blocks a validator committed (ApplyBlock),
   // after re-executing and verifying them. Its key may be any member's, or none.
   bool follower = false;
+  // A validator orders blocks by BFT consensus among the genesis validators
+  // (ledger/consensus/README.md); with one validator it runs alone. With more, `send` carries
+  // its messages (to = validator index in genesis order, -1 = every other validator; must not
+  // block) and the node passes theirs to DeliverConsensus.
+  std::function<void(int to, const tds::ConsensusMessage&)> send;
+  int64_t consensus_timeout_ms = 1000;  // a view's first timeout; doubles while views fail
+};
+
+struct ConsensusStatus {
+  uint64_t view = 0;
+  uint64_t round = 0;
+  std::string leader;
+  uint64_t committed_round = 0;
+  uint64_t timeouts = 0;
+  uint64_t refused = 0;
+  std::string last_refusal;
 };
 
 struct SubmitAck {
@@ -82,6 +104,12 @@ class Ledger {
   void Submit(std::string envelope_bytes, Done done);
   absl::StatusOr<SubmitAck> SubmitAndWait(std::string envelope_bytes);
 
+  // Validators: a consensus message from validator `from` (authenticated by the transport).
+  // Thread-safe; ignored by a follower.
+  void DeliverConsensus(size_t from, tds::ConsensusMessage msg);
+  // Validators: where consensus stands (zero for a follower).
+  ConsensusStatus consensus_status() const;
+
   // Follower: verifies and stores the next block a validator committed — chain link, quorum
   // checkpoint, every transaction re-executed, log root and state digest equal to the header's.
   // DataLoss names the first divergence; nothing is stored then. REQUIRES: heights in order,
@@ -121,6 +149,9 @@ class Ledger {
   explicit Ledger(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };
+
+// The genesis validators, in genesis order, as consensus sees them.
+std::unique_ptr<consensus::ValidatorSet> MakeValidatorSet(const GenesisInfo& genesis);
 
 // The transaction id: SHA-256 of the envelope payload (the signed Transaction bytes).
 absl::StatusOr<Hash> TxIdOfEntry(std::string_view envelope_bytes);

@@ -22,6 +22,8 @@ class StateOverlay : public StateWriter {
   void Put(std::string_view key, std::string_view value) override;
   void Delete(std::string_view key) override;
 
+  // Reads go to `parent` from now on (which must hold what the old parent held).
+  void Rebase(const StateReader* parent) { parent_ = parent; }
   // Moves every write into `target` (later writes win).
   void MergeInto(StateOverlay* target);
   // Writes in key order; nullopt marks a deletion.

@@ -2,6 +2,7 @@
 
 #include <utility>
 
+#include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
 
 #ifndef TDS_VERSION
@@ -19,6 +20,12 @@ grpc::ServerUnaryReactor* AdminService::GetNodeStatus(grpc::CallbackServerContex
                                                       const tds::GetNodeStatusRequest* request,
                                                       tds::NodeStatus* response) {
   return Reply(ctx, DoGetNodeStatus(*ctx, *request, response));
+}
+
+grpc::ServerUnaryReactor* AdminService::InjectFault(grpc::CallbackServerContext* ctx,
+                                                    const tds::InjectFaultRequest* request,
+                                                    tds::InjectFaultResponse* response) {
+  return Reply(ctx, DoInjectFault(*ctx, *request, response));
 }
 
 absl::Status AdminService::DoGetNodeStatus(const grpc::ServerContextBase& ctx,
@@ -45,12 +52,49 @@ absl::Status AdminService::DoGetNodeStatus(const grpc::ServerContextBase& ctx,
     if (!r.last_error.ok()) out->set_last_error(std::string(r.last_error.message()));
     out->set_halted(r.halted);
   }
+  if (!follower) {
+    const ledger::ConsensusStatus c = ledger.consensus_status();
+    tds::ConsensusState* out = response->mutable_consensus();
+    out->set_validators(ledger.genesis().validators().size());
+    out->set_view(c.view);
+    out->set_round(c.round);
+    out->set_leader(c.leader);
+    out->set_committed_round(c.committed_round);
+    out->set_view_changes(c.timeouts);
+    out->set_refused(c.refused);
+    out->set_last_refusal(c.last_refusal);
+  }
   for (const tds::ServedSource& source : facts_.sources) *response->add_sources() = source;
   response->set_version(NodeVersion());
   response->set_uptime_s(
       static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::seconds>(
                                 std::chrono::steady_clock::now() - facts_.started)
                                 .count()));
+  return absl::OkStatus();
+}
+
+absl::Status AdminService::DoInjectFault(const grpc::ServerContextBase& ctx,
+                                         const tds::InjectFaultRequest& request,
+                                         tds::InjectFaultResponse* response) const {
+  TDS_ASSIGN_OR_RETURN(Caller caller, env_.Authenticate(ctx, request.auth()));
+  TDS_RETURN_IF_ERROR(RequireIdentity(caller, "fault injection is for the node's operator"));
+  const std::string& operator_id = env_.ledger().node_id();
+  if (caller.member_id != operator_id) {
+    return absl::PermissionDeniedError(
+        absl::StrCat("fault injection is for this node's operator (member '", operator_id,
+                     "'), not ", caller.Describe()));
+  }
+  if (!facts_.inject_fault) {
+    return absl::FailedPreconditionError(
+        "fault injection is disabled: start tdsd with --allow-fault-injection");
+  }
+  if (request.heal() && request.isolate_size() > 0) {
+    return absl::InvalidArgumentError("isolate or heal, not both");
+  }
+  const std::set<std::string> isolate(request.isolate().begin(), request.isolate().end());
+  TDS_ASSIGN_OR_RETURN(std::set<std::string> isolated,
+                       facts_.inject_fault(request.heal(), isolate));
+  for (const std::string& id : isolated) response->add_isolated(id);
   return absl::OkStatus();
 }
 

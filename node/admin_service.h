@@ -2,12 +2,14 @@
 // tds.Admin (proto/node_service.proto): the node's view of itself — role, identity, ledger
 // position, replication health (followers), the data sources it serves, version and uptime.
 // Any authenticated member may read it; anonymous callers are refused (UNAUTHENTICATED).
+// Fault injection, when enabled, is for the node's own member alone.
 //
 // The service never reaches into the Server: what it reports beyond the ledger comes in a
 // NodeFacts the wiring fills (node/server.cc).
 
 #include <chrono>
 #include <functional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -30,6 +32,13 @@ struct NodeFacts {
   std::function<ReplicatorStatus()> replication;
   // Data sources from the configuration, in order.
   std::vector<tds::ServedSource> sources;
+  // A validator started with --allow-fault-injection: with heal, ends every isolation, else
+  // isolates these validators too (InvalidArgument for an id that is not another validator's);
+  // returns the validators isolated now (node/consensus_transport.h). Empty: InjectFault is
+  // refused.
+  std::function<absl::StatusOr<std::set<std::string>>(bool heal,
+                                                      const std::set<std::string>& isolate)>
+      inject_fault;
   // When the node started (uptime is measured from here).
   std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
 };
@@ -43,10 +52,18 @@ class AdminService final : public tds::Admin::CallbackService {
                                           const tds::GetNodeStatusRequest* request,
                                           tds::NodeStatus* response) override;
 
-  // The call without the gRPC plumbing.
+  grpc::ServerUnaryReactor* InjectFault(grpc::CallbackServerContext* ctx,
+                                        const tds::InjectFaultRequest* request,
+                                        tds::InjectFaultResponse* response) override;
+
+  // The calls without the gRPC plumbing.
   absl::Status DoGetNodeStatus(const grpc::ServerContextBase& ctx,
                                const tds::GetNodeStatusRequest& request,
                                tds::NodeStatus* response) const;
+  // Only the node's own member, the operator, may inject faults.
+  absl::Status DoInjectFault(const grpc::ServerContextBase& ctx,
+                             const tds::InjectFaultRequest& request,
+                             tds::InjectFaultResponse* response) const;
 
  private:
   const QueryEnv env_;

@@ -49,8 +49,9 @@ int Run(int argc, char** argv) {
 
   std::string config_path, data, genesis, key, listen, log_format, log_level, ready_file, validator,
       tls_cert, tls_key, tls_ca;
-  uint32_t max_block_txs = 0;
-  bool insecure_dev = false, no_sync = false;
+  uint32_t max_block_txs = 0, consensus_timeout_ms = 0;
+  bool insecure_dev = false, no_sync = false, allow_fault = false;
+  std::vector<std::string> peers;
   app.add_option("--config", config_path,
                  "Config file, YAML or JSON (fields of tds.NodeConfig in proto/config.proto)");
   CLI::Option* o_data =
@@ -97,6 +98,20 @@ int Run(int argc, char** argv) {
       "--no-sync", no_sync,
       "Do not fsync blocks before acknowledging (experiments only: a crash loses acknowledged "
       "transactions; `ledger.sync: false`)");
+  CLI::Option* o_peers = app.add_option(
+      "--peer", peers,
+      "A validator among several: ID=HOST:PORT of another genesis validator, once per other "
+      "validator (`peers`); consensus messages go there over mutual TLS");
+  CLI::Option* o_timeout =
+      app.add_option("--consensus-timeout-ms", consensus_timeout_ms,
+                     "A view's first timeout before validators replace its leader "
+                     "(`ledger.consensus_timeout_ms`)")
+          ->check(CLI::Range(50u, 600000u))
+          ->default_str("1000");
+  CLI::Option* o_allow_fault = app.add_flag(
+      "--allow-fault-injection", allow_fault,
+      "Let this node's operator isolate it from other validators (`tds node fault`; liveness "
+      "tests only; `allow_fault_injection`)");
   app.add_option("--ready-file", ready_file,
                  "Once serving, write \"HOST:PORT\\n\" (the real address) to this file "
                  "atomically (replacing it); removed at shutdown. Delete a stale one before "
@@ -128,6 +143,17 @@ int Run(int argc, char** argv) {
   if (o_log_level->count() > 0) config.set_log_level(log_level);
   if (o_max_block_txs->count() > 0) config.mutable_ledger()->set_max_block_txs(max_block_txs);
   if (o_no_sync->count() > 0) config.mutable_ledger()->set_sync(false);
+  if (o_timeout->count() > 0) config.mutable_ledger()->set_consensus_timeout_ms(consensus_timeout_ms);
+  if (o_allow_fault->count() > 0) config.set_allow_fault_injection(true);
+  for (const std::string& p : peers) {
+    const size_t eq = p.find('=');
+    if (o_peers->count() == 0 || eq == std::string::npos || eq == 0) {
+      return Fail(kExitUsage, "--peer " + p + ": expected ID=HOST:PORT");
+    }
+    tds::ValidatorPeer* peer = config.add_peers();
+    peer->set_id(p.substr(0, eq));
+    peer->set_address(p.substr(eq + 1));
+  }
   if (absl::Status s = tds::node::FinalizeConfig(&config); !s.ok()) {
     return Fail(kExitUsage, std::string(s.message()));
   }

@@ -1,6 +1,7 @@
 #include "node/server.h"
 
 #include <filesystem>
+#include <set>
 #include <optional>
 #include <system_error>
 #include <utility>
@@ -8,6 +9,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "catalog/catalog.h"
 #include "common/grpc_tls.h"
 #include "common/keys.h"
@@ -22,8 +24,10 @@
 #include "ledger/application.h"
 #include "ledger/genesis.h"
 #include "ledger/ledger.h"
+#include "ledger/consensus/certificates.h"
 #include "node/admin_service.h"
 #include "node/audit_service.h"
+#include "node/consensus_transport.h"
 #include "node/gateway/compute_service.h"
 #include "node/ledger_service.h"
 #include "node/peer_identity.h"
@@ -174,6 +178,34 @@ absl::Status FinalizeConfig(tds::NodeConfig* config) {
   return SplitHostPort(config->listen(), &host, &port);
 }
 
+// Validator i's HOST:PORT from `peers` ("" for this node); every other validator must be listed.
+absl::StatusOr<std::vector<std::string>> PeerAddresses(const tds::NodeConfig& config,
+                                                        const consensus::ValidatorSet& set,
+                                                        const std::string& self) {
+  std::vector<std::string> addresses(set.size());
+  for (const tds::ValidatorPeer& peer : config.peers()) {
+    const int i = set.IndexOf(peer.id());
+    if (i < 0) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("peers: '", peer.id(), "' is not a validator in the genesis"));
+    }
+    std::string host;
+    int port = 0;
+    TDS_RETURN_IF_ERROR(SplitHostPort(peer.address(), &host, &port));
+    if (peer.id() != self) addresses[i] = peer.address();
+  }
+  std::vector<std::string> missing;
+  for (size_t i = 0; i < set.size(); ++i) {
+    if (set.id(i) != self && addresses[i].empty()) missing.push_back(set.id(i));
+  }
+  if (!missing.empty()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "peers: the genesis has ", set.size(), " validators; give the address of ",
+        absl::StrJoin(missing, ", "), " (`peers` in the config, or --peer ID=HOST:PORT)"));
+  }
+  return addresses;
+}
+
 absl::StatusOr<std::unique_ptr<Server>> Server::Start(const tds::NodeConfig& config) {
   TDS_RETURN_IF_ERROR(CheckTlsConfig(config));
   std::string host;
@@ -213,10 +245,41 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const tds::NodeConfig& con
   options.max_entry_bytes = config.ledger().max_entry_bytes();
   options.sync = config.ledger().sync();
   options.follower = !config.validator().empty();
+  if (config.ledger().consensus_timeout_ms() > 0) {
+    options.consensus_timeout_ms = config.ledger().consensus_timeout_ms();
+  }
+  TransportOptions transport_options;
+  transport_options.max_message_bytes = kMaxMessageBytes;
+  if (!options.follower && genesis->validators().size() > 1) {
+    // Consensus among several validators: a transport to each other one. It exists before the
+    // ledger (whose replica sends at once) and hands messages over once the ledger is open.
+    server->validator_set_ = ledger::MakeValidatorSet(*genesis);
+    const ledger::Validator* self = nullptr;
+    for (const ledger::Validator& v : genesis->validators()) {
+      if (v.key.bytes() == (*key)->public_key().bytes()) self = &v;
+    }
+    if (self == nullptr) {
+      return absl::FailedPreconditionError(
+          "key: this node's key is not a genesis validator's (set `validator` to follow one)");
+    }
+    TDS_ASSIGN_OR_RETURN(std::vector<std::string> addresses,
+                         PeerAddresses(config, *server->validator_set_, self->id));
+    std::atomic<ledger::Ledger*>* target = &server->consensus_target_;
+    server->consensus_transport_ = std::make_unique<ConsensusTransport>(
+        server->validator_set_.get(), static_cast<size_t>(server->validator_set_->IndexOf(self->id)),
+        std::move(addresses),
+        tls ? TlsChannelCredentials(*tls) : grpc::InsecureChannelCredentials(),
+        config.insecure_dev(), transport_options, [target](size_t from, tds::ConsensusMessage msg) {
+          if (ledger::Ledger* l = target->load()) l->DeliverConsensus(from, std::move(msg));
+        });
+    ConsensusTransport* transport = server->consensus_transport_.get();
+    options.send = [transport](int to, const tds::ConsensusMessage& m) { transport->Send(to, m); };
+  }
   absl::StatusOr<std::unique_ptr<ledger::Ledger>> opened =
       ledger::Ledger::Open(options, *std::move(genesis), *std::move(key), server->app_.get());
   if (!opened.ok()) return Annotate(opened.status(), "ledger");
   server->ledger_ = *std::move(opened);
+  server->consensus_target_.store(server->ledger_.get());
   if (!options.sync) {
     spdlog::warn("ledger.sync is off: acknowledged transactions may be lost on a crash");
   }
@@ -246,6 +309,20 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const tds::NodeConfig& con
   server->audit_ = std::make_unique<AuditService>(server->ledger_.get(), QueryServiceOptions());
   NodeFacts facts;
   facts.validator_address = config.validator();
+  if (ConsensusTransport* t = server->consensus_transport_.get();
+      t != nullptr && config.allow_fault_injection()) {
+    facts.inject_fault = [t](bool heal, const std::set<std::string>& isolate)
+        -> absl::StatusOr<std::set<std::string>> {
+      if (heal) {
+        t->Heal();
+      } else {
+        TDS_RETURN_IF_ERROR(t->Isolate(isolate));
+      }
+      return t->isolated();
+    };
+    spdlog::warn("fault injection enabled (--allow-fault-injection): the operator may isolate "
+                 "this validator from the others");
+  }
   if (Replicator* replicator = server->replicator_.get()) {
     facts.replication = [replicator] { return replicator->status(); };
   }
@@ -285,6 +362,10 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const tds::NodeConfig& con
   server->compute_->RegisterWith(builder);
   builder.RegisterService(server->audit_.get());
   builder.RegisterService(server->admin_.get());
+  if (server->consensus_transport_ != nullptr) {
+    builder.RegisterService(server->consensus_transport_->service());
+    ConsensusTransport::ConfigureServer(&builder, transport_options);
+  }
   builder.SetMaxReceiveMessageSize(kMaxMessageBytes);
   // gRPC sets SO_REUSEPORT by default, which would let a second node bind the same port.
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
@@ -294,6 +375,7 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const tds::NodeConfig& con
                                                " (address in use, or not a local address)"));
   }
   server->address_ = absl::StrCat(host, ":", selected_port);
+  if (server->consensus_transport_ != nullptr) server->consensus_transport_->Start();
   if (grpc::HealthCheckServiceInterface* health = server->server_->GetHealthCheckService()) {
     health->SetServingStatus(true);
   }
@@ -326,6 +408,7 @@ void Server::Shutdown(std::chrono::milliseconds grace) {
   // Streams never end on their own: end them first, or Server::Shutdown would wait the full
   // grace period for them.
   if (service_ != nullptr) service_->Shutdown();
+  if (consensus_transport_ != nullptr) consensus_transport_->Stop();
   if (server_ != nullptr) {
     // In-flight submissions complete as their blocks commit (the ledger is still running).
     server_->Shutdown(std::chrono::system_clock::now() + grace);
@@ -339,10 +422,12 @@ void Server::Shutdown(std::chrono::milliseconds grace) {
   compute_.reset();
   replicator_.reset();  // no block is applied after this, so the forwarder may go
   forwarder_.reset();
+  consensus_target_.store(nullptr);
   if (ledger_ != nullptr) {
-    ledger_.reset();  // drains the queue: everything admitted becomes durable first
+    ledger_.reset();  // stops consensus; what was not committed is answered as such
     spdlog::info("ledger closed");
   }
+  consensus_transport_.reset();
   app_.reset();
 }
 

@@ -3,6 +3,7 @@
 // contracts), ledger → gRPC services (Ledger; Catalog, Contracts, Governance queries; Audit,
 // Admin; Compute, the metered gateway).
 
+#include <atomic>
 #include <chrono>
 #include <memory>
 #include <string>
@@ -18,11 +19,15 @@ namespace tds::ledger {
 class Application;
 class Ledger;
 }  // namespace tds::ledger
+namespace tds::consensus {
+class ValidatorSet;
+}  // namespace tds::consensus
 
 namespace tds::node {
 
 class Forwarder;
 class LedgerService;
+class ConsensusTransport;
 class AdminService;
 class AuditService;
 class QueryServices;
@@ -75,6 +80,11 @@ class Server {
   // before the forwarder before the ledger before the application (members are destroyed in reverse
   // order of declaration, and Shutdown resets them explicitly in that order).
   std::unique_ptr<ledger::Application> app_;
+  // Validators among several: the transport outlives the ledger (whose replica sends through
+  // it until it stops); consensus_target_ is the ledger it delivers to, once open.
+  std::unique_ptr<consensus::ValidatorSet> validator_set_;
+  std::unique_ptr<ConsensusTransport> consensus_transport_;
+  std::atomic<ledger::Ledger*> consensus_target_{nullptr};
   std::unique_ptr<ledger::Ledger> ledger_;
   // Follower only: the forwarder must outlive the replicator (its observer runs on applies).
   std::unique_ptr<Forwarder> forwarder_;

@@ -13,6 +13,7 @@ set(TDS_PROTOS
   proto/query_service.proto
   proto/compute_service.proto
   proto/node_service.proto
+  proto/consensus.proto
 )
 add_library(tds_proto STATIC ${TDS_PROTOS})
 target_link_libraries(tds_proto PUBLIC protobuf::libprotobuf gRPC::grpc++)

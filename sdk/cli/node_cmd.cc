@@ -1,13 +1,18 @@
 #include "sdk/cli/node_cmd.h"
 
+#include <chrono>
 #include <iostream>
 #include <memory>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "grpcpp/grpcpp.h"
+#include "proto/node_service.grpc.pb.h"
+#include "sdk/channel.h"
 #include "sdk/cli/output.h"
 #include "sdk/cli/session.h"
+#include "sdk/query_client.h"
 
 namespace tds::cli {
 namespace {
@@ -32,6 +37,14 @@ std::string Replication(const tds::NodeStatus& s) {
   out += ", validator height " + std::to_string(r.validator_height()) + ", lag " +
          std::to_string(r.lag()) + " block(s)";
   return out;
+}
+
+std::string Consensus(const tds::NodeStatus& s) {
+  if (s.role() != "validator") return "-";
+  const tds::ConsensusState& c = s.consensus();
+  return std::to_string(c.validators()) + " validator(s), view " + std::to_string(c.view()) +
+         " led by " + c.leader() + ", " + std::to_string(c.view_changes()) + " view change(s), " +
+         std::to_string(c.refused()) + " message(s) refused";
 }
 
 std::string Sources(const tds::NodeStatus& s) {
@@ -61,6 +74,7 @@ int RunStatus(const GlobalOptions& g, OutputFormat format) {
       {"last_block_time", FormatTimeMs(s->last_block_time_ms())},
       {"validator", s->validator_address().empty() ? "-" : s->validator_address()},
       {"replication", Replication(*s)},
+      {"consensus", Consensus(*s)},
       {"last_error", s->replication().last_error().empty() ? "-" : s->replication().last_error()},
       {"sources", Sources(*s)},
       {"version", s->version()},
@@ -79,6 +93,42 @@ int RunStatus(const GlobalOptions& g, OutputFormat format) {
   return 0;
 }
 
+// The Admin call is made here rather than through sdk::QueryClient: it is an operator's
+// command against its own node, not part of the member SDK.
+int RunFault(const GlobalOptions& g, const std::vector<std::string>& isolate, bool heal,
+             OutputFormat format) {
+  if (heal && !isolate.empty()) return Fail("pass --isolate or --heal, not both");
+  absl::StatusOr<std::unique_ptr<Session>> session = OpenSession(g, KeyUse::kRequired);
+  if (!session.ok()) return Fail(session.status());
+  absl::StatusOr<std::shared_ptr<grpc::Channel>> channel = sdk::OpenChannel(ClientOptionsFrom(g));
+  if (!channel.ok()) return Fail(channel.status());
+  tds::InjectFaultRequest request;
+  request.set_auth(sdk::BuildQueryAuth(*(*session)->key, (*session)->member_id,
+                                       std::chrono::duration_cast<std::chrono::milliseconds>(
+                                           std::chrono::system_clock::now().time_since_epoch())
+                                           .count()));
+  for (const std::string& id : isolate) request.add_isolate(id);
+  request.set_heal(heal);
+  grpc::ClientContext ctx;
+  sdk::PrepareContext(&ctx, g.timeout_ms);
+  tds::InjectFaultResponse response;
+  grpc::Status status = tds::Admin::NewStub(*channel)->InjectFault(&ctx, request, &response);
+  if (!status.ok()) return Fail(sdk::FromGrpc(status, nullptr));
+  if (format == OutputFormat::kJson) {
+    std::cout << MessageToJson(response) << "\n";
+    return 0;
+  }
+  if (format == OutputFormat::kCsv) {
+    std::cout << "isolated\n";
+    for (const std::string& id : response.isolated()) std::cout << CsvField(id) << "\n";
+    return 0;
+  }
+  std::string ids;
+  for (const std::string& id : response.isolated()) ids += (ids.empty() ? "" : ", ") + id;
+  std::cout << "isolated: " << (ids.empty() ? "-" : ids) << "\n";
+  return 0;
+}
+
 }  // namespace
 
 void AddNodeCommands(CLI::App& app, Context& ctx) {
@@ -91,6 +141,27 @@ void AddNodeCommands(CLI::App& app, Context& ctx) {
   status->footer("Needs --node and --key (members only).");
   AddOutputOption(status, format.get());
   OnRun(status, ctx, [&g, format] { return RunStatus(g, *format); });
+
+  auto isolate = std::make_shared<std::vector<std::string>>();
+  auto heal = std::make_shared<bool>(false);
+  auto fault_format = std::make_shared<OutputFormat>(OutputFormat::kTable);
+  CLI::App* fault = node->add_subcommand(
+      "fault", "Fault injection on a validator: cut it off from other validators, or heal");
+  fault
+      ->add_option("--isolate", *isolate,
+                   "Validators (member ids, comma-separated) whose consensus traffic this node "
+                   "drops, both ways, until --heal; added to those already isolated")
+      ->delimiter(',')
+      ->expected(1)
+      ->allow_extra_args(false)
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+  fault->add_flag("--heal", *heal, "End every isolation");
+  fault->footer(
+      "Needs --node and --key of the node's own member (its operator), and a tdsd started with "
+      "--allow-fault-injection. Without --isolate or --heal, lists the isolated validators.");
+  AddOutputOption(fault, fault_format.get());
+  OnRun(fault, ctx,
+        [&g, isolate, heal, fault_format] { return RunFault(g, *isolate, *heal, *fault_format); });
 }
 
 }  // namespace tds::cli

@@ -1,0 +1,827 @@
+#include "ledger/consensus/core.h"
+
+#include <algorithm>
+#include <deque>
+#include <map>
+#include <set>
+
+#include "absl/strings/str_cat.h"
+#include "common/sha256.h"
+
+namespace tds::consensus {
+namespace {
+
+std::string Short(const Hash& id) { return HexEncode(id).substr(0, 12); }
+
+bool HasVotes(const tds::TimeoutCert& tc) { return tc.votes_size() > 0; }
+
+absl::StatusOr<Hash> HashField(const std::string& bytes, std::string_view what) {
+  if (bytes.size() != 32) {
+    return absl::InvalidArgumentError(absl::StrCat(std::string(what), " is not 32 bytes"));
+  }
+  Hash h;
+  std::copy(bytes.begin(), bytes.end(), h.begin());
+  return h;
+}
+
+}  // namespace
+
+Root GenesisRoot() { return Root{}; }
+
+class Core::Impl {
+ public:
+  Impl(const ValidatorSet* set, size_t self, const SigningKey* key, BlockApp* app,
+       CoreOptions options)
+      : set_(*set), self_(self), key_(*key), app_(*app), opt_(options) {}
+
+  // ---- events ---------------------------------------------------------------------------
+
+  Actions Start(const tds::SafetyState& safety, const Root& root) {
+    Actions out;
+    out_ = &out;
+    safety_ = safety;
+    auto info = DescribeRef(root.block.block());
+    root_id_ = info.ok() ? info->id : set_.genesis_id();
+    root_round_ = root.block.block().round();
+    Node r;
+    r.id = root_id_;
+    r.round = root_round_;
+    r.proposal = root.block;
+    r.qc = root.qc;
+    r.has_qc = true;
+    r.executed = true;
+    r.empty = root.block.block().header().empty();
+    committed_[root_id_] = r;
+    committed_order_.push_back(root_id_);
+    if (!safety_.has_high_qc() || safety_.high_qc().block().round() < root_round_) {
+      *safety_.mutable_high_qc() = root.qc;
+    }
+    auto hq = DescribeRef(safety_.high_qc().block());
+    high_qc_id_ = hq.ok() ? hq->id : root_id_;
+    high_qc_round_ = safety_.high_qc().block().round();
+    if (HasVotes(safety_.last_tc())) {
+      auto high = VerifyTimeoutCert(set_, safety_.last_tc());
+      last_tc_high_ = high.ok() ? *high : UINT64_MAX;
+    }
+    // Blocks journaled with the safety record: re-executed over the root, oldest first.
+    for (const tds::BlockProposal& p : safety.blocks()) {
+      if (p.block().round() <= root_round_) continue;
+      auto b = CheckProposal(p);
+      auto parent = HashField(p.block().parent(), "parent");
+      if (!b.ok() || !parent.ok() || !Known(*parent) || Known(b->id)) continue;
+      if (Insert(*b, *parent, p).ok()) last_voted_ = b->id;
+    }
+    safety_.clear_blocks();
+    round_ = std::max(high_qc_round_ + 1, FirstRound(safety_.view()));
+    if (ViewOf(round_) > safety_.view()) safety_.set_view(ViewOf(round_));
+    ArmTimer();
+    // Uncommitted blocks did not survive the restart: fetch the high QC's from its proposer.
+    if (!Known(high_qc_id_)) {
+      size_t peer = set_.LeaderOf(ViewOf(high_qc_round_));
+      if (peer == self_) peer = (self_ + 1) % set_.size();
+      Request(peer, high_qc_id_);
+    }
+    MaybePropose();
+    DrainSelf();
+    out_ = nullptr;
+    return out;
+  }
+
+  Actions OnMessage(size_t from, const tds::ConsensusMessage& msg) {
+    Actions out;
+    out_ = &out;
+    refusal_ = absl::OkStatus();
+    absl::Status s;
+    if (from >= set_.size() || from == self_) {
+      s = absl::PermissionDeniedError("message from a sender that is not another validator");
+    } else {
+      switch (msg.kind_case()) {
+        case tds::ConsensusMessage::kProposal:
+          s = OnProposal(from, msg.proposal());
+          break;
+        case tds::ConsensusMessage::kVote:
+          s = OnVote(from, msg.vote());
+          break;
+        case tds::ConsensusMessage::kTimeout:
+          s = OnTimeout(from, msg.timeout());
+          break;
+        case tds::ConsensusMessage::kBlockRequest:
+          s = OnBlockRequest(from, msg.block_request());
+          break;
+        case tds::ConsensusMessage::kBlockResponse:
+          s = OnBlockResponse(from, msg.block_response());
+          break;
+        default:
+          s = absl::InvalidArgumentError("message of no known kind");
+      }
+    }
+    if (!s.ok()) {
+      refusal_ = absl::Status(s.code(), absl::StrCat("from ", from < set_.size() ? set_.id(from)
+                                                                                 : "?",
+                                                     ": ", std::string(s.message())));
+      ++refused_;
+    }
+    DrainSelf();
+    out_ = nullptr;
+    return out;
+  }
+
+  Actions OnTimer(uint64_t view) {
+    Actions out;
+    out_ = &out;
+    if (view == safety_.view()) {
+      if (!NeedsProgress()) {
+        ArmTimer();  // idle: nothing to order, nothing to time out
+      } else {
+        LocalTimeout();
+      }
+    }
+    DrainSelf();
+    out_ = nullptr;
+    return out;
+  }
+
+  Actions OnWork() {
+    Actions out;
+    out_ = &out;
+    MaybePropose();
+    DrainSelf();
+    out_ = nullptr;
+    return out;
+  }
+
+  const absl::Status& last_refusal() const { return refusal_; }
+
+  CoreStatus status() const {
+    CoreStatus s;
+    s.view = safety_.view();
+    s.round = round_;
+    s.highest_vote_round = safety_.highest_vote_round();
+    s.high_qc_round = high_qc_round_;
+    s.committed_round = root_round_;
+    s.committed_id = root_id_;
+    s.timeouts = timeouts_formed_;
+    s.refused = refused_;
+    s.blocks = blocks_.size();
+    return s;
+  }
+
+ private:
+  struct Node {
+    Hash id{};
+    Hash parent{};
+    uint64_t round = 0;
+    bool empty = true;
+    bool executed = false;
+    bool has_qc = false;
+    tds::BlockProposal proposal;
+    tds::QuorumCert qc;
+  };
+  struct Parked {
+    size_t from;
+    tds::BlockProposal proposal;
+    bool vote;  // it came from its leader (not a fetch): vote once it can be executed
+  };
+
+  // ---- describing and verifying ---------------------------------------------------------
+
+  absl::StatusOr<BlockInfo> DescribeRef(const tds::BlockRef& ref) const {
+    if (ref.round() == 0) {
+      if (!ref.parent().empty() || !ref.header().empty()) {
+        return absl::InvalidArgumentError("a round-0 block other than the genesis root");
+      }
+      return BlockInfo{set_.genesis_id(), ""};
+    }
+    auto parent = HashField(ref.parent(), "block parent");
+    if (!parent.ok()) return parent.status();
+    if (ref.header().empty()) return EmptyBlockInfo(set_.origin(), ref.round(), *parent);
+    return app_.DescribeHeader(ref);
+  }
+
+  absl::StatusOr<BlockInfo> VerifyQC(const tds::QuorumCert& qc) {
+    auto info = DescribeRef(qc.block());
+    if (!info.ok()) return info.status();
+    if (qc.block().round() == 0) {
+      if (qc.votes_size() != 0) return absl::InvalidArgumentError("genesis QC carries votes");
+      return info;
+    }
+    const Hash key = Sha256(qc.SerializeAsString());
+    if (verified_qcs_.count(key) > 0) return info;
+    absl::Status s = VerifyQuorum(set_, info->vote_body, qc.votes(),
+                                  absl::StrCat("QC for round ", qc.block().round()));
+    if (!s.ok()) return s;
+    verified_qcs_.insert(key);
+    verified_order_.push_back(key);
+    if (verified_order_.size() > 4096) {
+      verified_qcs_.erase(verified_order_.front());
+      verified_order_.pop_front();
+    }
+    return info;
+  }
+
+  // Structural validity of a proposal: its justify certifies its parent, and its round follows
+  // the justify's (consecutive) or opens the view after a valid TC whose highest QC it carries.
+  absl::StatusOr<BlockInfo> CheckProposal(const tds::BlockProposal& p) {
+    const tds::BlockRef& ref = p.block();
+    if (ref.round() == 0) return absl::InvalidArgumentError("proposal for round 0");
+    if (static_cast<size_t>(p.entries_size()) > opt_.max_entries) {
+      return absl::InvalidArgumentError(absl::StrCat("proposal carries ", p.entries_size(),
+                                                     " entries; the limit is ", opt_.max_entries));
+    }
+    if (ref.header().empty() && p.entries_size() > 0) {
+      return absl::InvalidArgumentError("an empty block with entries");
+    }
+    auto info = DescribeRef(ref);
+    if (!info.ok()) return info.status();
+    auto justify = VerifyQC(p.justify());
+    if (!justify.ok()) return justify.status();
+    if (AsBytes(justify->id) != ref.parent()) {
+      return absl::InvalidArgumentError("the justify QC does not certify the block's parent");
+    }
+    const uint64_t qc_round = p.justify().block().round();
+    if (qc_round >= ref.round()) {
+      return absl::InvalidArgumentError("block round is not above its justify's");
+    }
+    if (HasVotes(p.tc())) {
+      auto high = VerifyTimeoutCert(set_, p.tc());
+      if (!high.ok()) return high.status();
+      if (ref.round() != FirstRound(p.tc().view() + 1) || qc_round < *high) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "round ", ref.round(), " does not open the view after the TC for view ", p.tc().view(),
+            " with its highest QC"));
+      }
+    } else if (qc_round + 1 != ref.round()) {
+      return absl::InvalidArgumentError(absl::StrCat("round ", ref.round(),
+                                                     " neither follows its QC (round ", qc_round,
+                                                     ") nor carries a timeout certificate"));
+    }
+    return info;
+  }
+
+  // ---- proposals --------------------------------------------------------------------------
+
+  absl::Status OnProposal(size_t from, const tds::BlockProposal& p) {
+    if (set_.LeaderOf(ViewOf(p.block().round())) != from) {
+      return absl::PermissionDeniedError(absl::StrCat(
+          "proposal for round ", p.block().round(), " from a validator that does not lead view ",
+          ViewOf(p.block().round())));
+    }
+    return AcceptProposal(from, p, /*vote=*/true);
+  }
+
+  absl::Status AcceptProposal(size_t from, const tds::BlockProposal& p, bool vote) {
+    auto info = CheckProposal(p);
+    if (!info.ok()) return info.status();
+    ProcessQC(p.justify(), from);
+    if (HasVotes(p.tc())) ProcessTC(p.tc());
+    if (p.block().round() <= root_round_ || committed_.count(info->id) > 0) return Finish();
+    if (blocks_.count(info->id) == 0) {
+      const Hash parent = *HashField(p.block().parent(), "parent");
+      if (!Known(parent)) {
+        Park(from, parent, p, vote);
+        Request(from, parent);
+        return Finish();
+      }
+      absl::Status s = Insert(*info, parent, p);
+      if (!s.ok()) return s;
+      Unpark(info->id);
+    }
+    if (vote) MaybeVote(info->id);
+    return Finish();
+  }
+
+  // Adds an executed block whose parent is known and executed.
+  absl::Status Insert(const BlockInfo& info, const Hash& parent, const tds::BlockProposal& p) {
+    if (!Extends(parent)) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("block ", Short(info.id), " does not extend the committed chain"));
+    }
+    absl::Status s = app_.Execute(info.id, p);
+    if (!s.ok()) {
+      return absl::Status(s.code(), absl::StrCat("block ", Short(info.id), " at round ",
+                                                 p.block().round(), ": ",
+                                                 std::string(s.message())));
+    }
+    Node n;
+    n.id = info.id;
+    n.parent = parent;
+    n.round = p.block().round();
+    n.empty = p.block().header().empty();
+    n.executed = true;
+    n.proposal = p;
+    if (info.id == high_qc_id_) {
+      n.qc = safety_.high_qc();
+      n.has_qc = true;
+    }
+    blocks_[info.id] = std::move(n);
+    if (auto it = blocks_.find(parent); it != blocks_.end() && !it->second.has_qc) {
+      it->second.qc = p.justify();
+      it->second.has_qc = true;
+    }
+    return absl::OkStatus();
+  }
+
+  void MaybeVote(const Hash& id) {
+    const Node& n = blocks_.at(id);
+    if (ViewOf(n.round) != safety_.view() || n.round <= safety_.highest_vote_round()) return;
+    auto info = DescribeRef(n.proposal.block());
+    if (!info.ok()) return;
+    safety_.set_highest_vote_round(n.round);
+    last_voted_ = id;
+    Persist();
+    tds::ConsensusMessage m;
+    tds::BlockVote* v = m.mutable_vote();
+    *v->mutable_block() = n.proposal.block();
+    v->mutable_sig()->set_signer(static_cast<uint32_t>(self_));
+    v->mutable_sig()->set_signature(key_.Sign(info->vote_body));
+    SendTo(set_.LeaderOf(ViewOf(n.round + 1)), m);
+  }
+
+  // ---- votes and certificates -------------------------------------------------------------
+
+  absl::Status OnVote(size_t from, const tds::BlockVote& v) { return AcceptVote(from, v); }
+
+  absl::Status AcceptVote(size_t from, const tds::BlockVote& v) {
+    if (v.sig().signer() != from) {
+      return absl::PermissionDeniedError("vote signed for another validator");
+    }
+    const uint64_t round = v.block().round();
+    if (round <= high_qc_round_ || round <= root_round_) return Finish();  // already certified
+    if (round > round_ + kMaxRoundsAhead) {
+      return absl::InvalidArgumentError(absl::StrCat("vote for round ", round, ", far beyond ",
+                                                     round_));
+    }
+    auto info = DescribeRef(v.block());
+    if (!info.ok()) return info.status();
+    if (v.sig().signature().size() != 64 ||
+        !set_.key(from).Verify(info->vote_body, v.sig().signature())) {
+      return absl::InvalidArgumentError(absl::StrCat("vote for round ", round,
+                                                     ": the signature does not verify"));
+    }
+    auto [prev, fresh] = voted_.emplace(std::make_pair(round, from), info->id);
+    if (!fresh && prev->second != info->id) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("double vote: a second block at round ", round));
+    }
+    VoteSet& set = votes_[info->id];
+    if (set.formed) return Finish();
+    set.ref = v.block();
+    set.sigs[from] = v.sig().signature();
+    if (set.sigs.size() < set_.quorum()) return Finish();
+    set.formed = true;
+    tds::QuorumCert qc;
+    *qc.mutable_block() = set.ref;
+    for (const auto& [signer, sig] : set.sigs) {
+      tds::ValidatorSignature* s = qc.add_votes();
+      s->set_signer(static_cast<uint32_t>(signer));
+      s->set_signature(sig);
+    }
+    verified_qcs_.insert(Sha256(qc.SerializeAsString()));
+    ProcessQC(qc, from);
+    if (auto it = blocks_.find(info->id); it != blocks_.end() && !it->second.has_qc) {
+      it->second.qc = qc;
+      it->second.has_qc = true;
+    }
+    return Finish();
+  }
+
+  // A verified QC: raise the high QC and follow its round (Finish commits what it completes).
+  void ProcessQC(const tds::QuorumCert& qc, size_t from) {
+    const uint64_t round = qc.block().round();
+    auto info = DescribeRef(qc.block());
+    if (!info.ok()) return;
+    if (auto it = blocks_.find(info->id); it != blocks_.end() && !it->second.has_qc) {
+      it->second.qc = qc;
+      it->second.has_qc = true;
+    }
+    if (round > high_qc_round_) {
+      *safety_.mutable_high_qc() = qc;
+      high_qc_round_ = round;
+      high_qc_id_ = info->id;
+      if (!Known(info->id) && round > root_round_) Request(from, info->id);
+      const bool same_view = ViewOf(round + 1) == safety_.view();
+      AdvanceRound(round + 1);
+      if (same_view) {
+        consecutive_timeouts_ = 0;
+        ArmTimer();  // progress in this view
+      }
+    }
+  }
+
+  void ProcessTC(const tds::TimeoutCert& tc) {
+    if (tc.view() < safety_.view() && HasVotes(safety_.last_tc()) &&
+        safety_.last_tc().view() >= tc.view()) {
+      return;
+    }
+    auto high = VerifyTimeoutCert(set_, tc);
+    if (!high.ok()) return;
+    if (!HasVotes(safety_.last_tc()) || tc.view() > safety_.last_tc().view()) {
+      *safety_.mutable_last_tc() = tc;
+      last_tc_high_ = *high;
+    }
+    if (tc.view() + 1 > safety_.view()) {
+      ++timeouts_formed_;
+      AdvanceRound(FirstRound(tc.view() + 1));
+    }
+  }
+
+  void AdvanceRound(uint64_t round) {
+    if (round <= round_) return;
+    round_ = round;
+    if (ViewOf(round) > safety_.view()) {
+      safety_.set_view(ViewOf(round));
+      ArmTimer();
+    }
+  }
+
+  // ---- timeouts ---------------------------------------------------------------------------
+
+  void LocalTimeout() {
+    const uint64_t view = safety_.view();
+    ++consecutive_timeouts_;
+    safety_.set_highest_vote_round(std::max(safety_.highest_vote_round(), LastRound(view)));
+    Persist();
+    tds::ConsensusMessage m;
+    tds::Timeout* t = m.mutable_timeout();
+    tds::TimeoutVote* tv = t->mutable_vote();
+    tv->set_view(view);
+    tv->set_high_qc_round(high_qc_round_);
+    tv->mutable_sig()->set_signer(static_cast<uint32_t>(self_));
+    tv->mutable_sig()->set_signature(key_.Sign(TimeoutBody(set_.origin(), view, high_qc_round_)));
+    *t->mutable_high_qc() = safety_.high_qc();
+    if (HasVotes(safety_.last_tc())) *t->mutable_last_tc() = safety_.last_tc();
+    SendTo(-1, m);
+    ArmTimer();  // re-broadcast if the view still does not change
+    CollectTimeout(self_, *tv, safety_.high_qc());
+  }
+
+  absl::Status OnTimeout(size_t from, const tds::Timeout& t) {
+    const tds::TimeoutVote& tv = t.vote();
+    if (tv.sig().signer() != from) {
+      return absl::PermissionDeniedError("timeout signed for another validator");
+    }
+    if (t.high_qc().block().round() != tv.high_qc_round()) {
+      return absl::InvalidArgumentError("timeout's QC round differs from the round it signs");
+    }
+    if (tv.view() > safety_.view() + kMaxViewsAhead) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("timeout for view ", tv.view(), ", far beyond ", safety_.view()));
+    }
+    if (tv.sig().signature().size() != 64 ||
+        !set_.key(from).Verify(TimeoutBody(set_.origin(), tv.view(), tv.high_qc_round()),
+                               tv.sig().signature())) {
+      return absl::InvalidArgumentError("timeout: the signature does not verify");
+    }
+    auto qc = VerifyQC(t.high_qc());
+    if (!qc.ok()) return qc.status();
+    ProcessQC(t.high_qc(), from);
+    if (HasVotes(t.last_tc())) ProcessTC(t.last_tc());
+    if (tv.view() < safety_.view()) return Finish();  // stale: that view is over here
+    CollectTimeout(from, tv, t.high_qc());
+    return Finish();
+  }
+
+  void CollectTimeout(size_t from, const tds::TimeoutVote& tv, const tds::QuorumCert& qc) {
+    auto& latest = latest_timeout_[from];
+    if (latest.has_sig() && latest.view() >= tv.view()) return;
+    latest = tv;
+    size_t count = 0;
+    for (const auto& [signer, vote] : latest_timeout_) count += vote.view() == tv.view() ? 1 : 0;
+    if (count < set_.quorum() || tv.view() < safety_.view()) return;
+    tds::TimeoutCert tc;
+    tc.set_view(tv.view());
+    for (const auto& [signer, vote] : latest_timeout_) {
+      if (vote.view() == tv.view()) *tc.add_votes() = vote;
+    }
+    (void)qc;
+    ProcessTC(tc);
+    MaybePropose();
+  }
+
+  // ---- proposing --------------------------------------------------------------------------
+
+  void MaybePropose() {
+    const uint64_t view = safety_.view();
+    if (set_.LeaderOf(view) != self_ || ViewOf(round_) != view) return;
+    if (round_ <= proposed_round_ || round_ <= safety_.highest_vote_round()) return;
+    if (!Known(high_qc_id_)) return;
+    const bool consecutive = high_qc_round_ + 1 == round_;
+    const bool after_tc = HasVotes(safety_.last_tc()) && safety_.last_tc().view() + 1 == view &&
+                          round_ == FirstRound(view) && high_qc_round_ >= last_tc_high_;
+    if (!consecutive && !after_tc) return;
+    const bool needed = ChainNeedsBlocks();
+    if (!needed && !app_.HasWork()) return;
+    tds::BlockProposal p;
+    p.mutable_block()->set_round(round_);
+    p.mutable_block()->set_parent(std::string(AsBytes(high_qc_id_)));
+    *p.mutable_justify() = safety_.high_qc();
+    if (!consecutive) *p.mutable_tc() = safety_.last_tc();
+    if (!app_.Build(&p).ok()) return;
+    // Waiting transactions may all be in flight already: an empty block only when one is due.
+    if (p.block().header().empty() && !needed) return;
+    proposed_round_ = round_;
+    unannounced_commit_ = false;
+    tds::ConsensusMessage m;
+    *m.mutable_proposal() = p;
+    SendTo(-1, m);
+    (void)AcceptProposal(self_, p, /*vote=*/true);
+  }
+
+  // Blocks must keep coming while a block with transactions is not yet committed everywhere:
+  // one on the high chain is uncommitted, or this replica committed one through a QC it formed
+  // and has not yet passed on in a proposal.
+  bool ChainNeedsBlocks() const {
+    if (unannounced_commit_) return true;
+    Hash id = high_qc_id_;
+    for (;;) {
+      auto it = blocks_.find(id);
+      if (it == blocks_.end()) return false;
+      if (!it->second.empty) return true;
+      id = it->second.parent;
+    }
+  }
+
+  bool NeedsProgress() const {
+    if (app_.HasWork()) return true;
+    for (const auto& [id, n] : blocks_) {
+      if (!n.empty) return true;
+    }
+    return false;
+  }
+
+  // ---- commit -----------------------------------------------------------------------------
+
+  // Commits the highest block B whose child at round B.round + 1 is certified.
+  void CommitScan() {
+    const Node* best = nullptr;
+    for (const auto& [id, n] : blocks_) {
+      if (!n.has_qc) continue;
+      auto parent = blocks_.find(n.parent);
+      if (parent == blocks_.end() || parent->second.round + 1 != n.round) continue;
+      if (best == nullptr || parent->second.round > best->round) best = &parent->second;
+    }
+    if (best != nullptr) CommitUpTo(best->id);
+  }
+
+  void CommitUpTo(const Hash& id) {
+    std::vector<Hash> chain;
+    for (Hash at = id; at != root_id_;) {
+      const Node& n = blocks_.at(at);
+      chain.push_back(at);
+      at = n.parent;
+    }
+    std::reverse(chain.begin(), chain.end());
+    bool with_transactions = false;
+    for (const Hash& at : chain) {
+      Node n = std::move(blocks_.at(at));
+      blocks_.erase(at);
+      CommitAction c;
+      c.id = n.id;
+      c.block = n.proposal;
+      c.qc = n.qc;
+      with_transactions |= !n.empty;
+      out_->push_back(std::move(c));
+      root_id_ = n.id;
+      root_round_ = n.round;
+      committed_[n.id] = std::move(n);
+      committed_order_.push_back(root_id_);
+    }
+    while (committed_order_.size() > opt_.committed_window) {
+      committed_.erase(committed_order_.front());
+      committed_order_.pop_front();
+    }
+    // A leader that committed transactions must pass the certificate that did it on.
+    if (with_transactions && set_.LeaderOf(safety_.view()) == self_) unannounced_commit_ = true;
+    consecutive_timeouts_ = 0;
+    Prune();
+  }
+
+  // Drops blocks that no longer extend the committed chain, and bookkeeping below the root.
+  void Prune() {
+    for (auto it = blocks_.begin(); it != blocks_.end();) {
+      if (!Extends(it->first)) {
+        app_.Forget(it->first);
+        it = blocks_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+    for (auto it = pending_.begin(); it != pending_.end();) {
+      it = it->second.proposal.block().round() <= root_round_ ? pending_.erase(it) : std::next(it);
+    }
+    for (auto it = votes_.begin(); it != votes_.end();) {
+      it = it->second.ref.round() <= root_round_ ? votes_.erase(it) : std::next(it);
+    }
+    voted_.erase(voted_.begin(), voted_.lower_bound({root_round_ + 1, 0}));
+  }
+
+  // ---- fetching ---------------------------------------------------------------------------
+
+  absl::Status OnBlockRequest(size_t from, const tds::BlockRequest& r) {
+    auto id = HashField(r.id(), "requested id");
+    if (!id.ok()) return id.status();
+    tds::ConsensusMessage m;
+    const uint32_t max = std::min(std::max(r.max_blocks(), 1u), opt_.max_fetch_blocks);
+    for (Hash at = *id; m.block_response().blocks_size() < static_cast<int>(max);) {
+      const Node* n = Find(at);
+      if (n == nullptr || n->round == 0) break;
+      *m.mutable_block_response()->add_blocks() = n->proposal;
+      at = n->parent;
+    }
+    if (m.block_response().blocks_size() > 0) SendTo(static_cast<int>(from), m);
+    return absl::OkStatus();
+  }
+
+  absl::Status OnBlockResponse(size_t from, const tds::BlockResponse& r) {
+    if (r.blocks_size() == 0 || static_cast<uint32_t>(r.blocks_size()) > opt_.max_fetch_blocks) {
+      return absl::InvalidArgumentError("block response with no or too many blocks");
+    }
+    std::vector<BlockInfo> infos;
+    for (int i = 0; i < r.blocks_size(); ++i) {
+      auto info = CheckProposal(r.blocks(i));
+      if (!info.ok()) return info.status();
+      if (i == 0 && requested_.count(info->id) == 0) {
+        if (Known(info->id) || committed_.count(info->id) > 0) return Finish();  // a duplicate
+        return absl::InvalidArgumentError("block response that nobody asked for");
+      }
+      if (i > 0 && AsBytes(info->id) != r.blocks(i - 1).block().parent()) {
+        return absl::InvalidArgumentError("block response is not a chain");
+      }
+      infos.push_back(*info);
+    }
+    requested_.erase(infos.front().id);
+    // Oldest first: a block whose parent is still unknown waits for it (and the oldest asks).
+    for (int i = r.blocks_size() - 1; i >= 0; --i) {
+      const tds::BlockProposal& p = r.blocks(i);
+      if (p.block().round() <= root_round_ || Known(infos[i].id)) continue;
+      const Hash parent = *HashField(p.block().parent(), "parent");
+      if (!Known(parent)) {
+        Park(from, parent, p, /*vote=*/false);
+        if (i == r.blocks_size() - 1) Request(from, parent);
+        continue;
+      }
+      absl::Status s = Insert(infos[i], parent, p);
+      if (!s.ok()) return s;
+      Unpark(infos[i].id);
+    }
+    return Finish();
+  }
+
+  void Request(size_t from, const Hash& id) {
+    if (from == self_ || !requested_.insert(id).second) return;
+    if (requested_.size() > 256) requested_.erase(requested_.begin());
+    tds::ConsensusMessage m;
+    m.mutable_block_request()->set_id(std::string(AsBytes(id)));
+    m.mutable_block_request()->set_max_blocks(opt_.max_fetch_blocks);
+    SendTo(static_cast<int>(from), m);
+  }
+
+  void Park(size_t from, const Hash& parent, const tds::BlockProposal& p, bool vote) {
+    if (pending_.size() >= opt_.max_pending) pending_.erase(pending_.begin());
+    pending_.emplace(parent, Parked{from, p, vote});
+  }
+
+  void Unpark(const Hash& id) {
+    auto range = pending_.equal_range(id);
+    std::vector<Parked> ready;
+    for (auto it = range.first; it != range.second; ++it) ready.push_back(std::move(it->second));
+    pending_.erase(range.first, range.second);
+    for (const Parked& p : ready) {
+      (void)AcceptProposal(p.from, p.proposal, p.vote);
+    }
+  }
+
+  // ---- helpers ----------------------------------------------------------------------------
+
+  // After handling a message: commits, then lets a leader propose on what changed.
+  absl::Status Finish() {
+    CommitScan();
+    MaybePropose();
+    return absl::OkStatus();
+  }
+
+  const Node* Find(const Hash& id) const {
+    if (auto it = blocks_.find(id); it != blocks_.end()) return &it->second;
+    if (auto it = committed_.find(id); it != committed_.end()) return &it->second;
+    return nullptr;
+  }
+  bool Known(const Hash& id) const { return id == root_id_ || blocks_.count(id) > 0; }
+
+  // Whether block `id` (known or the root) descends from the committed root.
+  bool Extends(const Hash& id) const {
+    for (Hash at = id;;) {
+      if (at == root_id_) return true;
+      auto it = blocks_.find(at);
+      if (it == blocks_.end() || it->second.round <= root_round_) return false;
+      at = it->second.parent;
+    }
+  }
+
+  // The safety record, with the chains of the last voted block and of the high QC's block.
+  void Persist() {
+    tds::SafetyState state = safety_;
+    std::set<Hash> seen;
+    std::vector<const Node*> chain;
+    // Down to the last committed block with transactions: the application keeps that one
+    // durably, but not the empty blocks committed after it.
+    for (const Hash& tip : {last_voted_, high_qc_id_}) {
+      for (Hash at = tip;;) {
+        const Node* n = Find(at);
+        if (n == nullptr || n->round == 0 || !seen.insert(at).second) break;
+        if (!n->empty && committed_.count(at) > 0) break;
+        chain.push_back(n);
+        at = n->parent;
+      }
+    }
+    std::sort(chain.begin(), chain.end(),
+              [](const Node* a, const Node* b) { return a->round < b->round; });
+    for (const Node* n : chain) *state.add_blocks() = n->proposal;
+    out_->push_back(PersistAction{std::move(state)});
+  }
+
+  // A vote to oneself is queued and handled after the current event (DrainSelf), so a lone
+  // validator's propose → vote → certify → propose chain is a loop, not a recursion.
+  void SendTo(int to, const tds::ConsensusMessage& m) {
+    if (to == static_cast<int>(self_)) {
+      if (m.kind_case() == tds::ConsensusMessage::kVote) self_votes_.push_back(m.vote());
+      return;
+    }
+    out_->push_back(SendAction{to, m});
+  }
+
+  void DrainSelf() {
+    while (!self_votes_.empty()) {
+      tds::BlockVote v = std::move(self_votes_.front());
+      self_votes_.pop_front();
+      (void)AcceptVote(self_, v);
+    }
+  }
+
+  void ArmTimer() {
+    const int shift = static_cast<int>(std::min<uint64_t>(consecutive_timeouts_, 20));
+    const int64_t after = std::min(opt_.max_timeout_ms, opt_.base_timeout_ms << shift);
+    out_->push_back(TimerAction{safety_.view(), after});
+  }
+
+  static constexpr uint64_t kMaxRoundsAhead = 1 << 16;
+  static constexpr uint64_t kMaxViewsAhead = 1 << 16;
+
+  struct VoteSet {
+    tds::BlockRef ref;
+    std::map<size_t, std::string> sigs;
+    bool formed = false;
+  };
+
+  const ValidatorSet& set_;
+  const size_t self_;
+  const SigningKey& key_;
+  BlockApp& app_;
+  const CoreOptions opt_;
+  Actions* out_ = nullptr;
+
+  tds::SafetyState safety_;
+  uint64_t high_qc_round_ = 0;
+  Hash high_qc_id_{};
+  uint64_t last_tc_high_ = 0;
+  uint64_t round_ = 1;
+  uint64_t proposed_round_ = 0;
+  uint64_t consecutive_timeouts_ = 0;
+  bool unannounced_commit_ = false;
+  Hash last_voted_{};
+
+  Hash root_id_{};
+  uint64_t root_round_ = 0;
+  std::map<Hash, Node> blocks_;     // uncommitted, executed, descending from the root
+  std::map<Hash, Node> committed_;  // the last committed_window blocks, to serve fetches
+  std::deque<Hash> committed_order_;
+  std::multimap<Hash, Parked> pending_;  // by missing parent
+  std::set<Hash> requested_;
+
+  std::map<Hash, VoteSet> votes_;
+  std::map<std::pair<uint64_t, size_t>, Hash> voted_;  // (round, signer) → block voted for
+  std::map<size_t, tds::TimeoutVote> latest_timeout_;  // per signer, its highest view
+  std::deque<tds::BlockVote> self_votes_;
+  std::set<Hash> verified_qcs_;
+  std::deque<Hash> verified_order_;
+
+  absl::Status refusal_;
+  uint64_t refused_ = 0;
+  uint64_t timeouts_formed_ = 0;
+};
+
+Core::Core(const ValidatorSet* set, size_t self, const SigningKey* key, BlockApp* app,
+           CoreOptions options)
+    : impl_(std::make_unique<Impl>(set, self, key, app, options)) {}
+Core::~Core() = default;
+Actions Core::Start(const tds::SafetyState& safety, const Root& root) {
+  return impl_->Start(safety, root);
+}
+Actions Core::OnMessage(size_t from, const tds::ConsensusMessage& msg) {
+  return impl_->OnMessage(from, msg);
+}
+Actions Core::OnTimer(uint64_t view) { return impl_->OnTimer(view); }
+Actions Core::OnWork() { return impl_->OnWork(); }
+const absl::Status& Core::last_refusal() const { return impl_->last_refusal(); }
+CoreStatus Core::status() const { return impl_->status(); }
+
+}  // namespace tds::consensus
