@@ -130,6 +130,8 @@ class Ledger::Impl : public consensus::BlockApp {
     }
     head_.block_hash = genesis_.digest();
     head_.log_root = merkle::EmptyRoot();
+    TDS_ASSIGN_OR_RETURN(auto cseq, store_->Get(MetaKey("cseq")));
+    if (cseq.has_value() && cseq->size() == 8) commit_seq_ = DecodeFixed64BE(cseq->data());
     if (!stored_height.has_value()) return absl::OkStatus();
     if (stored_height->size() != 8) return absl::DataLossError("storage: corrupt height record");
     const uint64_t height = DecodeFixed64BE(stored_height->data());
@@ -574,6 +576,28 @@ class Ledger::Impl : public consensus::BlockApp {
 
   void Forget(const Hash& id) override { spec_.erase(id); }
 
+  std::vector<tds::BlockProposal> CommittedAfter(const Hash& id, size_t max) const override {
+    std::vector<tds::BlockProposal> out;
+    auto seq = store_->Get(CommittedIdKey(AsBytes(id)));
+    if (!seq.ok() || !seq->has_value() || (*seq)->size() != 8) return out;
+    for (uint64_t s = DecodeFixed64BE((*seq)->data()) + 1; out.size() < max; ++s) {
+      auto raw = store_->Get(CommittedSeqKey(s));
+      tds::BlockProposal p;
+      if (!raw.ok() || !raw->has_value() || !p.ParseFromString(**raw)) break;
+      if (!p.block().header().empty()) {
+        tds::BlockHeader h;
+        h.ParseFromString(p.block().header());
+        for (uint64_t i = h.log_size() - h.tx_count(); i < h.log_size(); ++i) {
+          auto entry = store_->Get(EntryKey(i));
+          if (!entry.ok() || !entry->has_value()) return out;
+          p.add_entries(std::move(**entry));
+        }
+      }
+      out.push_back(std::move(p));
+    }
+    return out;
+  }
+
   // Answers and removes a transaction that cannot commit.
   void Drop(const Hash& txid, const absl::Status& why) {
     Done done;
@@ -597,6 +621,25 @@ class Ledger::Impl : public consensus::BlockApp {
     }
     std::shared_ptr<Spec> spec = it->second;
     spec_.erase(it);
+    // The committed chain, empty blocks included, for lagging validators (CommittedAfter).
+    // (A block re-committed after a restart from the journal is indexed already.)
+    leveldb::WriteBatch index;
+    auto indexed = store_->Get(CommittedIdKey(AsBytes(c.id)));
+    if (!indexed.ok() || !indexed->has_value()) {
+      tds::BlockProposal slim = c.block;
+      slim.clear_entries();
+      ++commit_seq_;
+      std::string seq;
+      PutFixed64BE(&seq, commit_seq_);
+      index.Put(CommittedSeqKey(commit_seq_), slim.SerializeAsString());
+      index.Put(CommittedIdKey(AsBytes(c.id)), seq);
+      index.Put(MetaKey("cseq"), seq);
+    }
+    if (spec->empty && index.ApproximateSize() > 12) {
+      // Not synced: a lost empty block is re-committed from the journal after a restart.
+      absl::Status s = store_->Write(&index, false);
+      if (!s.ok()) spdlog::warn("consensus index not written: {}", std::string(s.message()));
+    }
     if (!spec->empty) {
       tds::Block record;
       record.set_header(c.block.block().header());
@@ -609,7 +652,8 @@ class Ledger::Impl : public consensus::BlockApp {
       }
       record.set_checkpoint(AssembleNote(info->vote_body, lines));
       const uint64_t first = spec->head.log_size - spec->ex.accepted.size();
-      absl::Status s = Persist(spec->ex, first, spec->frontier, spec->nodes, spec->head, record);
+      absl::Status s =
+          Persist(spec->ex, first, spec->frontier, spec->nodes, spec->head, record, std::move(index));
       if (!s.ok()) {
         spdlog::critical("{}; stopping (a restart catches up from the other validators)",
                          std::string(s.message()));
@@ -806,9 +850,8 @@ class Ledger::Impl : public consensus::BlockApp {
   // record as given), then publishes it: head, member cache, observers, waiters.
   absl::Status Persist(const Execution& ex, uint64_t first_index, const merkle::Frontier& frontier,
                        const std::vector<merkle::StoredNode>& nodes, Head next,
-                       const tds::Block& given) {
+                       const tds::Block& given, leveldb::WriteBatch wb = {}) {
     std::lock_guard<std::mutex> commit(commit_mu_);
-    leveldb::WriteBatch wb;
     for (size_t i = 0; i < ex.accepted.size(); ++i) {
       const uint64_t index = first_index + i;
       const Pending& p = ex.accepted[i];
@@ -1063,6 +1106,7 @@ class Ledger::Impl : public consensus::BlockApp {
   std::unique_ptr<consensus::ValidatorSet> validators_;
   size_t self_index_ = 0;
   Hash committed_id_{};  // consensus id of the last committed block (an empty one included)
+  uint64_t commit_seq_ = 0;  // committed consensus blocks so far (the "C" index)
   std::map<Hash, std::shared_ptr<Spec>> spec_;  // replica thread only: executed, uncommitted
   std::unique_ptr<consensus::Replica> replica_;
 };

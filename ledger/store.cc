@@ -20,6 +20,12 @@ leveldb::Slice ToSlice(std::string_view v) { return leveldb::Slice(v.data(), v.s
 }  // namespace
 
 std::string MetaKey(std::string_view name) { return absl::StrCat("M", std::string(name)); }
+std::string CommittedSeqKey(uint64_t seq) {
+  std::string k = "C";
+  PutFixed64BE(&k, seq);
+  return k;
+}
+std::string CommittedIdKey(std::string_view id) { return absl::StrCat("I", std::string(id)); }
 std::string BlockKey(uint64_t height) {
   std::string k = "B";
   PutFixed64BE(&k, height);

@@ -9,6 +9,10 @@
 //   "T" txid[32]               → be64(index) be64(height)
 //   "N" u8(level) be64(index)  → 32-byte perfect-subtree hash (ledger/merkle.h)
 //   "S" key                    → application state value
+//   "C" be64(seq)              → tds::BlockProposal (no entries): the seq-th committed consensus
+//                                block, empty ones included (served to lagging validators)
+//   "I" id[32]                 → be64(seq) of the committed consensus block with that id
+//   "M" "cseq"                 → be64 seq of the last committed consensus block
 //
 // Everything a block adds is written in one WriteBatch, so a block is durable whole or not at all.
 
@@ -37,6 +41,8 @@ std::string ResultKey(uint64_t index);
 std::string TxKey(std::string_view txid);
 std::string NodeKey(uint32_t level, uint64_t index);
 std::string StateKey(std::string_view key);
+std::string CommittedSeqKey(uint64_t seq);
+std::string CommittedIdKey(std::string_view id);
 
 struct TxLocation {
   uint64_t index = 0;

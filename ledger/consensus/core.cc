@@ -620,16 +620,47 @@ class Core::Impl {
   absl::Status OnBlockRequest(size_t from, const tds::BlockRequest& r) {
     auto id = HashField(r.id(), "requested id");
     if (!id.ok()) return id.status();
-    tds::ConsensusMessage m;
+    if (r.known_size() > 4) return absl::InvalidArgumentError("block request lists > 4 known");
+    std::set<std::string> known(r.known().begin(), r.known().end());
     const uint32_t max = std::min(std::max(r.max_blocks(), 1u), opt_.max_fetch_blocks);
+    // Backwards from the block asked for; complete if it reaches what the requester has.
+    tds::ConsensusMessage m;
+    bool reaches = false;
     for (Hash at = *id; m.block_response().blocks_size() < static_cast<int>(max);) {
       const Node* n = Find(at);
       if (n == nullptr || n->round == 0) break;
       *m.mutable_block_response()->add_blocks() = n->proposal;
+      reaches = known.count(n->proposal.block().parent()) > 0;
+      if (reaches) break;
       at = n->parent;
+    }
+    if (!reaches) {
+      // Too far behind for that: the committed blocks after the first known one, newest first.
+      for (const std::string& k : r.known()) {
+        auto after = HashField(k, "known id");
+        if (!after.ok()) return after.status();
+        std::vector<tds::BlockProposal> forward = CommittedAfter(*after, max);
+        if (forward.empty()) continue;
+        m.mutable_block_response()->clear_blocks();
+        for (auto it = forward.rbegin(); it != forward.rend(); ++it) {
+          *m.mutable_block_response()->add_blocks() = std::move(*it);
+        }
+        break;
+      }
     }
     if (m.block_response().blocks_size() > 0) SendTo(static_cast<int>(from), m);
     return absl::OkStatus();
+  }
+
+  // Committed blocks after `id`, oldest first: from memory, else from the application.
+  std::vector<tds::BlockProposal> CommittedAfter(const Hash& id, size_t max) const {
+    std::vector<tds::BlockProposal> out;
+    auto it = std::find(committed_order_.begin(), committed_order_.end(), id);
+    if (it == committed_order_.end()) return app_.CommittedAfter(id, max);
+    for (++it; it != committed_order_.end() && out.size() < max; ++it) {
+      out.push_back(committed_.at(*it).proposal);
+    }
+    return out;
   }
 
   absl::Status OnBlockResponse(size_t from, const tds::BlockResponse& r) {
@@ -640,14 +671,19 @@ class Core::Impl {
     for (int i = 0; i < r.blocks_size(); ++i) {
       auto info = CheckProposal(r.blocks(i));
       if (!info.ok()) return info.status();
-      if (i == 0 && requested_.count(info->id) == 0) {
-        if (Known(info->id) || committed_.count(info->id) > 0) return Finish();  // a duplicate
-        return absl::InvalidArgumentError("block response that nobody asked for");
-      }
       if (i > 0 && AsBytes(info->id) != r.blocks(i - 1).block().parent()) {
         return absl::InvalidArgumentError("block response is not a chain");
       }
       infos.push_back(*info);
+    }
+    // Either the block asked for and its ancestors, or (catching up) a chain that continues
+    // from a block this replica has.
+    const bool asked = requested_.count(infos.front().id) > 0;
+    auto oldest_parent = HashField(r.blocks(r.blocks_size() - 1).block().parent(), "parent");
+    const bool forward = !asked && oldest_parent.ok() && Known(*oldest_parent);
+    if (!asked && !forward) {
+      if (Known(infos.front().id) || committed_.count(infos.front().id) > 0) return Finish();
+      return absl::InvalidArgumentError("block response that nobody asked for");
     }
     requested_.erase(infos.front().id);
     // Oldest first: a block whose parent is still unknown waits for it (and the oldest asks).
@@ -664,6 +700,17 @@ class Core::Impl {
       if (!s.ok()) return s;
       Unpark(infos[i].id);
     }
+    if (forward) {
+      // Not there yet: ask again from the new tip.
+      std::vector<Hash> missing;
+      for (const Hash& id : requested_) {
+        if (!Known(id)) missing.push_back(id);
+      }
+      for (const Hash& id : missing) {
+        requested_.erase(id);
+        Request(from, id);
+      }
+    }
     return Finish();
   }
 
@@ -671,8 +718,15 @@ class Core::Impl {
     if (from == self_ || !requested_.insert(id).second) return;
     if (requested_.size() > 256) requested_.erase(requested_.begin());
     tds::ConsensusMessage m;
-    m.mutable_block_request()->set_id(std::string(AsBytes(id)));
-    m.mutable_block_request()->set_max_blocks(opt_.max_fetch_blocks);
+    tds::BlockRequest* r = m.mutable_block_request();
+    r->set_id(std::string(AsBytes(id)));
+    r->set_max_blocks(opt_.max_fetch_blocks);
+    const Node* newest = nullptr;
+    for (const auto& [bid, n] : blocks_) {
+      if (newest == nullptr || n.round > newest->round) newest = &n;
+    }
+    if (newest != nullptr) r->add_known(std::string(AsBytes(newest->id)));
+    r->add_known(std::string(AsBytes(root_id_)));
     SendTo(static_cast<int>(from), m);
   }
 

@@ -47,6 +47,14 @@ class BlockApp {
   virtual absl::Status Execute(const Hash& id, const tds::BlockProposal& p) = 0;
   // The block lost (a conflicting block committed); its speculative state can go.
   virtual void Forget(const Hash& id) = 0;
+  // Up to `max` committed blocks following committed block `id`, oldest first, each with
+  // entries and justify — for lagging peers, beyond the blocks the core keeps in memory.
+  // Empty if `id` is not on this replica's durable committed chain.
+  virtual std::vector<tds::BlockProposal> CommittedAfter(const Hash& id, size_t max) const {
+    (void)id;
+    (void)max;
+    return {};
+  }
 };
 
 struct CoreOptions {
