@@ -10,33 +10,19 @@
 // The last line is machine-readable:
 //   ledger tx_per_s=... batch_tx_per_s=... p50_ms=... p99_ms=... floor_tx_per_s=...
 
-#include <fcntl.h>
-#include <signal.h>
-#include <sys/prctl.h>
-#include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
-#include <algorithm>
-#include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <cstdio>
-#include <cstdlib>
-#include <filesystem>
-#include <fstream>
 #include <functional>
-#include <map>
 #include <memory>
-#include <mutex>
 #include <random>
-#include <sstream>
-#include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "CLI/CLI.hpp"
+#include "bench/bench_util.h"
 #include "common/envelope.h"
 #include "common/file.h"
 #include "common/keys.h"
@@ -49,8 +35,19 @@
 
 namespace {
 
-using Clock = std::chrono::steady_clock;
-namespace fs = std::filesystem;
+using tds::bench::BenchError;
+using tds::bench::Check;
+using tds::bench::Clock;
+using tds::bench::Die;
+using tds::bench::NewChannel;
+using tds::bench::NodeProcess;
+using tds::bench::Percentile;
+using tds::bench::PhaseResult;
+using tds::bench::PrintPhase;
+using tds::bench::RunPhase;
+using tds::bench::Seconds;
+using tds::bench::TailOf;
+using tds::bench::WindowedClient;
 
 struct Flags {
   std::string tdsd;
@@ -64,113 +61,6 @@ struct Flags {
   double max_seconds = 20;
   int max_block_txs = 0;  // 0: tdsd's default
   bool keep = false;
-};
-
-// Thrown on set-up failures; unwinding stops tdsd and removes the temporary directory.
-struct BenchError : std::runtime_error {
-  using std::runtime_error::runtime_error;
-};
-
-[[noreturn]] void Die(const std::string& message) { throw BenchError(message); }
-
-template <typename T>
-T Check(absl::StatusOr<T> v, const std::string& what) {
-  if (!v.ok()) Die(what + ": " + std::string(v.status().message()));
-  return *std::move(v);
-}
-
-void Check(const absl::Status& s, const std::string& what) {
-  if (!s.ok()) Die(what + ": " + std::string(s.message()));
-}
-
-double Seconds(Clock::duration d) { return std::chrono::duration<double>(d).count(); }
-double Millis(Clock::duration d) { return std::chrono::duration<double, std::milli>(d).count(); }
-
-double Percentile(std::vector<double> v, double p) {
-  if (v.empty()) return 0;
-  std::sort(v.begin(), v.end());
-  size_t i = static_cast<size_t>(p * static_cast<double>(v.size() - 1) + 0.5);
-  return v[std::min(i, v.size() - 1)];
-}
-
-std::string SelfDir() {
-  std::error_code ec;
-  fs::path exe = fs::read_symlink("/proc/self/exe", ec);
-  return ec ? "." : exe.parent_path().string();
-}
-
-std::string TailOf(const std::string& path, size_t max_bytes = 4000) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  std::string s = ss.str();
-  return s.size() > max_bytes ? s.substr(s.size() - max_bytes) : s;
-}
-
-// The tdsd child process. Stopped with SIGTERM (then SIGKILL after 30 s) on destruction.
-class NodeProcess {
- public:
-  NodeProcess(const std::string& binary, std::vector<std::string> args, const std::string& log)
-      : log_(log) {
-    std::vector<char*> argv;
-    argv.push_back(const_cast<char*>(binary.c_str()));
-    for (std::string& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    pid_ = fork();
-    if (pid_ < 0) Die("fork failed");
-    if (pid_ == 0) {
-      // Only async-signal-safe calls here. The node dies with the bench if we are killed.
-      prctl(PR_SET_PDEATHSIG, SIGTERM);
-      int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-      if (fd >= 0) {
-        dup2(fd, STDOUT_FILENO);
-        dup2(fd, STDERR_FILENO);
-      }
-      execv(binary.c_str(), argv.data());
-      _exit(127);
-    }
-  }
-  ~NodeProcess() { Stop(); }
-
-  // True while the child runs; records its status once it has exited.
-  bool Running() {
-    if (exited_) return false;
-    int status = 0;
-    if (waitpid(pid_, &status, WNOHANG) == pid_) {
-      exited_ = true;
-      status_ = status;
-      return false;
-    }
-    return true;
-  }
-
-  // Returns a description of how the node ended.
-  std::string Stop() {
-    if (!exited_ && Running()) {
-      kill(pid_, SIGTERM);
-      auto deadline = Clock::now() + std::chrono::seconds(30);
-      while (Running() && Clock::now() < deadline) {
-        std::this_thread::sleep_for(std::chrono::milliseconds(20));
-      }
-      if (!exited_) {
-        kill(pid_, SIGKILL);
-        waitpid(pid_, &status_, 0);
-        exited_ = true;
-        return "killed after 30 s (did not stop on SIGTERM)";
-      }
-    }
-    if (WIFEXITED(status_)) return "exit code " + std::to_string(WEXITSTATUS(status_));
-    if (WIFSIGNALED(status_)) return "signal " + std::to_string(WTERMSIG(status_));
-    return "unknown status";
-  }
-
-  const std::string& log() const { return log_; }
-
- private:
-  std::string log_;
-  pid_t pid_ = -1;
-  bool exited_ = false;
-  int status_ = 0;
 };
 
 struct Member {
@@ -209,134 +99,6 @@ std::vector<std::vector<std::string>> SignForClients(const std::vector<Member>& 
   }
   for (auto& t : threads) t.join();
   return out;
-}
-
-struct PhaseResult {
-  uint64_t acked_txs = 0;
-  uint64_t failed_txs = 0;
-  uint64_t requests = 0;
-  double seconds = 0;
-  std::vector<double> latency_ms;  // per request (one tx, or one batch)
-  std::string first_error;
-  bool timed_out = false;
-
-  void Merge(PhaseResult&& o) {
-    acked_txs += o.acked_txs;
-    failed_txs += o.failed_txs;
-    requests += o.requests;
-    latency_ms.insert(latency_ms.end(), o.latency_ms.begin(), o.latency_ms.end());
-    if (first_error.empty()) first_error = o.first_error;
-    timed_out = timed_out || o.timed_out;
-  }
-};
-
-// One client connection keeping up to `window` requests in flight through the gRPC callback
-// API. Each completion issues the next request from the callback thread, so the window stays
-// full without a thread per request.
-class WindowedClient {
- public:
-  // Builds request i and sends it; `done` must be called exactly once with the outcome.
-  using Issue = std::function<void(
-      size_t i, std::function<void(uint64_t ok, uint64_t failed, const std::string& error)> done)>;
-
-  WindowedClient(size_t requests, int window, Clock::time_point stop_at, Issue issue)
-      : requests_(requests), window_(window), stop_at_(stop_at), issue_(std::move(issue)) {}
-
-  PhaseResult Run() {
-    result_.latency_ms.reserve(requests_);
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      started_ = Clock::now();
-    }
-    size_t first = std::min<size_t>(requests_, static_cast<size_t>(window_));
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      next_ = first;
-      in_flight_ = first;
-    }
-    for (size_t i = 0; i < first; ++i) Send(i);
-    std::unique_lock<std::mutex> lock(mu_);
-    cv_.wait(lock, [this] { return in_flight_ == 0; });
-    result_.seconds = Seconds(Clock::now() - started_);
-    return std::move(result_);
-  }
-
- private:
-  void Send(size_t i) {
-    Clock::time_point t0 = Clock::now();
-    issue_(i, [this, t0](uint64_t ok, uint64_t failed, const std::string& error) {
-      Clock::time_point t1 = Clock::now();
-      size_t next = 0;
-      bool send = false;
-      {
-        std::lock_guard<std::mutex> lock(mu_);
-        result_.latency_ms.push_back(Millis(t1 - t0));
-        result_.acked_txs += ok;
-        result_.failed_txs += failed;
-        result_.requests += 1;
-        if (!error.empty() && result_.first_error.empty()) result_.first_error = error;
-        if (next_ < requests_ && t1 < stop_at_) {
-          next = next_++;
-          send = true;
-        } else {
-          if (next_ < requests_) result_.timed_out = true;
-          if (--in_flight_ == 0) cv_.notify_all();
-        }
-      }
-      if (send) Send(next);
-    });
-  }
-
-  const size_t requests_;
-  const int window_;
-  const Clock::time_point stop_at_;
-  const Issue issue_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  size_t next_ = 0;       // guarded by mu_
-  size_t in_flight_ = 0;  // guarded by mu_
-  Clock::time_point started_;
-  PhaseResult result_;  // guarded by mu_
-};
-
-std::shared_ptr<grpc::Channel> NewChannel(const std::string& address) {
-  grpc::ChannelArguments args;
-  // A connection per client, as separate members would have.
-  args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
-  args.SetMaxReceiveMessageSize(64 * 1024 * 1024);
-  args.SetMaxSendMessageSize(64 * 1024 * 1024);
-  return grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args);
-}
-
-// Runs one load phase over `stubs` (one per client); returns the merged result.
-PhaseResult RunPhase(size_t clients, const std::function<WindowedClient*(size_t)>& make) {
-  std::vector<std::unique_ptr<WindowedClient>> runners;
-  for (size_t c = 0; c < clients; ++c) runners.emplace_back(make(c));
-  std::vector<PhaseResult> results(clients);
-  Clock::time_point t0 = Clock::now();
-  std::vector<std::thread> threads;
-  for (size_t c = 0; c < clients; ++c) {
-    threads.emplace_back([&, c] { results[c] = runners[c]->Run(); });
-  }
-  for (auto& t : threads) t.join();
-  PhaseResult merged;
-  merged.seconds = Seconds(Clock::now() - t0);
-  for (auto& r : results) merged.Merge(std::move(r));
-  return merged;
-}
-
-void PrintPhase(const char* name, const PhaseResult& r, const char* unit) {
-  double tps = r.seconds > 0 ? static_cast<double>(r.acked_txs) / r.seconds : 0;
-  std::printf("%s: %llu txs acknowledged, %llu refused, %llu requests in %.2f s -> %.0f tx/s\n",
-              name, static_cast<unsigned long long>(r.acked_txs),
-              static_cast<unsigned long long>(r.failed_txs),
-              static_cast<unsigned long long>(r.requests), r.seconds, tps);
-  std::printf("  ack latency per %s: p50 %.2f ms, p90 %.2f ms, p99 %.2f ms, max %.2f ms\n", unit,
-              Percentile(r.latency_ms, 0.50), Percentile(r.latency_ms, 0.90),
-              Percentile(r.latency_ms, 0.99), Percentile(r.latency_ms, 1.0));
-  if (r.timed_out) std::printf("  stopped early at the time limit\n");
-  if (!r.first_error.empty()) std::printf("  first error: %s\n", r.first_error.c_str());
-  std::fflush(stdout);
 }
 
 int Run(Flags& f);
@@ -385,25 +147,12 @@ int main(int argc, char** argv) {
 namespace {
 
 int Run(Flags& f) {
-  if (f.tdsd.empty()) f.tdsd = SelfDir() + "/tdsd";
+  if (f.tdsd.empty()) f.tdsd = tds::bench::SelfDir() + "/tdsd";
   if (access(f.tdsd.c_str(), X_OK) != 0) Die("tdsd not found or not executable: " + f.tdsd);
 
   // --- Set-up: a throwaway data space.
-  char tmpl[] = "/tmp/tds-ledger-bench-XXXXXX";
-  if (mkdtemp(tmpl) == nullptr) Die("mkdtemp failed");
-  const std::string dir = tmpl;
-  struct Cleanup {
-    std::string dir;
-    bool keep;
-    ~Cleanup() {
-      if (keep) {
-        std::printf("kept %s\n", dir.c_str());
-      } else {
-        std::error_code ec;
-        fs::remove_all(dir, ec);
-      }
-    }
-  } cleanup{dir, f.keep};
+  tds::bench::TempDir temp("tds-ledger-bench", f.keep);
+  const std::string& dir = temp.path();
 
   std::unique_ptr<tds::SigningKey> node_key = tds::SigningKey::Generate();
   Check(node_key->WriteToFile(dir + "/node.key"), "writing node key");
@@ -427,21 +176,7 @@ int Run(Flags& f) {
     node_args.push_back(std::to_string(f.max_block_txs));
   }
   NodeProcess node(f.tdsd, node_args, dir + "/tdsd.log");
-  std::string address;
-  auto ready_deadline = Clock::now() + std::chrono::seconds(60);
-  while (address.empty()) {
-    if (!node.Running()) {
-      Die("tdsd exited before it was ready (" + node.Stop() + "); its log:\n" + TailOf(node.log()));
-    }
-    if (Clock::now() > ready_deadline)
-      Die("tdsd not ready after 60 s; log:\n" + TailOf(node.log()));
-    absl::StatusOr<std::string> ready = tds::ReadFile(dir + "/ready");
-    if (ready.ok() && !ready->empty() && ready->back() == '\n') {
-      address = ready->substr(0, ready->size() - 1);
-    } else {
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
-  }
+  const std::string address = tds::bench::WaitForReadyFile(node, dir + "/ready");
   unsigned cores = std::thread::hardware_concurrency();
   std::printf(
       "ledger_bench: tdsd %s at %s (sync on, plaintext), %u cores shared by bench and "
@@ -520,25 +255,26 @@ int Run(Flags& f) {
     single = RunPhase(clients.size(), [&](size_t c) {
       tds::Ledger::Stub* stub = stubs[c].get();
       const std::vector<std::string>* mine = &envs[c];
-      return new WindowedClient(mine->size(), f.window, stop_at, [stub, mine](size_t i, auto done) {
-        struct Call {
-          grpc::ClientContext ctx;
-          tds::SubmitRequest request;
-          tds::SubmitResponse response;
-        };
-        auto* call = new Call;
-        call->ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60));
-        call->request.set_envelope((*mine)[i]);
-        stub->async()->Submit(&call->ctx, &call->request, &call->response,
-                              [call, done](grpc::Status s) {
-                                delete call;
-                                if (s.ok()) {
-                                  done(1, 0, "");
-                                } else {
-                                  done(0, 1, "Submit: " + s.error_message());
-                                }
-                              });
-      });
+      return std::make_unique<WindowedClient>(
+          mine->size(), f.window, stop_at, [stub, mine](size_t i, auto done) {
+            struct Call {
+              grpc::ClientContext ctx;
+              tds::SubmitRequest request;
+              tds::SubmitResponse response;
+            };
+            auto* call = new Call;
+            call->ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60));
+            call->request.set_envelope((*mine)[i]);
+            stub->async()->Submit(&call->ctx, &call->request, &call->response,
+                                  [call, done](grpc::Status s) {
+                                    delete call;
+                                    if (s.ok()) {
+                                      done(1, 0, "");
+                                    } else {
+                                      done(0, 1, "Submit: " + s.error_message());
+                                    }
+                                  });
+          });
     });
     PrintPhase("(b) single submit", single, "tx");
     std::printf("  %d clients x window %d\n", f.clients, f.window);
@@ -555,7 +291,7 @@ int Run(Flags& f) {
       tds::Ledger::Stub* stub = stubs[c].get();
       const std::vector<std::string>* mine = &envs[c];
       size_t batches = (mine->size() + bs - 1) / bs;
-      return new WindowedClient(
+      return std::make_unique<WindowedClient>(
           batches, f.batch_window, stop_at, [stub, mine, bs](size_t b, auto done) {
             struct Call {
               grpc::ClientContext ctx;

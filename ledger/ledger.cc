@@ -626,8 +626,10 @@ class Ledger::Impl : public consensus::BlockApp {
     leveldb::WriteBatch index;
     auto indexed = store_->Get(CommittedIdKey(AsBytes(c.id)));
     if (!indexed.ok() || !indexed->has_value()) {
-      tds::BlockProposal slim = c.block;
-      slim.clear_entries();
+      tds::BlockProposal slim;  // the entries are in the log already
+      *slim.mutable_block() = c.block.block();
+      *slim.mutable_justify() = c.block.justify();
+      if (c.block.has_tc()) *slim.mutable_tc() = c.block.tc();
       ++commit_seq_;
       std::string seq;
       PutFixed64BE(&seq, commit_seq_);

@@ -133,7 +133,7 @@ class Core::Impl {
       if (!NeedsProgress()) {
         ArmTimer();  // idle: nothing to order, nothing to time out
       } else {
-        LocalTimeout();
+        LocalTimeout(view);
       }
     }
     DrainSelf();
@@ -322,7 +322,9 @@ class Core::Impl {
   }
 
   void MaybeVote(const Hash& id) {
-    const Node& n = blocks_.at(id);
+    auto it = blocks_.find(id);
+    if (it == blocks_.end()) return;  // committed (or pruned) meanwhile
+    const Node& n = it->second;
     if (ViewOf(n.round) != safety_.view() || n.round <= safety_.highest_vote_round()) return;
     auto info = DescribeRef(n.proposal.block());
     if (!info.ok()) return;
@@ -436,8 +438,13 @@ class Core::Impl {
 
   // ---- timeouts ---------------------------------------------------------------------------
 
-  void LocalTimeout() {
-    const uint64_t view = safety_.view();
+  // Gives up on `view` (the current one, or a later one f + 1 others gave up on): no more votes
+  // in it, and a signed timeout carrying the high QC to everyone.
+  void LocalTimeout(uint64_t view) {
+    if (view > safety_.view()) {
+      safety_.set_view(view);
+      round_ = std::max(round_, FirstRound(view));
+    }
     ++consecutive_timeouts_;
     safety_.set_highest_vote_round(std::max(safety_.highest_vote_round(), LastRound(view)));
     Persist();
@@ -449,10 +456,11 @@ class Core::Impl {
     tv->mutable_sig()->set_signer(static_cast<uint32_t>(self_));
     tv->mutable_sig()->set_signature(key_.Sign(TimeoutBody(set_.origin(), view, high_qc_round_)));
     *t->mutable_high_qc() = safety_.high_qc();
+    my_timeout_qc_ = safety_.high_qc();
     if (HasVotes(safety_.last_tc())) *t->mutable_last_tc() = safety_.last_tc();
     SendTo(-1, m);
     ArmTimer();  // re-broadcast if the view still does not change
-    CollectTimeout(self_, *tv, safety_.high_qc());
+    CollectTimeout(self_, *tv);
   }
 
   absl::Status OnTimeout(size_t from, const tds::Timeout& t) {
@@ -476,26 +484,55 @@ class Core::Impl {
     if (!qc.ok()) return qc.status();
     ProcessQC(t.high_qc(), from);
     if (HasVotes(t.last_tc())) ProcessTC(t.last_tc());
-    if (tv.view() < safety_.view()) return Finish();  // stale: that view is over here
-    CollectTimeout(from, tv, t.high_qc());
+    if (tv.view() < safety_.view()) {
+      // Stale: that view is over here. If the sender is still in it, pass on the certificate.
+      if (HasVotes(safety_.last_tc()) && safety_.last_tc().view() >= tv.view()) {
+        ShareTimeoutCert(static_cast<int>(from));
+      }
+      return Finish();
+    }
+    CollectTimeout(from, tv);
     return Finish();
   }
 
-  void CollectTimeout(size_t from, const tds::TimeoutVote& tv, const tds::QuorumCert& qc) {
+  void CollectTimeout(size_t from, const tds::TimeoutVote& tv) {
     auto& latest = latest_timeout_[from];
     if (latest.has_sig() && latest.view() >= tv.view()) return;
     latest = tv;
+    if (tv.view() < safety_.view()) return;
     size_t count = 0;
     for (const auto& [signer, vote] : latest_timeout_) count += vote.view() == tv.view() ? 1 : 0;
-    if (count < set_.quorum() || tv.view() < safety_.view()) return;
+    // f + 1 gave up on this view, so at least one honest validator did: join them, or a
+    // validator that saw no trouble itself (no work, a late start) would never let a TC form.
+    const size_t f_plus_one = set_.size() - set_.quorum() + 1;
+    auto mine = latest_timeout_.find(self_);
+    if (count >= f_plus_one && from != self_ &&
+        (mine == latest_timeout_.end() || mine->second.view() < tv.view())) {
+      LocalTimeout(tv.view());
+      return;  // that counted this validator's timeout too
+    }
+    if (count < set_.quorum()) return;
     tds::TimeoutCert tc;
     tc.set_view(tv.view());
     for (const auto& [signer, vote] : latest_timeout_) {
       if (vote.view() == tv.view()) *tc.add_votes() = vote;
     }
-    (void)qc;
     ProcessTC(tc);
+    ShareTimeoutCert(-1);  // those that did not collect it themselves advance too
     MaybePropose();
+  }
+
+  // This validator's latest timeout with its last TC attached: lets validators still in the
+  // certified view (they missed timeouts) move on.
+  void ShareTimeoutCert(int to) {
+    auto mine = latest_timeout_.find(self_);
+    if (mine == latest_timeout_.end() || !HasVotes(safety_.last_tc())) return;
+    tds::ConsensusMessage m;
+    tds::Timeout* t = m.mutable_timeout();
+    *t->mutable_vote() = mine->second;
+    *t->mutable_high_qc() = my_timeout_qc_;  // the QC of the round the vote names
+    *t->mutable_last_tc() = safety_.last_tc();
+    SendTo(to, m);
   }
 
   // ---- proposing --------------------------------------------------------------------------
@@ -842,6 +879,7 @@ class Core::Impl {
   uint64_t consecutive_timeouts_ = 0;
   bool unannounced_commit_ = false;
   Hash last_voted_{};
+  tds::QuorumCert my_timeout_qc_;  // sent with this validator's latest timeout
 
   Hash root_id_{};
   uint64_t root_round_ = 0;

@@ -93,6 +93,10 @@ void Replica::Run() {
       Execute(core_.OnTimer(timer_view_));
     }
     const CoreStatus s = core_.status();
+    if (s.view != status_.view) {
+      spdlog::info("consensus: view {} led by {} (round {}, committed round {})", s.view,
+                   set_.id(set_.LeaderOf(s.view)), s.round, s.committed_round);
+    }
     {
       std::lock_guard<std::mutex> l(mu_);
       status_ = s;
@@ -115,8 +119,12 @@ void Replica::Execute(Actions actions) {
         return;
       }
     } else if (auto* c = std::get_if<CommitAction>(&a)) {
+      spdlog::debug("consensus: commit round {} ({} entries)", c->block.block().round(),
+                    c->block.entries_size());
       hooks_.commit(*c);
     } else if (auto* snd = std::get_if<SendAction>(&a)) {
+      spdlog::debug("consensus: {} sends kind {} to {}", set_.id(self_), static_cast<int>(snd->msg.kind_case()),
+                    snd->to);
       if (hooks_.send) hooks_.send(snd->to, snd->msg);
     } else if (auto* t = std::get_if<TimerAction>(&a)) {
       timer_view_ = t->view;
