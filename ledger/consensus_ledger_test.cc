@@ -7,7 +7,6 @@
 #include <mutex>
 
 #include "absl/strings/str_cat.h"
-#include "spdlog/spdlog.h"
 #include "common/file.h"
 #include "ledger/checkpoint.h"
 #include "ledger/consensus/safety_store.h"
@@ -15,6 +14,7 @@
 #include "ledger/receipt.h"
 #include "ledger/test_util.h"
 #include "proto/consensus.pb.h"
+#include "spdlog/spdlog.h"
 
 namespace tds::ledger {
 namespace {
@@ -88,7 +88,8 @@ class ConsensusLedgerTest : public ::testing::Test {
   }
 
   absl::StatusOr<SubmitAck> Put(int via, const std::string& body) {
-    return ledgers_[via]->SubmitAndWait(MakeTx(*KeyFromByte(2), "bank", "test.put", body, ++nonce_));
+    return ledgers_[via]->SubmitAndWait(
+        MakeTx(*KeyFromByte(2), "bank", "test.put", body, ++nonce_));
   }
 
   void ExpectAllAgree(uint64_t height) {

@@ -375,8 +375,8 @@ class Ledger::Impl : public consensus::BlockApp {
     if (ex->ctx.height == 1) SeedGenesisMembers(&ex->state);
     std::set<Hash> in_block;
     for (Pending& p : txs) {
-      auto r = ApplyOne(ex->ctx, head.log_size + ex->accepted.size(), p, chain, &ex->state,
-                        &in_block);
+      auto r =
+          ApplyOne(ex->ctx, head.log_size + ex->accepted.size(), p, chain, &ex->state, &in_block);
       if (!r.ok()) {
         ex->rejected.emplace_back(std::move(p), r.status());
         continue;
@@ -443,9 +443,8 @@ class Ledger::Impl : public consensus::BlockApp {
   }
 
   std::shared_ptr<Spec> NewSpec(const std::shared_ptr<Spec>& parent) const {
-    auto spec = std::make_shared<Spec>(parent != nullptr
-                                           ? static_cast<const StateReader*>(&parent->ex.state)
-                                           : &store_->state());
+    auto spec = std::make_shared<Spec>(
+        parent != nullptr ? static_cast<const StateReader*>(&parent->ex.state) : &store_->state());
     spec->parent = parent;
     spec->frontier = parent != nullptr ? parent->frontier : frontier_;
     return spec;
@@ -520,8 +519,8 @@ class Ledger::Impl : public consensus::BlockApp {
     const std::string leader =
         validators_->id(validators_->LeaderOf(consensus::ViewOf(p.block().round())));
     if (header.proposer() != leader) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("proposer '", header.proposer(), "' is not the view's leader '", leader, "'"));
+      return absl::InvalidArgumentError(absl::StrCat("proposer '", header.proposer(),
+                                                     "' is not the view's leader '", leader, "'"));
     }
     if (header.height() != head.height + 1 ||
         header.prev_block_hash() != AsBytes(head.block_hash)) {
@@ -649,13 +648,13 @@ class Ledger::Impl : public consensus::BlockApp {
       auto info = DescribeHeader(c.block.block());
       std::vector<std::string> lines;
       for (const tds::ValidatorSignature& v : c.qc.votes()) {
-        lines.push_back(NoteLine(validators_->id(v.signer()), validators_->key(v.signer()),
-                                 v.signature()));
+        lines.push_back(
+            NoteLine(validators_->id(v.signer()), validators_->key(v.signer()), v.signature()));
       }
       record.set_checkpoint(AssembleNote(info->vote_body, lines));
       const uint64_t first = spec->head.log_size - spec->ex.accepted.size();
-      absl::Status s =
-          Persist(spec->ex, first, spec->frontier, spec->nodes, spec->head, record, std::move(index));
+      absl::Status s = Persist(spec->ex, first, spec->frontier, spec->nodes, spec->head, record,
+                               std::move(index));
       if (!s.ok()) {
         spdlog::critical("{}; stopping (a restart catches up from the other validators)",
                          std::string(s.message()));
@@ -752,11 +751,11 @@ class Ledger::Impl : public consensus::BlockApp {
     Derived d = Derive(head, frontier_, ex);
     if (header.log_root() != AsBytes(d.next.log_root) ||
         header.state_digest() != AsBytes(d.next.state_digest)) {
-      return absl::DataLossError(absl::StrCat(
-          where, "replay gives ",
-          header.log_root() != AsBytes(d.next.log_root) ? "a different log root"
-                                                        : "a different state digest",
-          " than the header claims: this node's state diverges from the validators'"));
+      return absl::DataLossError(
+          absl::StrCat(where, "replay gives ",
+                       header.log_root() != AsBytes(d.next.log_root) ? "a different log root"
+                                                                     : "a different state digest",
+                       " than the header claims: this node's state diverges from the validators'"));
     }
     d.next.block_hash = Sha256(block.header());
     return Persist(ex, head.log_size, d.frontier, d.nodes, d.next, block);
@@ -802,8 +801,6 @@ class Ledger::Impl : public consensus::BlockApp {
     p.entry = entry;
     return p;
   }
-
-
 
   absl::StatusOr<std::string> ApplyOne(const BlockContext& ctx, uint64_t index, const Pending& p,
                                        const Spec* chain, StateOverlay* block_state,
@@ -896,7 +893,6 @@ class Ledger::Impl : public consensus::BlockApp {
     height_cv_.notify_all();
     return absl::OkStatus();
   }
-
 
   void SeedGenesisMembers(StateOverlay* state) const {
     for (const tds::Member& m : genesis_.proto().members()) {
@@ -1088,12 +1084,12 @@ class Ledger::Impl : public consensus::BlockApp {
   mutable std::condition_variable height_cv_;
   // Admitted transactions not yet committed, in arrival order; `done` set for those
   // submitted here, answered when their block commits.
-  std::map<Hash, Pending> mempool_;       // GUARDED_BY(mu_)
-  std::deque<Hash> fifo_;                 // GUARDED_BY(mu_): may hold ids no longer pooled
-  std::vector<std::string> to_forward_;   // GUARDED_BY(mu_): submitted here, not yet passed on
-  bool stopping_ = false;        // GUARDED_BY(mu_)
-  Head head_;                    // GUARDED_BY(mu_): the last durable block
-  merkle::Frontier frontier_;    // committer thread only (and Recover before it starts)
+  std::map<Hash, Pending> mempool_;      // GUARDED_BY(mu_)
+  std::deque<Hash> fifo_;                // GUARDED_BY(mu_): may hold ids no longer pooled
+  std::vector<std::string> to_forward_;  // GUARDED_BY(mu_): submitted here, not yet passed on
+  bool stopping_ = false;                // GUARDED_BY(mu_)
+  Head head_;                            // GUARDED_BY(mu_): the last durable block
+  merkle::Frontier frontier_;            // committer thread only (and Recover before it starts)
 
   // Current members for admission: id → raw key bytes, and raw key → validated key.
   mutable std::shared_mutex members_mu_;
@@ -1107,7 +1103,7 @@ class Ledger::Impl : public consensus::BlockApp {
   // Consensus (validators). The replica thread is the only one executing blocks.
   std::unique_ptr<consensus::ValidatorSet> validators_;
   size_t self_index_ = 0;
-  Hash committed_id_{};  // consensus id of the last committed block (an empty one included)
+  Hash committed_id_{};      // consensus id of the last committed block (an empty one included)
   uint64_t commit_seq_ = 0;  // committed consensus blocks so far (the "C" index)
   std::map<Hash, std::shared_ptr<Spec>> spec_;  // replica thread only: executed, uncommitted
   std::unique_ptr<consensus::Replica> replica_;

@@ -64,8 +64,9 @@ int Run(int argc, char** argv) {
                      "--validator is given (required; `key`)");
   CLI::Option* o_validator = app.add_option(
       "--validator", validator,
-      "Follow the validator at HOST:PORT: keep a verified replica of its ledger and forward "
-      "submissions to it (`validator`; empty: this node is the validator)");
+      "Follow the validators at HOST:PORT[,HOST:PORT...]: keep a verified replica of the ledger "
+      "and forward submissions, moving to the next validator when one is unreachable "
+      "(`validator`; empty: this node is a validator)");
   CLI::Option* o_listen =
       app.add_option("--listen", listen, "gRPC listen address HOST:PORT; port 0 picks a free one")
           ->default_str(tds::node::kDefaultListen);
@@ -143,7 +144,8 @@ int Run(int argc, char** argv) {
   if (o_log_level->count() > 0) config.set_log_level(log_level);
   if (o_max_block_txs->count() > 0) config.mutable_ledger()->set_max_block_txs(max_block_txs);
   if (o_no_sync->count() > 0) config.mutable_ledger()->set_sync(false);
-  if (o_timeout->count() > 0) config.mutable_ledger()->set_consensus_timeout_ms(consensus_timeout_ms);
+  if (o_timeout->count() > 0)
+    config.mutable_ledger()->set_consensus_timeout_ms(consensus_timeout_ms);
   if (o_allow_fault->count() > 0) config.set_allow_fault_injection(true);
   for (const std::string& p : peers) {
     const size_t eq = p.find('=');

@@ -17,8 +17,16 @@ absl::Status FromGrpc(const grpc::Status& s, std::string_view what) {
 
 }  // namespace
 
-Replicator::Replicator(ledger::Ledger* ledger, std::shared_ptr<grpc::Channel> validator)
-    : ledger_(ledger), stub_(tds::Ledger::NewStub(std::move(validator))) {}
+std::vector<std::unique_ptr<tds::Ledger::Stub>> Stubs(
+    std::vector<std::shared_ptr<grpc::Channel>> validators) {
+  std::vector<std::unique_ptr<tds::Ledger::Stub>> stubs;
+  for (auto& channel : validators) stubs.push_back(tds::Ledger::NewStub(std::move(channel)));
+  return stubs;
+}
+
+Replicator::Replicator(ledger::Ledger* ledger,
+                       std::vector<std::shared_ptr<grpc::Channel>> validators)
+    : ledger_(ledger), stubs_(Stubs(std::move(validators))) {}
 
 Replicator::~Replicator() { Stop(); }
 
@@ -59,8 +67,9 @@ void Replicator::Run() {
       spdlog::critical("replication halted: {}", std::string(why.message()));
       return;
     }
-    spdlog::warn("replication stream ended ({}); retrying in {} ms", std::string(why.message()),
-                 backoff_ms);
+    if (stubs_.size() > 1) current_ = (current_ + 1) % stubs_.size();
+    spdlog::warn("replication stream ended ({}); retrying in {} ms{}", std::string(why.message()),
+                 backoff_ms, stubs_.size() > 1 ? " with the next validator" : "");
     cv_.wait_for(l, std::chrono::milliseconds(backoff_ms), [&] { return stop_; });
     if (stop_) return;
     backoff_ms = std::min<int64_t>(backoff_ms * 2, 5000);
@@ -76,7 +85,7 @@ absl::Status Replicator::Session() {
   }
   tds::StreamBlocksRequest req;
   req.set_from_height(ledger_->Status().height + 1);
-  auto reader = stub_->StreamBlocks(&ctx, req);
+  auto reader = stubs_[current_]->StreamBlocks(&ctx, req);
   absl::Status result;
   tds::Block block;
   while (reader->Read(&block)) {
@@ -104,9 +113,9 @@ absl::Status Replicator::Session() {
                        : FromGrpc(finished, "block stream");
 }
 
-Forwarder::Forwarder(ledger::Ledger* ledger, std::shared_ptr<grpc::Channel> validator,
+Forwarder::Forwarder(ledger::Ledger* ledger, std::vector<std::shared_ptr<grpc::Channel>> validators,
                      int64_t timeout_ms)
-    : ledger_(ledger), stub_(tds::Ledger::NewStub(std::move(validator))), timeout_ms_(timeout_ms) {
+    : ledger_(ledger), stubs_(Stubs(std::move(validators))), timeout_ms_(timeout_ms) {
   ledger_->Observe(
       [this](const ledger::StateReader&) {
         std::lock_guard<std::mutex> l(mu_);
@@ -117,6 +126,10 @@ Forwarder::Forwarder(ledger::Ledger* ledger, std::shared_ptr<grpc::Channel> vali
 }
 
 void Forwarder::Submit(std::string envelope, ledger::Ledger::Done done) {
+  Send(std::move(envelope), std::move(done), 0);
+}
+
+void Forwarder::Send(std::string envelope, ledger::Ledger::Done done, size_t attempt) {
   struct Call {
     grpc::ClientContext ctx;
     tds::SubmitRequest req;
@@ -125,9 +138,17 @@ void Forwarder::Submit(std::string envelope, ledger::Ledger::Done done) {
   auto call = std::make_shared<Call>();
   call->ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::milliseconds(timeout_ms_));
   call->req.set_envelope(std::move(envelope));
-  stub_->async()->Submit(
+  const size_t via = current_.load() % stubs_.size();
+  stubs_[via]->async()->Submit(
       &call->ctx, &call->req, &call->resp,
-      [this, call, done = std::move(done)](grpc::Status s) mutable {
+      [this, call, via, attempt, done = std::move(done)](grpc::Status s) mutable {
+        if (s.error_code() == grpc::StatusCode::UNAVAILABLE && attempt + 1 < stubs_.size()) {
+          // Unreachable: the envelope never got there. Use the next validator from now on.
+          size_t expected = via;
+          current_.compare_exchange_strong(expected, (via + 1) % stubs_.size());
+          Send(std::move(*call->req.mutable_envelope()), std::move(done), attempt + 1);
+          return;
+        }
         if (!s.ok()) {
           done(FromGrpc(s, "validator"));
           return;

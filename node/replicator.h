@@ -1,9 +1,11 @@
 #pragma once
-// A follower node's link to the validator (until BFT consensus lands, a data space has one):
-// the Replicator streams committed blocks and applies them, verified, to this node's own
-// ledger replica; the Forwarder sends this node's submissions to the validator and answers
-// them once the block that holds them has been applied here (read-your-writes).
+// A follower node's link to the validators: the Replicator streams committed blocks from one
+// of them and applies them, verified, to this node's own ledger replica; the Forwarder sends
+// this node's submissions to one of them and answers them once the block that holds them has
+// been applied here (read-your-writes). Given several validators, both move on to the next
+// when the one they use is unreachable.
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -13,6 +15,7 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "grpcpp/grpcpp.h"
@@ -31,8 +34,8 @@ struct ReplicatorStatus {
 
 class Replicator {
  public:
-  // `ledger` (a follower) must outlive the replicator.
-  Replicator(ledger::Ledger* ledger, std::shared_ptr<grpc::Channel> validator);
+  // `ledger` (a follower) must outlive the replicator. REQUIRES: at least one validator.
+  Replicator(ledger::Ledger* ledger, std::vector<std::shared_ptr<grpc::Channel>> validators);
   ~Replicator();  // Stop()
 
   // Streams from height + 1 and applies each block; on a broken stream reconnects with
@@ -48,7 +51,8 @@ class Replicator {
   absl::Status Session();
 
   ledger::Ledger* const ledger_;
-  std::unique_ptr<tds::Ledger::Stub> stub_;
+  std::vector<std::unique_ptr<tds::Ledger::Stub>> stubs_;
+  size_t current_ = 0;  // replication thread only: the validator streamed from
   mutable std::mutex mu_;
   bool stop_ = false;                      // GUARDED_BY(mu_)
   grpc::ClientContext* active_ = nullptr;  // GUARDED_BY(mu_): the open stream, to cancel
@@ -61,25 +65,28 @@ class Forwarder {
  public:
   // `ledger` (a follower) must outlive the forwarder. Registers a commit observer, so no block
   // may be applied (stop the Replicator) once the forwarder is destroyed.
-  Forwarder(ledger::Ledger* ledger, std::shared_ptr<grpc::Channel> validator,
+  Forwarder(ledger::Ledger* ledger, std::vector<std::shared_ptr<grpc::Channel>> validators,
             int64_t timeout_ms = 30000);
   ~Forwarder();  // answers whatever still waits (those transactions are committed)
 
-  // Sends `envelope` to the validator; `done` runs with the validator's ack once this node
-  // has applied the block holding it, or with the validator's refusal, or DeadlineExceeded if
-  // the block does not arrive here within the timeout.
+  // Sends `envelope` to a validator (the next one if that one is unreachable); `done` runs with
+  // the validator's ack once this node has applied the block holding it, or with the
+  // validator's refusal, or DeadlineExceeded if the block does not arrive here within the
+  // timeout.
   void Submit(std::string envelope, ledger::Ledger::Done done);
 
  private:
   void OnCommit(uint64_t height);
   void Sweep();
+  void Send(std::string envelope, ledger::Ledger::Done done, size_t attempt);
 
   struct Waiter {
     std::chrono::steady_clock::time_point deadline;
     std::function<void()> fire;
   };
   ledger::Ledger* const ledger_;
-  std::unique_ptr<tds::Ledger::Stub> stub_;
+  std::vector<std::unique_ptr<tds::Ledger::Stub>> stubs_;
+  std::atomic<size_t> current_{0};  // the validator submissions go to
   const int64_t timeout_ms_;
   std::mutex mu_;
   uint64_t applied_ = 0;                     // GUARDED_BY(mu_)

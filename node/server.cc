@@ -1,8 +1,8 @@
 #include "node/server.h"
 
 #include <filesystem>
-#include <set>
 #include <optional>
+#include <set>
 #include <system_error>
 #include <utility>
 
@@ -14,6 +14,7 @@
 #include "common/grpc_tls.h"
 #include "common/keys.h"
 #include "common/status_macros.h"
+#include "common/strings.h"
 #include "contracts/contracts.h"
 #include "evidence/evidence.h"
 #include "governance/governance.h"
@@ -22,9 +23,9 @@
 #include "grpcpp/grpcpp.h"
 #include "grpcpp/health_check_service_interface.h"
 #include "ledger/application.h"
+#include "ledger/consensus/certificates.h"
 #include "ledger/genesis.h"
 #include "ledger/ledger.h"
-#include "ledger/consensus/certificates.h"
 #include "node/admin_service.h"
 #include "node/audit_service.h"
 #include "node/consensus_transport.h"
@@ -180,8 +181,8 @@ absl::Status FinalizeConfig(tds::NodeConfig* config) {
 
 // Validator i's HOST:PORT from `peers` ("" for this node); every other validator must be listed.
 absl::StatusOr<std::vector<std::string>> PeerAddresses(const tds::NodeConfig& config,
-                                                        const consensus::ValidatorSet& set,
-                                                        const std::string& self) {
+                                                       const consensus::ValidatorSet& set,
+                                                       const std::string& self) {
   std::vector<std::string> addresses(set.size());
   for (const tds::ValidatorPeer& peer : config.peers()) {
     const int i = set.IndexOf(peer.id());
@@ -266,8 +267,8 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const tds::NodeConfig& con
                          PeerAddresses(config, *server->validator_set_, self->id));
     std::atomic<ledger::Ledger*>* target = &server->consensus_target_;
     server->consensus_transport_ = std::make_unique<ConsensusTransport>(
-        server->validator_set_.get(), static_cast<size_t>(server->validator_set_->IndexOf(self->id)),
-        std::move(addresses),
+        server->validator_set_.get(),
+        static_cast<size_t>(server->validator_set_->IndexOf(self->id)), std::move(addresses),
         tls ? TlsChannelCredentials(*tls) : grpc::InsecureChannelCredentials(),
         config.insecure_dev(), transport_options, [target](size_t from, tds::ConsensusMessage msg) {
           if (ledger::Ledger* l = target->load()) l->DeliverConsensus(from, std::move(msg));
@@ -290,10 +291,15 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const tds::NodeConfig& con
   if (options.follower) {
     // The follower dials its validator with its own certificate (plaintext under
     // --insecure-dev): the validator's TLS gate sees this node's member.
-    std::shared_ptr<grpc::Channel> channel = grpc::CreateChannel(
-        config.validator(), tls ? TlsChannelCredentials(*tls) : grpc::InsecureChannelCredentials());
-    server->forwarder_ = std::make_unique<Forwarder>(server->ledger_.get(), channel);
-    server->replicator_ = std::make_unique<Replicator>(server->ledger_.get(), channel);
+    // `validator` may list several, comma-separated: the follower moves on when one is down.
+    std::vector<std::shared_ptr<grpc::Channel>> channels;
+    for (std::string_view address : SplitString(config.validator(), ',')) {
+      channels.push_back(
+          grpc::CreateChannel(std::string(address), tls ? TlsChannelCredentials(*tls)
+                                                        : grpc::InsecureChannelCredentials()));
+    }
+    server->forwarder_ = std::make_unique<Forwarder>(server->ledger_.get(), channels);
+    server->replicator_ = std::make_unique<Replicator>(server->ledger_.get(), channels);
     server->replicator_->Start();
     Forwarder* forwarder = server->forwarder_.get();
     service_options.submit = [forwarder](std::string envelope, ledger::Ledger::Done done) {
@@ -311,8 +317,9 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const tds::NodeConfig& con
   facts.validator_address = config.validator();
   if (ConsensusTransport* t = server->consensus_transport_.get();
       t != nullptr && config.allow_fault_injection()) {
-    facts.inject_fault = [t](bool heal, const std::set<std::string>& isolate)
-        -> absl::StatusOr<std::set<std::string>> {
+    facts.inject_fault =
+        [t](bool heal,
+            const std::set<std::string>& isolate) -> absl::StatusOr<std::set<std::string>> {
       if (heal) {
         t->Heal();
       } else {
@@ -320,8 +327,9 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const tds::NodeConfig& con
       }
       return t->isolated();
     };
-    spdlog::warn("fault injection enabled (--allow-fault-injection): the operator may isolate "
-                 "this validator from the others");
+    spdlog::warn(
+        "fault injection enabled (--allow-fault-injection): the operator may isolate "
+        "this validator from the others");
   }
   if (Replicator* replicator = server->replicator_.get()) {
     facts.replication = [replicator] { return replicator->status(); };

@@ -90,9 +90,8 @@ absl::StatusOr<uint64_t> VerifyTimeoutCert(const ValidatorSet& set, const tds::T
       return absl::InvalidArgumentError(
           absl::StrCat(what, ": validator index ", v.sig().signer(), " votes twice"));
     }
-    if (absl::Status s =
-            CheckSignature(set, TimeoutBody(set.origin(), v.view(), v.high_qc_round()), v.sig(),
-                           what);
+    if (absl::Status s = CheckSignature(set, TimeoutBody(set.origin(), v.view(), v.high_qc_round()),
+                                        v.sig(), what);
         !s.ok()) {
       return s;
     }

@@ -116,9 +116,9 @@ class Core::Impl {
       }
     }
     if (!s.ok()) {
-      refusal_ = absl::Status(s.code(), absl::StrCat("from ", from < set_.size() ? set_.id(from)
-                                                                                 : "?",
-                                                     ": ", std::string(s.message())));
+      refusal_ =
+          absl::Status(s.code(), absl::StrCat("from ", from < set_.size() ? set_.id(from) : "?",
+                                              ": ", std::string(s.message())));
       ++refused_;
     }
     DrainSelf();
@@ -246,9 +246,9 @@ class Core::Impl {
       auto high = VerifyTimeoutCert(set_, p.tc());
       if (!high.ok()) return high.status();
       if (ref.round() != FirstRound(p.tc().view() + 1) || qc_round < *high) {
-        return absl::InvalidArgumentError(absl::StrCat(
-            "round ", ref.round(), " does not open the view after the TC for view ", p.tc().view(),
-            " with its highest QC"));
+        return absl::InvalidArgumentError(
+            absl::StrCat("round ", ref.round(), " does not open the view after the TC for view ",
+                         p.tc().view(), " with its highest QC"));
       }
     } else if (qc_round + 1 != ref.round()) {
       return absl::InvalidArgumentError(absl::StrCat("round ", ref.round(),
@@ -262,9 +262,9 @@ class Core::Impl {
 
   absl::Status OnProposal(size_t from, const tds::BlockProposal& p) {
     if (set_.LeaderOf(ViewOf(p.block().round())) != from) {
-      return absl::PermissionDeniedError(absl::StrCat(
-          "proposal for round ", p.block().round(), " from a validator that does not lead view ",
-          ViewOf(p.block().round())));
+      return absl::PermissionDeniedError(absl::StrCat("proposal for round ", p.block().round(),
+                                                      " from a validator that does not lead view ",
+                                                      ViewOf(p.block().round())));
     }
     return AcceptProposal(from, p, /*vote=*/true);
   }
@@ -298,9 +298,9 @@ class Core::Impl {
     }
     absl::Status s = app_.Execute(info.id, p);
     if (!s.ok()) {
-      return absl::Status(s.code(), absl::StrCat("block ", Short(info.id), " at round ",
-                                                 p.block().round(), ": ",
-                                                 std::string(s.message())));
+      return absl::Status(
+          s.code(), absl::StrCat("block ", Short(info.id), " at round ", p.block().round(), ": ",
+                                 std::string(s.message())));
     }
     Node n;
     n.id = info.id;
@@ -350,15 +350,15 @@ class Core::Impl {
     const uint64_t round = v.block().round();
     if (round <= high_qc_round_ || round <= root_round_) return Finish();  // already certified
     if (round > round_ + kMaxRoundsAhead) {
-      return absl::InvalidArgumentError(absl::StrCat("vote for round ", round, ", far beyond ",
-                                                     round_));
+      return absl::InvalidArgumentError(
+          absl::StrCat("vote for round ", round, ", far beyond ", round_));
     }
     auto info = DescribeRef(v.block());
     if (!info.ok()) return info.status();
     if (v.sig().signature().size() != 64 ||
         !set_.key(from).Verify(info->vote_body, v.sig().signature())) {
-      return absl::InvalidArgumentError(absl::StrCat("vote for round ", round,
-                                                     ": the signature does not verify"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("vote for round ", round, ": the signature does not verify"));
     }
     auto [prev, fresh] = voted_.emplace(std::make_pair(round, from), info->id);
     if (!fresh && prev->second != info->id) {

@@ -85,7 +85,7 @@ struct PersistAction {
 struct CommitAction {
   Hash id{};
   tds::BlockProposal block;  // ref + entries (executed earlier through BlockApp::Execute)
-  tds::QuorumCert qc;   // certifies this block: for a block with transactions, its checkpoint
+  tds::QuorumCert qc;        // certifies this block: for a block with transactions, its checkpoint
 };
 struct TimerAction {
   uint64_t view = 0;  // deliver OnTimer(view) after `after_ms`; a later TimerAction replaces it
@@ -101,9 +101,9 @@ struct CoreStatus {
   uint64_t high_qc_round = 0;
   uint64_t committed_round = 0;
   Hash committed_id{};
-  uint64_t timeouts = 0;       // timeout certificates this replica formed or adopted
-  uint64_t refused = 0;        // messages refused as malformed, badly signed or out of place
-  size_t blocks = 0;           // uncommitted blocks held
+  uint64_t timeouts = 0;  // timeout certificates this replica formed or adopted
+  uint64_t refused = 0;   // messages refused as malformed, badly signed or out of place
+  size_t blocks = 0;      // uncommitted blocks held
 };
 
 class Core {

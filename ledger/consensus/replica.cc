@@ -123,8 +123,8 @@ void Replica::Execute(Actions actions) {
                     c->block.entries_size());
       hooks_.commit(*c);
     } else if (auto* snd = std::get_if<SendAction>(&a)) {
-      spdlog::debug("consensus: {} sends kind {} to {}", set_.id(self_), static_cast<int>(snd->msg.kind_case()),
-                    snd->to);
+      spdlog::debug("consensus: {} sends kind {} to {}", set_.id(self_),
+                    static_cast<int>(snd->msg.kind_case()), snd->to);
       if (hooks_.send) hooks_.send(snd->to, snd->msg);
     } else if (auto* t = std::get_if<TimerAction>(&a)) {
       timer_view_ = t->view;

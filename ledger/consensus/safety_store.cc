@@ -30,7 +30,8 @@ absl::StatusOr<tds::SafetyState> SafetyStore::Load() const {
   const uint32_t len = DecodeFixed32BE(b.data() + kMagic.size());
   if (b.size() != kMagic.size() + 4 + len + 32) return corrupt("truncated");
   const Hash sum = Sha256(std::string_view(b).substr(0, b.size() - 32));
-  if (std::string_view(b).substr(b.size() - 32) != AsBytes(sum)) return corrupt("checksum mismatch");
+  if (std::string_view(b).substr(b.size() - 32) != AsBytes(sum))
+    return corrupt("checksum mismatch");
   tds::SafetyState state;
   if (!state.ParseFromArray(b.data() + kMagic.size() + 4, static_cast<int>(len))) {
     return corrupt("record does not parse");
