@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # A local data space on 127.0.0.1: one tdsd process per member, each with its own key, data
-# directory and config, the validator first and every other node following it.
+# directory and config, the validators first and every other node following them.
 #
 #   member          roles      node
-#   operator        validator  the validator (orders blocks, signs checkpoints)
+#   operator        validator  a validator (orders blocks, signs checkpoints); the only one by
+#                              default
+#   validator-2..N  validator  more validators with `up --validators N` (BFT consensus)
 #   credit-bureau   provider   follower; serves bureau-credit-scores from a CSV file
 #   utility         provider   follower; serves utility-payment-history from a SQLite database
 #   bank            consumer   follower
@@ -16,11 +18,24 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 BUILD_DIR="${BUILD_DIR:-build}"
 STATE="${TDS_LOCALNET_DIR:-$ROOT/.localnet}"
 ORIGIN="localnet.tds"
-MEMBERS=(operator credit-bureau utility bank auditor)
+FOLLOWERS=(credit-bureau utility bank auditor)
 declare -A ROLE=([operator]=validator [credit-bureau]=provider [utility]=provider
   [bank]=consumer [auditor]=auditor)
 declare -A TEMPLATE=([operator]=validator.yaml [credit-bureau]=provider-bureau.yaml
   [utility]=provider-utility.yaml [bank]=member.yaml [auditor]=member.yaml)
+# VALIDATORS: operator, validator-2, ..., validator-N; MEMBERS: the validators, then FOLLOWERS.
+VALIDATORS=()
+MEMBERS=()
+set_validators() {
+  local i
+  VALIDATORS=(operator)
+  for ((i = 2; i <= $1; i++)); do
+    VALIDATORS+=("validator-$i")
+    ROLE[validator-$i]=validator
+    TEMPLATE[validator-$i]=validator.yaml
+  done
+  MEMBERS=("${VALIDATORS[@]}" "${FOLLOWERS[@]}")
+}
 READY_TIMEOUT_S=60
 STOP_TIMEOUT_S=20
 
@@ -29,33 +44,51 @@ usage() {
 Usage: deploy/localnet.sh COMMAND [OPTIONS]
 
 A local data space on 127.0.0.1: separate tdsd processes with their own keys and data
-directories for the validator (operator), two providers (credit-bureau: CSV source; utility:
-SQLite source), a bank and an auditor.
+directories for the validator (operator; with --validators N also validator-2 ... validator-N),
+two providers (credit-bureau: CSV source; utility: SQLite source), a bank and an auditor. The
+providers, the bank and the auditor follow the validators (all of them, moving to the next
+when one is down).
 
 Commands:
-  up [--validators N] [--rows N] [--seed S] [--no-build]
+  up [--validators N] [--fault-injection] [--rows N] [--seed S] [--no-build]
         Build tds and tdsd if needed (deploy/install-deps.sh, cmake, ninja), create the state
         directory on first use (keys, a CA and pinned member certificates for mutual TLS,
         genesis, sample data, node configs from deploy/configs/), start every node that is not
-        running (port 0; the addresses go to STATE/addresses.env) and print the status.
-        A second \`up\` after \`down\` restarts the same data space from its data directories.
-          --validators N  validators in the genesis (only 1 until BFT consensus lands)
-          --rows N        generate N-row provider tables (deploy/sample/generate.py) instead of
-                          copying the committed sample; --seed S its seed (default 42)
-          --no-build      use the binaries already in \$BUILD_DIR/bin (or \$TDS_BIN_DIR)
+        running and print the status. The addresses go to STATE/addresses.env: a single
+        validator and the followers listen on port 0 (a new port at each start); with several
+        validators, each validator's port is chosen once, at the first \`up\` (STATE/ports), as
+        every validator's config lists the others' addresses (\`peers\`).
+        A second \`up\` after \`down\` restarts the same data space from its data directories;
+        a running follower is restarted if the operator's address changed.
+          --validators N     validators in the genesis (default 1): operator, validator-2, ...,
+                             validator-N, ordering blocks by BFT consensus (N = 4 tolerates one
+                             faulty validator). Fixed at the first \`up\` (down --clean to change).
+          --fault-injection  validators started by this \`up\` (and by later \`start\`s) let their
+                             own member isolate them from other validators (\`tds node fault\`;
+                             allow_fault_injection; tests only, several validators)
+          --rows N           generate N-row provider tables (deploy/sample/generate.py) instead of
+                             copying the committed sample; --seed S its seed (default 42)
+          --no-build         use the binaries already in \$BUILD_DIR/bin (or \$TDS_BIN_DIR)
   status
         Each node's member, role, kind (validator or follower), pid, address, height, the
         data sources it serves, and state; exit 1 if a node is down.
   down [--clean]
         SIGTERM every node, wait for each to exit (SIGKILL after ${STOP_TIMEOUT_S} s);
         --clean then removes the state directory.
+  kill MEMBER
+        SIGKILL MEMBER's node (a crash, for tests) and wait until it is gone.
+  start MEMBER
+        Start MEMBER's node if it is stopped: a validator on its own port, a follower following
+        the operator's node (which must be running). \`up\` starts every stopped node.
   tds MEMBER[@NODE] ARGS...
         Run \`tds ARGS...\` as MEMBER against MEMBER's own node, or against NODE's (its --node,
         --key and transport flags filled in), e.g.  deploy/localnet.sh tds bank contract list,
-        deploy/localnet.sh tds bank@credit-bureau run psi --contract c-... --input ids.csv
+        deploy/localnet.sh tds bank@credit-bureau run psi --contract c-... --input ids.csv,
+        deploy/localnet.sh tds validator-2 node fault --isolate operator
   env
         Print STATE/addresses.env (shell assignments: TDS_NODE_<MEMBER>, TDS_KEY_<MEMBER>,
-        TDS_GENESIS, TDS_LOCALNET_DIR, TDS_TRANSPORT).
+        TDS_ROLE_<MEMBER>, TDS_MEMBERS, TDS_VALIDATORS, TDS_GENESIS, TDS_LOCALNET_DIR,
+        TDS_TRANSPORT).
 
 Environment:
   TDS_LOCALNET_DIR  state directory (default: <repo>/.localnet)
@@ -66,6 +99,7 @@ Environment:
 State directory:
   genesis.json  keys/MEMBER.key  tls/ (ca/, MEMBER.crt, MEMBER.key)  sample/ (data files)
   nodes/MEMBER/{config.yaml,data/,node.log,ready,pid}  addresses.env
+  validators (N)  ports ("MEMBER PORT" per validator, if several)  fault_injection (0 or 1)
 EOF
 }
 
@@ -100,6 +134,58 @@ need_binaries() {
 node_dir() { echo "$STATE/nodes/$1"; }
 key_file() { echo "$STATE/keys/$1.key"; }
 var_name() { local v="${1//-/_}"; echo "${v^^}"; }  # credit-bureau -> CREDIT_BUREAU
+
+# The state directory's validator count (a directory from before --validators has one).
+state_validators() {
+  local n=1
+  [[ -f "$STATE/validators" ]] && n="$(cat "$STATE/validators")"
+  [[ "$n" =~ ^[1-9][0-9]*$ ]] || die "$STATE/validators: '$n' is not a validator count"
+  echo "$n"
+}
+
+is_validator() { [[ "${ROLE[$1]:-}" == validator ]]; }
+
+# A validator's fixed port among several (STATE/ports), or 0 when it is the only one.
+validator_port() {
+  ((${#VALIDATORS[@]} > 1)) || { echo 0; return; }
+  local port
+  port="$(awk -v m="$1" '$1 == m { print $2 }' "$STATE/ports" 2>/dev/null)"
+  [[ "$port" =~ ^[1-9][0-9]*$ ]] || die "$STATE/ports: no port for $1"
+  echo "$port"
+}
+
+# Exits unless every validator has its port (callers of validator_port run in subshells).
+check_ports() {
+  local v
+  for v in "${VALIDATORS[@]}"; do validator_port "$v" >/dev/null || exit 1; done
+}
+
+# Where the followers find the validators: every validator's fixed address, comma-separated
+# (a follower moves to the next when one is down), or with a single validator the address it
+# reported when it started (empty if it is not running).
+operator_address() {
+  if ((${#VALIDATORS[@]} > 1)); then
+    local v out=""
+    for v in "${VALIDATORS[@]}"; do out+="${out:+,}127.0.0.1:$(validator_port "$v")"; done
+    echo "$out"
+  elif node_pid operator >/dev/null; then
+    node_address operator
+  fi
+}
+
+# One free 127.0.0.1 port per validator, all distinct: the kernel picks them (bind to port 0),
+# held open together so that no two coincide.
+pick_ports() {
+  python3 - "${VALIDATORS[@]}" <<'PY'
+import socket, sys
+socks = []
+for member in sys.argv[1:]:
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    socks.append(s)
+    print(member, s.getsockname()[1])
+PY
+}
 
 # Mutual TLS once `tds cert` exists (and tdsd takes --tls-cert), unless TDS_LOCALNET_INSECURE=1.
 # Chosen once per state directory, so a restart keeps the same transport.
@@ -180,10 +266,12 @@ init_state() {
   mkdir -p "$STATE/keys" "$STATE/nodes"
   touch "$STATE/.tds-localnet"
   chmod 700 "$STATE/keys"
+  echo "${#VALIDATORS[@]}" >"$STATE/validators"
+  if ((${#VALIDATORS[@]} > 1)); then pick_ports >"$STATE/ports" || die "no free ports"; fi
   local mode
   mode="$(transport)"
   echo "$mode" >"$STATE/transport"
-  say "new data space in $STATE ($(cat "$STATE/transport") transport)"
+  say "new data space in $STATE ($(cat "$STATE/transport") transport, ${#VALIDATORS[@]} validator(s))"
   local m pub spec fp members=()
   declare -A fingerprint=()
   if [[ "$mode" == tls ]]; then
@@ -208,7 +296,7 @@ init_state() {
 # Fills deploy/configs/TEMPLATE's ${...} placeholders for MEMBER (literal text, hence quoted).
 # shellcheck disable=SC2016
 render_config() {
-  local m="$1" validator="$2" text transport_text
+  local m="$1" validator="$2" text transport_text peers_text="" fault_text="" v listen
   text="$(<"$ROOT/deploy/configs/${TEMPLATE[$m]}")"
   if [[ "$(transport)" == tls ]]; then
     transport_text="tls:
@@ -218,13 +306,30 @@ render_config() {
   else
     transport_text="insecure_dev: true  # plaintext: development only"
   fi
+  listen="127.0.0.1:0"
+  if is_validator "$m"; then
+    listen="127.0.0.1:$(validator_port "$m")"
+    if ((${#VALIDATORS[@]} > 1)); then
+      peers_text="peers:  # every other genesis validator"
+      for v in "${VALIDATORS[@]}"; do
+        [[ "$v" == "$m" ]] || peers_text+="
+  - id: $v
+    address: 127.0.0.1:$(validator_port "$v")"
+      done
+    fi
+    if [[ "$(cat "$STATE/fault_injection" 2>/dev/null)" == 1 ]]; then
+      fault_text="allow_fault_injection: true  # tests only: tds node fault"
+    fi
+  fi
   text="${text//'${DATA}'/$(node_dir "$m")/data}"
   text="${text//'${GENESIS}'/$STATE/genesis.json}"
   text="${text//'${KEY}'/$(key_file "$m")}"
-  text="${text//'${LISTEN}'/127.0.0.1:0}"
+  text="${text//'${LISTEN}'/$listen}"
   text="${text//'${VALIDATOR}'/$validator}"
   text="${text//'${SAMPLE}'/$STATE/sample}"
   text="${text//'${TRANSPORT}'/$transport_text}"
+  text="${text//'${PEERS}'/$peers_text}"
+  text="${text//'${FAULT_INJECTION}'/$fault_text}"
   local unfilled
   unfilled="$(grep -v '^ *#' <<<"$text" | grep -o '\${[A-Za-z_]*}' | head -n1 || true)"
   [[ -z "$unfilled" ]] || die "deploy/configs/${TEMPLATE[$m]}: unknown placeholder $unfilled"
@@ -269,6 +374,7 @@ write_env() {
     printf 'TDS_GENESIS=%q\n' "$STATE/genesis.json"
     printf 'TDS_TRANSPORT=%q\n' "$(transport)"
     printf 'TDS_MEMBERS=%q\n' "${MEMBERS[*]}"
+    printf 'TDS_VALIDATORS=%q\n' "${VALIDATORS[*]}"
     for m in "${MEMBERS[@]}"; do
       v="$(var_name "$m")"
       printf 'TDS_NODE_%s=%q\n' "$v" "$(node_address "$m")"
@@ -293,10 +399,11 @@ settle_node() {
 }
 
 cmd_up() {
-  local validators=1 rows="" seed=42 do_build=1
+  local validators="" rows="" seed=42 do_build=1 fault=0
   while [[ $# -gt 0 ]]; do
     case "$1" in
       --validators) validators="${2:?--validators needs a number}"; shift 2 ;;
+      --fault-injection) fault=1; shift ;;
       --rows) rows="${2:?--rows needs a number}"; shift 2 ;;
       --seed) seed="${2:?--seed needs a number}"; shift 2 ;;
       --no-build) do_build=0; shift ;;
@@ -304,13 +411,15 @@ cmd_up() {
       *) die "up: unknown option $1 (see --help)" ;;
     esac
   done
-  [[ "$validators" =~ ^[1-9][0-9]*$ ]] || die "--validators: '$validators' is not a positive number"
-  if ((validators != 1)); then
-    die "--validators $validators: only 1 validator until BFT consensus lands"
-  fi
+  [[ -z "$validators" || "$validators" =~ ^[1-9][0-9]*$ ]] ||
+    die "--validators: '$validators' is not a positive number"
   [[ -z "$rows" || "$rows" =~ ^[1-9][0-9]*$ ]] || die "--rows: '$rows' is not a positive number"
   [[ "$seed" =~ ^[0-9]+$ ]] || die "--seed: '$seed' is not a number"
   command -v python3 >/dev/null || die "python3 is missing (deploy/install-deps.sh installs it)"
+  if [[ -f "$STATE/genesis.json" && -n "$validators" ]] &&
+    ((validators != ${#VALIDATORS[@]})); then
+    die "--validators $validators: $STATE has ${#VALIDATORS[@]} validator(s) in its genesis (down --clean first)"
+  fi
 
   if ((do_build)) && [[ -z "${TDS_BIN_DIR:-}" ]]; then
     say "building tds and tdsd in $BUILD_DIR"
@@ -321,21 +430,22 @@ cmd_up() {
     [[ -z "$rows" ]] || say "--rows ignored: $STATE already has its data (down --clean first)"
     say "restarting the data space in $STATE"
   else
+    set_validators "${validators:-1}"
     init_state "$rows" "$seed"
   fi
+  echo "$fault" >"$STATE/fault_injection"
+  check_ports
 
-  local m pid validator_addr new_validator=0
+  local m pid validator_addr
   for m in "${MEMBERS[@]}"; do settle_node "$m"; done
-  if ! node_pid operator >/dev/null; then
-    start_node operator ""
-    new_validator=1
-  fi
-  validator_addr="$(node_address operator)"
-  for m in "${MEMBERS[@]}"; do
-    [[ "$m" == operator ]] && continue
+  for m in "${VALIDATORS[@]}"; do
+    node_pid "$m" >/dev/null || start_node "$m" ""
+  done
+  validator_addr="$(operator_address)"
+  for m in "${FOLLOWERS[@]}"; do
     if pid="$(node_pid "$m")"; then
-      # A restarted validator listens on a new port: a running follower must follow it there.
-      ((new_validator)) || continue
+      # A single validator restarted on a new port: a running follower must follow it there.
+      [[ "$(followed_address "$m")" != "$validator_addr" ]] || continue
       say "restarting $m to follow the validator at $validator_addr"
       stop_pids "$m:$pid"
     fi
@@ -343,6 +453,54 @@ cmd_up() {
   done
   write_env
   cmd_status
+}
+
+# The validator address in a follower's rendered config.
+followed_address() {
+  awk '$1 == "validator:" { print $2 }' "$(node_dir "$1")/config.yaml" 2>/dev/null
+}
+
+# MEMBER, checked against the data space's members.
+known_member() {
+  [[ -n "${1:-}" ]] || die "which member? (${MEMBERS[*]})"
+  [[ " ${MEMBERS[*]} " == *" $1 "* ]] || die "unknown member '$1' (${MEMBERS[*]})"
+}
+
+cmd_kill() {
+  [[ $# -eq 1 ]] || die "usage: localnet.sh kill MEMBER"
+  [[ -f "$STATE/.tds-localnet" ]] || die "no local data space in $STATE (run \`localnet.sh up\`)"
+  known_member "$1"
+  local m="$1" pid waited=0
+  pid="$(node_pid "$m")" || die "$m's node is not running"
+  kill -KILL "$pid"
+  # node_pid, not kill -0: a killed process that no one has reaped yet is not running.
+  while node_pid "$m" >/dev/null; do
+    ((waited < STOP_TIMEOUT_S * 10)) || die "$m (pid $pid) survives SIGKILL"
+    sleep 0.1
+    waited=$((waited + 1))
+  done
+  rm -f "$(node_dir "$m")/pid" "$(node_dir "$m")/ready"
+  say "killed $m (pid $pid)"
+}
+
+cmd_start() {
+  [[ $# -eq 1 ]] || die "usage: localnet.sh start MEMBER"
+  [[ -f "$STATE/genesis.json" ]] || die "no local data space in $STATE (run \`localnet.sh up\`)"
+  known_member "$1"
+  need_binaries
+  local m="$1" validator_addr=""
+  check_ports
+  settle_node "$m"
+  if node_pid "$m" >/dev/null; then
+    say "$m is already running"
+    return 0
+  fi
+  if ! is_validator "$m"; then
+    validator_addr="$(operator_address)"
+    [[ -n "$validator_addr" ]] || die "the operator's node is not running (start operator first)"
+  fi
+  start_node "$m" "$validator_addr"
+  write_env
 }
 
 cmd_status() {
@@ -457,6 +615,8 @@ main() {
     up) cmd_up "$@" ;;
     status) cmd_status ;;
     down) cmd_down "$@" ;;
+    kill) cmd_kill "$@" ;;
+    start) cmd_start "$@" ;;
     tds) cmd_tds "$@" ;;
     env) [[ -f "$STATE/addresses.env" ]] || die "no $STATE/addresses.env (localnet.sh up)"
       cat "$STATE/addresses.env" ;;
@@ -465,4 +625,5 @@ main() {
   esac
 }
 
+set_validators "$(state_validators)"
 main "$@"

@@ -33,6 +33,9 @@ namespace {
 
 constexpr size_t kMaxPending = 200000;
 constexpr size_t kMaxForwardBatch = 2048;
+// A transaction submitted here and still not committed is passed on again after this long (the
+// first time may have been lost, e.g. while this validator was cut off).
+constexpr auto kReforwardAfter = std::chrono::seconds(3);
 constexpr std::string_view kStateDigestTag = "tds-state-v1";
 
 int64_t WallClockMs() {
@@ -67,7 +70,8 @@ struct Pending {
   Hash txid{};
   std::string signer;  // raw key bytes
   tds::Transaction tx;
-  Ledger::Done done;  // set for transactions submitted to this node
+  Ledger::Done done;                                  // set for transactions submitted to this node
+  std::chrono::steady_clock::time_point forwarded{};  // last passed on to the other validators
 };
 
 struct Head {
@@ -103,15 +107,21 @@ class Ledger::Impl : public consensus::BlockApp {
     }
     height_cv_.notify_all();
     if (replica_ != nullptr) replica_->Stop();
-    // Whatever still waits was not committed: say so rather than leave callers hanging.
-    std::map<Hash, Pending> left;
+    AbortWaiting(absl::UnavailableError("ledger closed before the transaction committed"));
+  }
+
+  // Answers every submission still waiting for its commit with `why`; the transactions stay
+  // pooled and may still commit.
+  void AbortWaiting(const absl::Status& why) {
+    std::vector<Done> waiting;
     {
       std::lock_guard<std::mutex> l(mu_);
-      left.swap(mempool_);
+      for (auto& [id, p] : mempool_) {
+        if (p.done) waiting.push_back(std::move(p.done));
+        p.done = nullptr;
+      }
     }
-    for (auto& [id, p] : left) {
-      if (p.done) p.done(absl::UnavailableError("ledger closed before the transaction committed"));
-    }
+    for (Done& d : waiting) d(why);
   }
 
   absl::Status Recover() {
@@ -257,7 +267,10 @@ class Ledger::Impl : public consensus::BlockApp {
         refuse = absl::AlreadyExistsError(
             absl::StrCat("transaction ", TxIdHex(p.txid), " is already pending"));
       } else {
-        if (local && validators_->size() > 1) to_forward_.push_back(p.entry);
+        if (local && validators_->size() > 1) {
+          to_forward_.push_back(p.entry);
+          p.forwarded = std::chrono::steady_clock::now();
+        }
         fifo_.push_back(p.txid);
         const Hash txid = p.txid;
         mempool_.emplace(txid, std::move(p));
@@ -275,6 +288,16 @@ class Ledger::Impl : public consensus::BlockApp {
     std::vector<std::string> fresh;
     {
       std::lock_guard<std::mutex> l(mu_);
+      const auto now = std::chrono::steady_clock::now();
+      if (now - last_reforward_ >= kReforwardAfter && validators_->size() > 1) {
+        last_reforward_ = now;
+        for (auto& [txid, p] : mempool_) {
+          if (p.done && now - p.forwarded >= kReforwardAfter) {
+            to_forward_.push_back(p.entry);
+            p.forwarded = now;
+          }
+        }
+      }
       if (to_forward_.empty()) return;
       fresh.swap(to_forward_);
     }
@@ -1087,9 +1110,10 @@ class Ledger::Impl : public consensus::BlockApp {
   std::map<Hash, Pending> mempool_;      // GUARDED_BY(mu_)
   std::deque<Hash> fifo_;                // GUARDED_BY(mu_): may hold ids no longer pooled
   std::vector<std::string> to_forward_;  // GUARDED_BY(mu_): submitted here, not yet passed on
-  bool stopping_ = false;                // GUARDED_BY(mu_)
-  Head head_;                            // GUARDED_BY(mu_): the last durable block
-  merkle::Frontier frontier_;            // committer thread only (and Recover before it starts)
+  std::chrono::steady_clock::time_point last_reforward_{};  // GUARDED_BY(mu_)
+  bool stopping_ = false;                                   // GUARDED_BY(mu_)
+  Head head_;                  // GUARDED_BY(mu_): the last durable block
+  merkle::Frontier frontier_;  // committer thread only (and Recover before it starts)
 
   // Current members for admission: id → raw key bytes, and raw key → validated key.
   mutable std::shared_mutex members_mu_;
@@ -1151,6 +1175,8 @@ void Ledger::Submit(std::string envelope_bytes, Done done) {
 }
 
 absl::Status Ledger::ApplyBlock(const tds::Block& block) { return impl_->ApplyBlock(block); }
+
+void Ledger::AbortWaiting(const absl::Status& why) { impl_->AbortWaiting(why); }
 
 void Ledger::DeliverConsensus(size_t from, tds::ConsensusMessage msg) {
   impl_->DeliverConsensus(from, std::move(msg));

@@ -104,6 +104,10 @@ class Ledger {
   void Submit(std::string envelope_bytes, Done done);
   absl::StatusOr<SubmitAck> SubmitAndWait(std::string envelope_bytes);
 
+  // Answers every submission still waiting for its block with `why` (a node shutting down
+  // while its validators cannot commit); the transactions may still commit later.
+  void AbortWaiting(const absl::Status& why);
+
   // Validators: a consensus message from validator `from` (authenticated by the transport).
   // Thread-safe; ignored by a follower.
   void DeliverConsensus(size_t from, tds::ConsensusMessage msg);

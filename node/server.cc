@@ -1,9 +1,12 @@
 #include "node/server.h"
 
+#include <condition_variable>
 #include <filesystem>
+#include <mutex>
 #include <optional>
 #include <set>
 #include <system_error>
+#include <thread>
 #include <utility>
 
 #include "absl/status/status.h"
@@ -418,9 +421,29 @@ void Server::Shutdown(std::chrono::milliseconds grace) {
   if (service_ != nullptr) service_->Shutdown();
   if (consensus_transport_ != nullptr) consensus_transport_->Stop();
   if (server_ != nullptr) {
-    // In-flight submissions complete as their blocks commit (the ledger is still running).
+    // In-flight submissions complete as their blocks commit (the ledger is still running);
+    // those still waiting when the grace period ends (validators without a quorum) are told
+    // so, or the server would wait for them forever.
+    std::mutex mu;
+    std::condition_variable cv;
+    bool stopped = false;
+    std::thread aborter([&] {
+      std::unique_lock<std::mutex> l(mu);
+      if (cv.wait_for(l, grace, [&] { return stopped; })) return;
+      l.unlock();
+      if (ledger_ != nullptr) {
+        ledger_->AbortWaiting(absl::UnavailableError(
+            "node shutting down before the transaction committed; resubmit to another node"));
+      }
+    });
     server_->Shutdown(std::chrono::system_clock::now() + grace);
     server_->Wait();
+    {
+      std::lock_guard<std::mutex> l(mu);
+      stopped = true;
+    }
+    cv.notify_all();
+    aborter.join();
   }
   server_.reset();
   service_.reset();

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# deploy/localnet.sh against the built binaries: refuses more than one validator, brings up five
-# nodes that serve and replicate, lets members act through `localnet.sh tds`, stops them all,
-# restarts the same data space with its history, and removes only its own state directory.
+# deploy/localnet.sh against the built binaries (one validator; tests/bft_localnet_test.sh runs
+# four): refuses bad options, brings up five nodes that serve and replicate, lets members act
+# through `localnet.sh tds`, kills and starts one node, stops them all, restarts the same data
+# space with its history, and removes only its own state directory.
 #   tests/localnet_test.sh REPO_ROOT BIN_DIR
 set -euo pipefail
 
@@ -30,11 +31,11 @@ expect_output() {
   grep -qE -- "$pattern" <<<"$out" || fail "$what: no /$pattern/ in: $out"
 }
 
-# More than one validator needs BFT consensus.
-if out="$("$L" up --no-build --validators 4 2>&1)"; then
-  fail "--validators 4 was accepted"
+# A validator count that is not a positive number is refused before anything is created.
+if out="$("$L" up --no-build --validators 0 2>&1)"; then
+  fail "--validators 0 was accepted"
 fi
-grep -qF "only 1 validator until BFT consensus lands" <<<"$out" || fail "--validators 4: $out"
+grep -qF "'0' is not a positive number" <<<"$out" || fail "--validators 0: $out"
 [[ ! -e "$TDS_LOCALNET_DIR" ]] || fail "a refused up created $TDS_LOCALNET_DIR"
 
 "$L" up --no-build >"$WORK/up.log" 2>&1 || { cat "$WORK/up.log" >&2; exit 1; }
@@ -73,6 +74,28 @@ for _ in $(seq 100); do
 done
 [[ "$n" == 2 ]] || fail "the auditor's node lists $n products, not 2"
 expect_output "unknown member" "unknown member 'nobody'" "$L" tds nobody ledger status
+expect_output "a second validator in a one-validator space" "unknown member 'validator-2'" \
+  "$L" kill validator-2
+expect_output "another validator count" "has 1 validator\(s\)" "$L" up --no-build --validators 4
+[[ ! -s "$TDS_LOCALNET_DIR/ports" ]] || fail "one validator has fixed ports"
+
+# kill (SIGKILL) and start one node: the bank's follower catches up with what it missed.
+"$L" kill bank >/dev/null || fail "kill bank"
+if "$L" status >"$WORK/status.log" 2>&1; then fail "status succeeded with the bank killed"; fi
+grep -qE '^bank +consumer +- +- .* stopped$' "$WORK/status.log" || fail "killed bank: $(cat "$WORK/status.log")"
+echo "written while the bank was down" >"$WORK/doc.txt"
+"$L" tds credit-bureau anchor "$WORK/doc.txt" >/dev/null || fail "no anchor while the bank is down"
+expect_output "kill of a stopped node" "bank's node is not running" "$L" kill bank
+"$L" start bank >/dev/null || fail "start bank"
+expect_output "start of a running node" "bank is already running" "$L" start bank
+operator_height="$("$L" tds operator ledger status | awk '$1 == "height:" { print $2 }')"
+for _ in $(seq 100); do
+  bank_height="$("$L" tds bank ledger status | awk '$1 == "height:" { print $2 }')"
+  [[ "$bank_height" == "$operator_height" ]] && break
+  sleep 0.1
+done
+[[ "$bank_height" == "$operator_height" ]] ||
+  fail "the restarted bank is at height $bank_height, the validator at $operator_height"
 
 # down stops every node; status then fails and shows them stopped.
 "$L" down >/dev/null

@@ -446,6 +446,18 @@ class Core::Impl {
       round_ = std::max(round_, FirstRound(view));
     }
     ++consecutive_timeouts_;
+    if (auto mine = latest_timeout_.find(self_);
+        mine != latest_timeout_.end() && mine->second.view() == view) {
+      // Timed out here already: send the same vote again (with the QC it names), for those
+      // that missed it.
+      tds::ConsensusMessage m;
+      *m.mutable_timeout()->mutable_vote() = mine->second;
+      *m.mutable_timeout()->mutable_high_qc() = my_timeout_qc_;
+      if (HasVotes(safety_.last_tc())) *m.mutable_timeout()->mutable_last_tc() = safety_.last_tc();
+      SendTo(-1, m);
+      ArmTimer();
+      return;
+    }
     safety_.set_highest_vote_round(std::max(safety_.highest_vote_round(), LastRound(view)));
     Persist();
     tds::ConsensusMessage m;
@@ -772,14 +784,21 @@ class Core::Impl {
     pending_.emplace(parent, Parked{from, p, vote});
   }
 
+  // Accepts the blocks that waited for `id`, and theirs in turn: a loop over a work list, not a
+  // recursion as deep as the chain being caught up.
   void Unpark(const Hash& id) {
     auto range = pending_.equal_range(id);
-    std::vector<Parked> ready;
-    for (auto it = range.first; it != range.second; ++it) ready.push_back(std::move(it->second));
+    for (auto it = range.first; it != range.second; ++it)
+      unparked_.push_back(std::move(it->second));
     pending_.erase(range.first, range.second);
-    for (const Parked& p : ready) {
+    if (unparking_) return;
+    unparking_ = true;
+    while (!unparked_.empty()) {
+      Parked p = std::move(unparked_.front());
+      unparked_.pop_front();
       (void)AcceptProposal(p.from, p.proposal, p.vote);
     }
+    unparking_ = false;
   }
 
   // ---- helpers ----------------------------------------------------------------------------
@@ -887,6 +906,8 @@ class Core::Impl {
   std::map<Hash, Node> committed_;  // the last committed_window blocks, to serve fetches
   std::deque<Hash> committed_order_;
   std::multimap<Hash, Parked> pending_;  // by missing parent
+  std::deque<Parked> unparked_;          // parent arrived: to accept (Unpark)
+  bool unparking_ = false;
   std::set<Hash> requested_;
 
   std::map<Hash, VoteSet> votes_;
