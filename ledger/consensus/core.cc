@@ -129,6 +129,7 @@ class Core::Impl {
   Actions OnTimer(uint64_t view) {
     Actions out;
     out_ = &out;
+    requested_.clear();  // unanswered block requests may be asked again
     if (view == safety_.view()) {
       if (!NeedsProgress()) {
         ArmTimer();  // idle: nothing to order, nothing to time out
@@ -497,8 +498,11 @@ class Core::Impl {
     ProcessQC(t.high_qc(), from);
     if (HasVotes(t.last_tc())) ProcessTC(t.last_tc());
     if (tv.view() < safety_.view()) {
-      // Stale: that view is over here. If the sender is still in it, pass on the certificate.
-      if (HasVotes(safety_.last_tc()) && safety_.last_tc().view() >= tv.view()) {
+      // Stale: that view is over here. If the sender is still in it and does not have the
+      // certificate that ended it, pass that on (never in answer to a message carrying it).
+      const bool sender_has_it =
+          HasVotes(t.last_tc()) && t.last_tc().view() >= safety_.last_tc().view();
+      if (HasVotes(safety_.last_tc()) && safety_.last_tc().view() >= tv.view() && !sender_has_it) {
         ShareTimeoutCert(static_cast<int>(from));
       }
       return Finish();
@@ -727,15 +731,16 @@ class Core::Impl {
     }
     // Either the block asked for and its ancestors, or (catching up) a chain that continues
     // from a block this replica has.
-    const bool asked = requested_.count(infos.front().id) > 0;
+    const bool asked = Asked(infos.front().id);
     auto oldest_parent = HashField(r.blocks(r.blocks_size() - 1).block().parent(), "parent");
     const bool forward = !asked && oldest_parent.ok() && Known(*oldest_parent);
     if (!asked && !forward) {
       if (Known(infos.front().id) || committed_.count(infos.front().id) > 0) return Finish();
       return absl::InvalidArgumentError("block response that nobody asked for");
     }
-    requested_.erase(infos.front().id);
+    Answered(infos.front().id);
     // Oldest first: a block whose parent is still unknown waits for it (and the oldest asks).
+    size_t inserted = 0;
     for (int i = r.blocks_size() - 1; i >= 0; --i) {
       const tds::BlockProposal& p = r.blocks(i);
       if (p.block().round() <= root_round_ || Known(infos[i].id)) continue;
@@ -747,25 +752,37 @@ class Core::Impl {
       }
       absl::Status s = Insert(infos[i], parent, p);
       if (!s.ok()) return s;
+      ++inserted;
       Unpark(infos[i].id);
     }
     if (forward) {
-      // Not there yet: ask again from the new tip.
-      std::vector<Hash> missing;
-      for (const Hash& id : requested_) {
-        if (!Known(id)) missing.push_back(id);
+      // Progress, but not there yet: ask again from the new tip. No progress: forget the
+      // requests, so that the next message naming those blocks asks afresh (no ping-pong).
+      std::set<Hash> missing;
+      for (const auto& [id, peer] : requested_) {
+        if (!Known(id)) missing.insert(id);
       }
       for (const Hash& id : missing) {
-        requested_.erase(id);
-        Request(from, id);
+        Answered(id);
+        if (inserted > 0) Request(from, id);
       }
     }
     return Finish();
   }
 
+  bool Asked(const Hash& id) const {
+    auto it = requested_.lower_bound({id, 0});
+    return it != requested_.end() && it->first == id;
+  }
+  void Answered(const Hash& id) {
+    requested_.erase(requested_.lower_bound({id, 0}), requested_.lower_bound({id, SIZE_MAX}));
+  }
+
   void Request(size_t from, const Hash& id) {
-    if (from == self_ || !requested_.insert(id).second) return;
-    if (requested_.size() > 256) requested_.erase(requested_.begin());
+    // Once per block and peer until answered or a timer fires: a Byzantine peer that never
+    // answers costs nothing, the next message naming the block asks its sender.
+    if (from == self_ || !requested_.insert({id, from}).second) return;
+    if (requested_.size() > 1024) requested_.erase(requested_.begin());
     tds::ConsensusMessage m;
     tds::BlockRequest* r = m.mutable_block_request();
     r->set_id(std::string(AsBytes(id)));
@@ -908,7 +925,7 @@ class Core::Impl {
   std::multimap<Hash, Parked> pending_;  // by missing parent
   std::deque<Parked> unparked_;          // parent arrived: to accept (Unpark)
   bool unparking_ = false;
-  std::set<Hash> requested_;
+  std::set<std::pair<Hash, size_t>> requested_;  // (block, peer) asked and not yet answered
 
   std::map<Hash, VoteSet> votes_;
   std::map<std::pair<uint64_t, size_t>, Hash> voted_;  // (round, signer) → block voted for
