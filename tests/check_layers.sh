@@ -8,7 +8,8 @@
 #   sdk > node > compute > contracts, catalog, evidence (the application) > ledger > common > proto
 # except that compute/ knows nothing of the ledger or its application (only common/, proto/):
 # the node's metered gateway is where a computation meets a contract. Nothing includes tests/
-# or bench/ except those folders themselves. Unit tests beside the code (*_test.cc, *_test.h)
+# or bench/ except those folders themselves, and bench/ the test harnesses it measures (the
+# consensus simulator). Unit tests beside the code (*_test.cc, *_test.h)
 # may also use the layers above their folder (e.g. node/server_test.cc drives the server
 # through sdk/), but never tests/ or bench/.
 set -euo pipefail
@@ -33,7 +34,7 @@ allowed_for() {
     node) echo "node compute catalog contracts evidence governance ledger common proto" ;;
     sdk) echo "sdk compute catalog contracts evidence governance ledger common proto" ;;
     tests) echo "tests sdk node compute catalog contracts evidence governance ledger common proto" ;;
-    bench) echo "bench sdk node compute catalog contracts evidence governance ledger common proto" ;;
+    bench) echo "bench tests sdk node compute catalog contracts evidence governance ledger common proto" ;;
     *) echo "" ;;
   esac
 }
