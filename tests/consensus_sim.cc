@@ -170,12 +170,13 @@ struct Committed {
 // ---- the toy application --------------------------------------------------------------------
 
 // Transactions are strings; a block's result is a digest chained over its parent's. Restores
-// itself from the replica's durable committed chain. Records the first breach of the BlockApp
-// contract by the core (violation()).
+// itself from the replica's durable committed chain, and serves it to lagging peers. Records the
+// first breach of the BlockApp contract by the core (violation()).
 class ToyApp final : public BlockApp {
  public:
+  // `chain` (the replica's durable committed chain) must outlive the app.
   ToyApp(std::string proposer, const std::vector<Committed>& chain)
-      : proposer_(std::move(proposer)) {
+      : proposer_(std::move(proposer)), chain_(chain) {
     root_id_ = chain.empty() ? GenesisId() : chain.back().id;
     executed_[root_id_] = Exec{Hash{}, chain.empty() ? GenesisDigest() : chain.back().digest, {}};
     for (const Committed& c : chain) {
@@ -261,6 +262,21 @@ class ToyApp final : public BlockApp {
     return absl::OkStatus();
   }
 
+  std::vector<tds::BlockProposal> CommittedAfter(const Hash& id, size_t max) const override {
+    size_t from = 0;  // the index of the first block after `id`
+    if (id != GenesisId()) {
+      auto it = std::find_if(chain_.rbegin(), chain_.rend(),
+                             [&](const Committed& c) { return c.id == id; });
+      if (it == chain_.rend()) return {};
+      from = chain_.rend() - it;
+    }
+    std::vector<tds::BlockProposal> blocks;
+    for (size_t i = from; i < chain_.size() && blocks.size() < max; ++i) {
+      blocks.push_back(chain_[i].block);
+    }
+    return blocks;
+  }
+
   void Forget(const Hash& id) override {
     if (committed_ids_.count(id) > 0 || id == root_id_) {
       (void)Breach(absl::StrCat("Forget(", Short(id), ") of a committed block"));
@@ -321,6 +337,7 @@ class ToyApp final : public BlockApp {
   }
 
   std::string proposer_;
+  const std::vector<Committed>& chain_;
   Hash root_id_{};
   std::map<Hash, Exec> executed_;
   std::set<Hash> built_;
@@ -431,15 +448,11 @@ class Simulation::Impl {
   bool RunUntil(int64_t until_ms, const std::function<bool()>& done) {
     while (ok()) {
       if (done && done()) return true;
-      if (queue_.empty()) {
+      if (queue_.empty() || queue_.begin()->first.first > until_ms) {
         now_ = std::max(now_, until_ms);
-        return ok();
+        return ok() && (!done || done());
       }
       auto it = queue_.begin();
-      if (it->first.first > until_ms) {
-        now_ = std::max(now_, until_ms);
-        return ok();
-      }
       Event e = std::move(it->second);
       now_ = it->first.first;
       queue_.erase(it);
@@ -1163,6 +1176,14 @@ class Simulation::Impl {
     switch (m.kind_case()) {
       case tds::ConsensusMessage::kProposal: {
         const tds::BlockProposal& p = m.proposal();
+        if ((at & kCensor) && !p.block().header().empty()) {
+          // Keeps the chain moving without anyone's transactions.
+          tds::ConsensusMessage empty = m;
+          empty.mutable_proposal()->mutable_block()->clear_header();
+          empty.mutable_proposal()->clear_entries();
+          for (int to : targets) craft(to, empty, Refuse::kNo, "censors");
+          return;
+        }
         if ((at & kOversized) && rng_.Chance(0.2)) {
           tds::ConsensusMessage big = m;
           for (size_t i = big.proposal().entries_size(); i <= opt_.core.max_entries; ++i) {
