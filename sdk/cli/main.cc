@@ -17,7 +17,7 @@
 //   tds --node HOST:PORT --key KEY value PRODUCT
 //   tds --node HOST:PORT [--key KEY] member propose|vote|list|proposals
 //   tds --node HOST:PORT --key KEY audit usage|violations|receipt
-//   tds --node HOST:PORT --key KEY node status
+//   tds --node HOST:PORT --key KEY node status|fault
 //   tds --node PROVIDER:PORT --key KEY run psi|stats --contract ID --input ids.csv ...
 //
 // Every listing takes -o table|json|csv (sdk/cli/output.h).
