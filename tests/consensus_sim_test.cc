@@ -26,9 +26,9 @@ constexpr int kShards = 10;
 // Shorter than the benchmark's scenario, so a thousand seeds fit the test budget.
 SimOptions BatchOptions() {
   SimOptions o;
-  o.chaos_ms = 6000;
-  o.chaos_txs = 8;
-  o.final_txs = 3;
+  o.chaos_ms = 8000;
+  o.chaos_txs = 12;
+  o.final_txs = 4;
   return o;
 }
 
