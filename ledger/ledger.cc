@@ -72,6 +72,16 @@ struct Pending {
   tds::Transaction tx;
   Ledger::Done done;                                  // set for transactions submitted to this node
   std::chrono::steady_clock::time_point forwarded{};  // last passed on to the other validators
+
+  // The transaction alone, for a block: whoever waits for it stays with the pooled original.
+  Pending ForBlock() const {
+    Pending p;
+    p.entry = entry;
+    p.txid = txid;
+    p.signer = signer;
+    p.tx = tx;
+    return p;
+  }
 };
 
 struct Head {
@@ -491,12 +501,7 @@ class Ledger::Impl : public consensus::BlockApp {
         if (batch.size() >= options_.max_block_txs) break;
         auto it = mempool_.find(txid);
         if (it == mempool_.end() || InChain(parent.get(), txid)) continue;
-        Pending copy;
-        copy.entry = it->second.entry;
-        copy.txid = it->second.txid;
-        copy.signer = it->second.signer;
-        copy.tx = it->second.tx;
-        batch.push_back(std::move(copy));
+        batch.push_back(it->second.ForBlock());
       }
     }
     if (batch.empty()) return absl::OkStatus();
@@ -795,12 +800,7 @@ class Ledger::Impl : public consensus::BlockApp {
         std::lock_guard<std::mutex> l(mu_);
         auto it = mempool_.find(txid);
         if (it != mempool_.end() && it->second.entry == entry) {
-          Pending p;
-          p.entry = entry;
-          p.txid = txid;
-          p.signer = it->second.signer;
-          p.tx = it->second.tx;
-          return p;
+          return it->second.ForBlock();
         }
       }
     }
