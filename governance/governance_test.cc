@@ -11,6 +11,7 @@
 #include "common/bytes.h"
 #include "ledger/ledger.h"
 #include "ledger/membership.h"
+#include "ledger/test_network.h"
 #include "ledger/test_util.h"
 
 namespace tds::governance {
@@ -98,11 +99,17 @@ class GovernanceTest : public ::testing::Test {
 
   void SetUp() override { ledger_ = Open(dir_.Sub("ledger"), FourMembers()); }
 
-  std::unique_ptr<ledger::Ledger> Open(const std::string& dir, ledger::GenesisInfo genesis) {
+  std::unique_ptr<ledger::Ledger> Open(const std::string& dir, ledger::GenesisInfo genesis,
+                                       const std::string& member = "a") {
     ledger::LedgerOptions opts;
     opts.data_dir = dir;
     opts.clock = [] { return int64_t{1'800'000'000'000}; };
-    auto l = ledger::Ledger::Open(opts, std::move(genesis), KeyFromByte(1), &app_);
+    if (member != "a" || replicated_) {
+      opts.send = net_.SenderFor(member);
+      opts.consensus_timeout_ms = 200;
+    }
+    auto l =
+        ledger::Ledger::Open(opts, std::move(genesis), KeyFromByte(KeyBytes().at(member)), &app_);
     EXPECT_TRUE(l.ok()) << l.status();
     return l.ok() ? std::move(*l) : nullptr;
   }
@@ -157,9 +164,29 @@ class GovernanceTest : public ::testing::Test {
     ASSERT_EQ(*r, "PROPOSAL_PASSED");
   }
 
+  // Runs b's node beside a's (over memory): once governance makes b a validator, the two
+  // order blocks together (ledger/epochs.h), and a alone could not.
+  void ReplicateToB() {
+    replicated_ = true;
+    ledger_.reset();
+    ledger_ = Open(dir_.Sub("ledger"), FourMembers());
+    ledger_b_ = Open(dir_.Sub("ledger-b"), FourMembers(), "b");
+    net_.Attach("a", ledger_.get());
+    net_.Attach("b", ledger_b_.get());
+  }
+  void TearDown() override {
+    net_.Attach("a", nullptr);
+    net_.Attach("b", nullptr);
+    ledger_b_.reset();
+    ledger_.reset();
+  }
+
   ledger::testing::TempDir dir_;
   ledger::Application app_;
+  ledger::testing::MemoryNetwork net_;
+  bool replicated_ = false;
   std::unique_ptr<ledger::Ledger> ledger_;
+  std::unique_ptr<ledger::Ledger> ledger_b_;
   uint64_t nonce_ = 0;
 };
 
@@ -285,6 +312,7 @@ TEST_F(GovernanceTest, SetRolesReplacesTheRoles) {
 }
 
 TEST_F(GovernanceTest, ValidatorRoleCanMoveWhenAnotherValidatorExists) {
+  ReplicateToB();
   PassWithBAndC(Propose("a", SetRolesBody("b", {"consumer", "validator"})));
   // Now two validators: a may give its validator role up, and then b may not.
   PassWithBAndC(Propose("a", SetRolesBody("a", {"provider"})));
@@ -507,6 +535,7 @@ TEST_F(GovernanceTest, PassedProposalWhoseActionNoLongerAppliesFailsButRecordsTh
 }
 
 TEST_F(GovernanceTest, LastValidatorGuardHoldsAgainstTwoConcurrentProposals) {
+  ReplicateToB();
   PassWithBAndC(Propose("a", SetRolesBody("b", {"validator"})));
   const uint64_t drop_a = Propose("a", SetRolesBody("a", {"provider"}));
   const uint64_t drop_b = Propose("a", RemoveBody("b"));  // each alone is fine

@@ -14,6 +14,7 @@ namespace {
 
 constexpr std::string_view kSigPrefix = "\xE2\x80\x94 ";  // "— " (U+2014, space)
 constexpr std::string_view kBlockExtension = "tds-block ";
+constexpr std::string_view kEpochExtension = "tds-epoch ";
 constexpr uint8_t kEd25519SigType = 0x01;
 
 absl::Status Bad(const std::string& what) {
@@ -37,6 +38,7 @@ std::string Checkpoint::Body() const {
     absl::StrAppend(&body, std::string(kBlockExtension), height, " ",
                     Base64Encode(AsBytes(block_hash)), "\n");
   }
+  if (epoch > 0) absl::StrAppend(&body, std::string(kEpochExtension), epoch, "\n");
   return body;
 }
 
@@ -91,6 +93,12 @@ absl::StatusOr<SignedNote> ParseSignedNote(std::string_view text) {
   for (size_t i = 3; i < lines.size(); ++i) {
     std::string_view l = lines[i];
     if (l.empty()) return Bad(absl::StrCat("line ", i + 1, ": empty extension line"));
+    if (l.substr(0, kEpochExtension.size()) == kEpochExtension) {
+      if (!ParseDecimal(l.substr(kEpochExtension.size()), &cp.epoch) || cp.epoch == 0) {
+        return Bad(absl::StrCat("line ", i + 1, ": malformed tds-epoch extension"));
+      }
+      continue;
+    }
     if (l.substr(0, kBlockExtension.size()) != kBlockExtension) continue;  // opaque extension
     std::vector<std::string_view> f = SplitString(l.substr(kBlockExtension.size()), ' ');
     auto bh = f.size() == 2 ? Base64Decode(f[1])
@@ -127,14 +135,19 @@ absl::StatusOr<SignedNote> ParseSignedNote(std::string_view text) {
 }
 
 absl::StatusOr<Checkpoint> VerifyCheckpoint(std::string_view text, const GenesisInfo& genesis) {
+  return VerifyCheckpointBy(text, genesis.origin(), genesis.validators());
+}
+
+absl::StatusOr<Checkpoint> VerifyCheckpointBy(std::string_view text, std::string_view origin,
+                                              const std::vector<Validator>& validators) {
   TDS_ASSIGN_OR_RETURN(SignedNote note, ParseSignedNote(text));
-  if (note.checkpoint.origin != genesis.origin()) {
+  if (note.checkpoint.origin != origin) {
     return Bad(absl::StrCat("origin '", note.checkpoint.origin, "' is not this data space ('",
-                            genesis.origin(), "')"));
+                            std::string(origin), "')"));
   }
   std::set<std::string> good;
   for (const NoteSignature& s : note.signatures) {
-    for (const Validator& v : genesis.validators()) {
+    for (const Validator& v : validators) {
       if (v.id != s.key_name || NoteKeyId(v.id, v.key) != s.key_id) continue;
       if (s.signature.size() != kSignatureBytes || !v.key.Verify(note.body, s.signature)) {
         return Bad(absl::StrCat("signature of validator '", v.id, "' does not verify"));
@@ -142,9 +155,11 @@ absl::StatusOr<Checkpoint> VerifyCheckpoint(std::string_view text, const Genesis
       good.insert(v.id);
     }
   }
-  if (good.size() < genesis.quorum()) {
-    return Bad(absl::StrCat("signed by ", good.size(), " of ", genesis.validators().size(),
-                            " validators; a quorum is ", genesis.quorum()));
+  const size_t n = validators.size();
+  const size_t quorum = n == 0 ? 1 : n - (n - 1) / 3;
+  if (good.size() < quorum) {
+    return Bad(
+        absl::StrCat("signed by ", good.size(), " of ", n, " validators; a quorum is ", quorum));
   }
   return note.checkpoint;
 }

@@ -6,9 +6,11 @@
 //   key_id     := SHA-256(key_name || "\n" || 0x01 || pubkey)[0:4]
 //   sig        := Ed25519(pubkey, checkpoint)   ; the body bytes, including the final newline
 //
-// TDS adds one extension line, "tds-block <height> <base64 block hash>", binding the checkpoint
-// to the block (and so to its state digest). Key names are validator member ids. A checkpoint
-// is valid when a quorum of distinct genesis validators sign it (n = 1 today; 2f + 1 under BFT).
+// TDS adds the extension line "tds-block <height> <base64 block hash>", binding the checkpoint
+// to the block (and so to its state digest), and from validator epoch 1 on "tds-epoch <epoch>",
+// naming the validators whose quorum signs it (ledger/epochs.h). Key names are validator member
+// ids. A checkpoint is valid when a quorum (2f + 1 of n = 3f + 1) of its epoch's validators sign
+// it.
 
 #include <cstdint>
 #include <string>
@@ -29,6 +31,7 @@ struct Checkpoint {
   Hash root{};
   uint64_t height = 0;  // from the tds-block extension; 0 if absent
   Hash block_hash{};
+  uint64_t epoch = 0;  // from the tds-epoch extension (validator epoch; absent in epoch 0)
 
   // The exact body bytes that signatures cover.
   std::string Body() const;
@@ -61,5 +64,11 @@ absl::StatusOr<SignedNote> ParseSignedNote(std::string_view text);
 // signature verifies; fails unless that count reaches genesis.quorum(). Unknown signers are
 // ignored (as signed-note verifiers do); a known signer with a bad signature is an error.
 absl::StatusOr<Checkpoint> VerifyCheckpoint(std::string_view text, const GenesisInfo& genesis);
+
+// The same against any validator set (an epoch's, ledger/epochs.h): `origin` and quorum
+// n - floor((n - 1) / 3) of `validators`.
+struct Validator;
+absl::StatusOr<Checkpoint> VerifyCheckpointBy(std::string_view text, std::string_view origin,
+                                              const std::vector<Validator>& validators);
 
 }  // namespace tds::ledger

@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <deque>
@@ -15,12 +16,14 @@
 #include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "common/envelope.h"
 #include "common/sha256.h"
 #include "common/status_macros.h"
 #include "common/strings.h"
 #include "ledger/checkpoint.h"
 #include "ledger/consensus/replica.h"
+#include "ledger/epochs.h"
 #include "ledger/membership.h"
 #include "ledger/merkle.h"
 #include "ledger/state_overlay.h"
@@ -33,6 +36,8 @@ namespace {
 
 constexpr size_t kMaxPending = 200000;
 constexpr size_t kMaxForwardBatch = 2048;
+// Blocks in one answer to a replica catching up from an ended epoch (as the core's fetches).
+constexpr size_t kMaxServedBlocks = 64;
 // A transaction submitted here and still not committed is passed on again after this long (the
 // first time may have been lost, e.g. while this validator was cut off).
 constexpr auto kReforwardAfter = std::chrono::seconds(3);
@@ -177,13 +182,74 @@ class Ledger::Impl : public consensus::BlockApp {
 
   absl::Status RecoverAll() {
     TDS_RETURN_IF_ERROR(Recover());
+    TDS_RETURN_IF_ERROR(LoadEpochs());
     return LoadMemberCache();
   }
 
-  // Validators run consensus among the genesis validators (alone when there is one).
+  // The validator set of every epoch so far: genesis's, then each stored epoch change's
+  // (verified again: the store is this node's, but a change is cheap to check).
+  absl::Status LoadEpochs() {
+    sets_.clear();
+    epochs_.clear();
+    sets_.push_back(MakeValidatorSet(genesis_));
+    std::vector<Validator> current = genesis_.validators();
+    for (uint64_t e = 0;; ++e) {
+      TDS_ASSIGN_OR_RETURN(auto raw, store_->Get(EpochKey(e)));
+      if (!raw.has_value()) break;
+      tds::EpochRecord rec;
+      if (!rec.ParseFromString(*raw)) {
+        return absl::DataLossError(absl::StrCat("storage: epoch ", e, " record is corrupt"));
+      }
+      auto next = VerifyEpochChange(rec.change(), genesis_.origin(), e, current);
+      if (!next.ok()) {
+        return absl::DataLossError(absl::StrCat("storage: ", std::string(next.status().message())));
+      }
+      sets_.push_back(NewEpochSet(*next, e + 1, rec.change().header()));
+      epochs_.push_back(std::move(rec));
+      current = std::move(*next);
+    }
+    validators_.store(sets_.back().get());
+    return absl::OkStatus();
+  }
+
+  std::unique_ptr<consensus::ValidatorSet> NewEpochSet(const std::vector<Validator>& validators,
+                                                       uint64_t epoch,
+                                                       const std::string& ending_header) const {
+    tds::BlockHeader header;
+    header.ParseFromString(ending_header);
+    std::vector<std::string> ids;
+    std::vector<PublicKey> keys;
+    for (const Validator& v : validators) {
+      ids.push_back(v.id);
+      keys.push_back(v.key);
+    }
+    return std::make_unique<consensus::ValidatorSet>(
+        genesis_.origin(), genesis_.digest(), std::move(ids), std::move(keys),
+        consensus::EpochStart{epoch, Sha256(ending_header), header.round()});
+  }
+
+  static std::vector<Validator> ValidatorsOf(const consensus::ValidatorSet& set) {
+    std::vector<Validator> out;
+    for (size_t i = 0; i < set.size(); ++i) out.push_back(Validator{set.id(i), set.key(i)});
+    return out;
+  }
+
+  size_t SelfIndex(const consensus::ValidatorSet& set) const {
+    const int i = set.IndexOf(node_id_);
+    return i < 0 ? consensus::kNotMember : static_cast<size_t>(i);
+  }
+
+  // Validators run consensus among the current epoch's validators (alone when there is one);
+  // a node that is not one of them follows the same way without voting.
   absl::Status Start() {
-    validators_ = MakeValidatorSet(genesis_);
-    self_index_ = static_cast<size_t>(validators_->IndexOf(node_id_));
+    const consensus::ValidatorSet* set = validators_.load();
+    const size_t self = SelfIndex(*set);
+    if (!options_.send && (self == consensus::kNotMember || set->size() > 1)) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "node '", node_id_, "': key ", key_->public_key().hex(), " is not the key of ",
+          self == consensus::kNotMember ? "a validator" : "the only validator", " in epoch ",
+          set->epoch(), " of ", genesis_.origin(), " (and no consensus peers are configured)"));
+    }
     committed_id_ = head_.block_hash;
     consensus::Root root;
     if (head_.height > 0) {
@@ -193,14 +259,17 @@ class Ledger::Impl : public consensus::BlockApp {
     hooks.send = options_.send;
     hooks.commit = [this](const consensus::CommitAction& c) { Commit(c); };
     hooks.after_event = [this](const consensus::CoreStatus&) { ForwardFresh(); };
+    hooks.serve_earlier = [this](uint64_t epoch, const tds::BlockRequest& r) {
+      return ServeEarlier(epoch, r);
+    };
+    hooks.epoch_started = [this](uint64_t) { EpochStarted(); };
     consensus::CoreOptions core_options;
     core_options.base_timeout_ms = options_.consensus_timeout_ms;
     core_options.max_entries = options_.max_block_txs;
     replica_ = std::make_unique<consensus::Replica>(
-        validators_.get(), self_index_, key_.get(), this,
-        consensus::SafetyStore(options_.data_dir + "/consensus-safety"), options_.sync,
-        std::move(hooks), core_options);
-    return replica_->Start(root);
+        key_.get(), this, consensus::SafetyStore(options_.data_dir + "/consensus-safety"),
+        options_.sync, std::move(hooks), core_options);
+    return replica_->Start(set, self, root);
   }
 
   // The last durable block as the consensus root: its proposal (ref, entries, justify) and
@@ -225,8 +294,13 @@ class Ledger::Impl : public consensus::BlockApp {
     }
     *root.qc.mutable_block() = *ref;
     TDS_ASSIGN_OR_RETURN(SignedNote note, ParseSignedNote(block.checkpoint()));
+    if (header.epoch() >= sets_.size()) {
+      return absl::DataLossError(absl::StrCat("storage: block ", height, " is of epoch ",
+                                              header.epoch(), ", which never began here"));
+    }
+    const consensus::ValidatorSet& signers = *sets_[header.epoch()];
     for (const NoteSignature& sig : note.signatures) {
-      const int index = validators_->IndexOf(sig.key_name);
+      const int index = signers.IndexOf(sig.key_name);
       if (index < 0) continue;
       tds::ValidatorSignature* v = root.qc.add_votes();
       v->set_signer(static_cast<uint32_t>(index));
@@ -251,7 +325,7 @@ class Ledger::Impl : public consensus::BlockApp {
   }
 
   // Transactions another validator admitted, for whichever of us leads.
-  void DeliverConsensus(size_t from, tds::ConsensusMessage msg) {
+  void DeliverConsensus(const std::string& from, tds::ConsensusMessage msg) {
     if (replica_ == nullptr) return;
     if (!msg.has_txs()) {
       replica_->Deliver(from, std::move(msg));
@@ -277,7 +351,7 @@ class Ledger::Impl : public consensus::BlockApp {
         refuse = absl::AlreadyExistsError(
             absl::StrCat("transaction ", TxIdHex(p.txid), " is already pending"));
       } else {
-        if (local && validators_->size() > 1) {
+        if (local && options_.send) {
           to_forward_.push_back(p.entry);
           p.forwarded = std::chrono::steady_clock::now();
         }
@@ -299,7 +373,7 @@ class Ledger::Impl : public consensus::BlockApp {
     {
       std::lock_guard<std::mutex> l(mu_);
       const auto now = std::chrono::steady_clock::now();
-      if (now - last_reforward_ >= kReforwardAfter && validators_->size() > 1) {
+      if (now - last_reforward_ >= kReforwardAfter && options_.send) {
         last_reforward_ = now;
         for (auto& [txid, p] : mempool_) {
           if (p.done && now - p.forwarded >= kReforwardAfter) {
@@ -316,7 +390,7 @@ class Ledger::Impl : public consensus::BlockApp {
       for (size_t j = i; j < std::min(fresh.size(), i + kMaxForwardBatch); ++j) {
         m.mutable_txs()->add_entries(std::move(fresh[j]));
       }
-      if (options_.send) options_.send(-1, m);
+      if (options_.send) options_.send("", m);
     }
   }
 
@@ -400,8 +474,44 @@ class Ledger::Impl : public consensus::BlockApp {
     std::vector<merkle::StoredNode> nodes;
     Execution ex;
     std::set<Hash> txids;
+    // Its transactions change the validators: it ends the epoch, and its descendants in the
+    // epoch carry no transactions. `next` orders the next epoch.
+    bool ends_epoch = false;
+    std::vector<Validator> next;
     explicit Spec(const StateReader* base) : ex(base) {}
   };
+
+  // Whether `chain` (a speculative block and its uncommitted ancestors) ended the epoch.
+  bool EpochEnded(const Spec* chain) const {
+    if (closing_epoch_) return true;
+    for (; chain != nullptr; chain = chain->parent.get()) {
+      if (chain->ends_epoch) return true;
+    }
+    return false;
+  }
+
+  // The validators after `ex` when its writes change who holds the role; nullopt otherwise
+  // (also when none would be left: governance refuses that, and a data space must not stop).
+  absl::StatusOr<std::optional<std::vector<Validator>>> NextValidators(const Execution& ex) const {
+    const auto& writes = ex.state.writes();
+    auto first = writes.lower_bound(kMemberPrefix);
+    if (first == writes.end() || !StartsWith(first->first, kMemberPrefix)) return std::nullopt;
+    TDS_ASSIGN_OR_RETURN(std::vector<Validator> next, CurrentValidators(ex.state));
+    if (next.empty() || SameValidators(next, ValidatorsOf(*validators_.load()))) {
+      return std::nullopt;
+    }
+    return next;
+  }
+
+  static bool SameKeys(const google::protobuf::RepeatedPtrField<tds::ValidatorKey>& claimed,
+                       const std::vector<tds::ValidatorKey>& computed) {
+    if (static_cast<size_t>(claimed.size()) != computed.size()) return false;
+    for (size_t i = 0; i < computed.size(); ++i) {
+      const tds::ValidatorKey& c = claimed.Get(static_cast<int>(i));
+      if (c.id() != computed[i].id() || c.public_key() != computed[i].public_key()) return false;
+    }
+    return true;
+  }
 
   // Applies `txs` in order over ex->state; genesis members are seeded first in block 1.
   void Execute(const Head& head, std::vector<Pending> txs, const Spec* chain, Execution* ex) {
@@ -457,6 +567,7 @@ class Ledger::Impl : public consensus::BlockApp {
     std::copy(header.log_root().begin(), header.log_root().end(), cp.root.begin());
     cp.height = header.height();
     cp.block_hash = Sha256(ref.header());
+    cp.epoch = header.epoch();
     return consensus::BlockInfo{cp.block_hash, cp.Body()};
   }
 
@@ -493,6 +604,7 @@ class Ledger::Impl : public consensus::BlockApp {
   absl::Status Build(tds::BlockProposal* p) override {
     TDS_ASSIGN_OR_RETURN(auto base, BaseOf(p->block().parent()));
     auto& [parent, head] = base;
+    if (EpochEnded(parent.get())) return absl::OkStatus();  // the epoch's last blocks are empty
     std::vector<Pending> batch;
     {
       std::lock_guard<std::mutex> l(mu_);
@@ -511,8 +623,15 @@ class Ledger::Impl : public consensus::BlockApp {
     ex.ctx.timestamp_ms = std::max(options_.clock(), head.block_time_ms);  // never goes back
     ex.ctx.proposer = node_id_;
     Execute(head, std::move(batch), parent.get(), &ex);
-    for (auto& [rejected, status] : ex.rejected) Drop(rejected.txid, status);
+    for (auto& [rejected, status] : ex.rejected) {
+      tds::RejectedTx* r = p->add_rejected();
+      r->set_txid(std::string(AsBytes(rejected.txid)));
+      r->set_code(static_cast<int32_t>(status.code()));
+      r->set_reason(std::string(status.message()));
+      Drop(rejected.txid, status);
+    }
     if (ex.accepted.empty()) return absl::OkStatus();
+    TDS_ASSIGN_OR_RETURN(std::optional<std::vector<Validator>> next, NextValidators(ex));
     Derived d = Derive(head, spec->frontier, ex);
     tds::BlockHeader header;
     header.set_height(ex.ctx.height);
@@ -525,6 +644,12 @@ class Ledger::Impl : public consensus::BlockApp {
     header.set_tx_count(static_cast<uint32_t>(ex.accepted.size()));
     header.set_round(p->block().round());
     header.set_parent_id(p->block().parent());
+    header.set_epoch(validators_.load()->epoch());
+    if (next.has_value()) {
+      for (tds::ValidatorKey& k : ToValidatorKeys(*next)) *header.add_next_validators() = k;
+      spec->ends_epoch = true;
+      spec->next = std::move(*next);
+    }
     p->mutable_block()->set_header(header.SerializeAsString());
     for (const Pending& t : ex.accepted) p->add_entries(t.entry);
     Install(std::move(spec), std::move(d), Sha256(p->block().header()));
@@ -545,7 +670,7 @@ class Ledger::Impl : public consensus::BlockApp {
     tds::BlockHeader header;
     header.ParseFromString(p.block().header());  // DescribeHeader parsed it
     const std::string leader =
-        validators_->id(validators_->LeaderOf(consensus::ViewOf(p.block().round())));
+        validators_.load()->id(validators_.load()->LeaderOf(consensus::ViewOf(p.block().round())));
     if (header.proposer() != leader) {
       return absl::InvalidArgumentError(absl::StrCat("proposer '", header.proposer(),
                                                      "' is not the view's leader '", leader, "'"));
@@ -553,6 +678,14 @@ class Ledger::Impl : public consensus::BlockApp {
     if (header.height() != head.height + 1 ||
         header.prev_block_hash() != AsBytes(head.block_hash)) {
       return absl::InvalidArgumentError("header does not follow its parent's ledger block");
+    }
+    if (header.epoch() != validators_.load()->epoch()) {
+      return absl::InvalidArgumentError(absl::StrCat("header names epoch ", header.epoch(),
+                                                     ", not ", validators_.load()->epoch()));
+    }
+    if (EpochEnded(parent.get())) {
+      return absl::InvalidArgumentError(
+          "transactions after the block that ended the epoch (they wait for the next one)");
     }
     if (header.tx_count() == 0 || static_cast<int>(header.tx_count()) != p.entries_size()) {
       return absl::InvalidArgumentError("entry count does not match the header");
@@ -586,6 +719,16 @@ class Ledger::Impl : public consensus::BlockApp {
       return absl::InvalidArgumentError(
           "executing the block gives another log root or state digest than its header claims");
     }
+    TDS_ASSIGN_OR_RETURN(std::optional<std::vector<Validator>> next, NextValidators(ex));
+    if (!SameKeys(header.next_validators(),
+                  next.has_value() ? ToValidatorKeys(*next) : std::vector<tds::ValidatorKey>{})) {
+      return absl::InvalidArgumentError(
+          "the header's next validators are not those its transactions make");
+    }
+    if (next.has_value()) {
+      spec->ends_epoch = true;
+      spec->next = std::move(*next);
+    }
     Install(std::move(spec), std::move(d), id);
     return absl::OkStatus();
   }
@@ -604,10 +747,55 @@ class Ledger::Impl : public consensus::BlockApp {
   void Forget(const Hash& id) override { spec_.erase(id); }
 
   std::vector<tds::BlockProposal> CommittedAfter(const Hash& id, size_t max) const override {
+    auto seq = CommittedSeq(AsBytes(id));
+    if (!seq.has_value()) return {};
+    return ReadCommitted(std::max(*seq + 1, FirstSeqOf(validators_.load()->epoch())), UINT64_MAX,
+                         max);
+  }
+
+  // Where committed consensus block `id` is in the committed chain ("C" index).
+  std::optional<uint64_t> CommittedSeq(std::string_view id) const {
+    auto seq = store_->Get(CommittedIdKey(id));
+    if (!seq.ok() || !seq->has_value() || (*seq)->size() != 8) return std::nullopt;
+    return DecodeFixed64BE((*seq)->data());
+  }
+
+  // The first committed-chain position of epoch `epoch`'s own blocks (the blocks the ended
+  // epoch committed after its last one come before it). Replica thread only.
+  uint64_t FirstSeqOf(uint64_t epoch) const {
+    return epoch == 0 || epoch > epochs_.size() ? 1 : epochs_[epoch - 1].last_seq() + 1;
+  }
+
+  // Block requests from a replica still in the ended epoch `epoch`: the blocks of that epoch
+  // after the one it knows, to its end — and then the end's certified child with its QC
+  // (tip_qc), which no later block of the epoch carries. Replica thread.
+  std::optional<tds::BlockResponse> ServeEarlier(uint64_t epoch, const tds::BlockRequest& r) const {
+    if (epoch >= epochs_.size()) return std::nullopt;
+    const tds::EpochRecord& rec = epochs_[epoch];
+    const size_t max = std::clamp<size_t>(r.max_blocks(), 1, kMaxServedBlocks);
+    for (const std::string& known : r.known()) {
+      auto seq = CommittedSeq(known);
+      if (!seq.has_value() || *seq > rec.last_seq()) continue;
+      const uint64_t from = std::max(*seq + 1, FirstSeqOf(epoch));
+      std::vector<tds::BlockProposal> blocks = ReadCommitted(from, rec.last_seq(), max);
+      tds::BlockResponse out;
+      if (from + blocks.size() > rec.last_seq() && blocks.size() < max) {
+        tds::CommitProof proof;
+        if (!proof.ParseFromString(rec.change().commit_proof())) return std::nullopt;
+        blocks.push_back(proof.child());
+        *out.mutable_tip_qc() = proof.certified_child();
+      }
+      for (auto it = blocks.rbegin(); it != blocks.rend(); ++it) *out.add_blocks() = std::move(*it);
+      if (out.blocks_size() == 0) return std::nullopt;
+      return out;
+    }
+    return std::nullopt;
+  }
+
+  // Committed consensus blocks at positions [from, to], at most `max`, with their entries.
+  std::vector<tds::BlockProposal> ReadCommitted(uint64_t from, uint64_t to, size_t max) const {
     std::vector<tds::BlockProposal> out;
-    auto seq = store_->Get(CommittedIdKey(AsBytes(id)));
-    if (!seq.ok() || !seq->has_value() || (*seq)->size() != 8) return out;
-    for (uint64_t s = DecodeFixed64BE((*seq)->data()) + 1; out.size() < max; ++s) {
+    for (uint64_t s = from; s <= to && out.size() < max; ++s) {
       auto raw = store_->Get(CommittedSeqKey(s));
       tds::BlockProposal p;
       if (!raw.ok() || !raw->has_value() || !p.ParseFromString(**raw)) break;
@@ -638,8 +826,33 @@ class Ledger::Impl : public consensus::BlockApp {
     if (done) done(why);
   }
 
+  // The committed chain, empty blocks included, for lagging validators (CommittedAfter):
+  // adds `c` to `index` unless a restart re-committed it from the journal. Returns its position.
+  uint64_t IndexCommitted(const consensus::CommitAction& c, leveldb::WriteBatch* index) {
+    if (auto seq = CommittedSeq(AsBytes(c.id))) return *seq;
+    tds::BlockProposal slim;  // the entries are in the log already
+    *slim.mutable_block() = c.block.block();
+    *slim.mutable_justify() = c.block.justify();
+    if (c.block.has_tc()) *slim.mutable_tc() = c.block.tc();
+    ++commit_seq_;
+    std::string seq;
+    PutFixed64BE(&seq, commit_seq_);
+    index->Put(CommittedSeqKey(commit_seq_), slim.SerializeAsString());
+    index->Put(CommittedIdKey(AsBytes(c.id)), seq);
+    index->Put(MetaKey("cseq"), seq);
+    return commit_seq_;
+  }
+
   // A committed block becomes durable: the header as certified, the QC as its checkpoint.
   void Commit(const consensus::CommitAction& c) {
+    if (closing_epoch_) {
+      // The ended epoch's last blocks (empty, after its ending block): indexed for replicas
+      // still in that epoch (ServeEarlier), nothing else.
+      leveldb::WriteBatch index;
+      IndexCommitted(c, &index);
+      WriteIndex(&index);
+      return;
+    }
     auto it = spec_.find(c.id);
     if (it == spec_.end()) {
       spdlog::critical("consensus committed block {} that this node never executed",
@@ -648,38 +861,32 @@ class Ledger::Impl : public consensus::BlockApp {
     }
     std::shared_ptr<Spec> spec = it->second;
     spec_.erase(it);
-    // The committed chain, empty blocks included, for lagging validators (CommittedAfter).
-    // (A block re-committed after a restart from the journal is indexed already.)
+    DropRejected(c.block);
     leveldb::WriteBatch index;
-    auto indexed = store_->Get(CommittedIdKey(AsBytes(c.id)));
-    if (!indexed.ok() || !indexed->has_value()) {
-      tds::BlockProposal slim;  // the entries are in the log already
-      *slim.mutable_block() = c.block.block();
-      *slim.mutable_justify() = c.block.justify();
-      if (c.block.has_tc()) *slim.mutable_tc() = c.block.tc();
-      ++commit_seq_;
-      std::string seq;
-      PutFixed64BE(&seq, commit_seq_);
-      index.Put(CommittedSeqKey(commit_seq_), slim.SerializeAsString());
-      index.Put(CommittedIdKey(AsBytes(c.id)), seq);
-      index.Put(MetaKey("cseq"), seq);
-    }
-    if (spec->empty && index.ApproximateSize() > 12) {
-      // Not synced: a lost empty block is re-committed from the journal after a restart.
-      absl::Status s = store_->Write(&index, false);
-      if (!s.ok()) spdlog::warn("consensus index not written: {}", std::string(s.message()));
-    }
+    const uint64_t seq = IndexCommitted(c, &index);
+    if (spec->empty) WriteIndex(&index);
+    std::optional<tds::EpochRecord> ended;
     if (!spec->empty) {
       tds::Block record;
       record.set_header(c.block.block().header());
       record.set_justify(c.block.justify().SerializeAsString());
       auto info = DescribeHeader(c.block.block());
+      const consensus::ValidatorSet& set = *validators_.load();
       std::vector<std::string> lines;
       for (const tds::ValidatorSignature& v : c.qc.votes()) {
-        lines.push_back(
-            NoteLine(validators_->id(v.signer()), validators_->key(v.signer()), v.signature()));
+        lines.push_back(NoteLine(set.id(v.signer()), set.key(v.signer()), v.signature()));
       }
       record.set_checkpoint(AssembleNote(info->vote_body, lines));
+      if (spec->ends_epoch) {
+        // Stored with the block, in the same batch: a restart finds the next epoch.
+        record.set_commit_proof(c.proof.SerializeAsString());
+        ended.emplace();
+        ended->mutable_change()->set_header(record.header());
+        ended->mutable_change()->set_checkpoint(record.checkpoint());
+        ended->mutable_change()->set_commit_proof(record.commit_proof());
+        ended->set_last_seq(seq + static_cast<uint64_t>(c.proof.path_size()));
+        index.Put(EpochKey(set.epoch()), ended->SerializeAsString());
+      }
       const uint64_t first = spec->head.log_size - spec->ex.accepted.size();
       absl::Status s = Persist(spec->ex, first, spec->frontier, spec->nodes, spec->head, record,
                                std::move(index));
@@ -698,6 +905,53 @@ class Ledger::Impl : public consensus::BlockApp {
         child->ex.state.Rebase(&store_->state());
       }
     }
+    if (ended.has_value()) BeginEpoch(std::move(*ended), spec->next, c);
+  }
+
+  // The transactions the block's leader could not apply leave this pool too.
+  void DropRejected(const tds::BlockProposal& p) {
+    for (const tds::RejectedTx& r : p.rejected()) {
+      auto txid = HashFromBytes(r.txid(), "txid");
+      if (!txid.ok()) continue;
+      const auto code = static_cast<absl::StatusCode>(r.code());
+      Drop(*txid, absl::Status(code == absl::StatusCode::kOk ? absl::StatusCode::kAborted : code,
+                               r.reason()));
+    }
+  }
+
+  // Not synced: a lost empty block is re-committed from the journal after a restart.
+  void WriteIndex(leveldb::WriteBatch* index) {
+    if (index->ApproximateSize() <= 12) return;
+    absl::Status s = store_->Write(index, false);
+    if (!s.ok()) spdlog::warn("consensus index not written: {}", std::string(s.message()));
+  }
+
+  // Block `c` ended the epoch: once this event's commits are done the replica starts the next
+  // epoch at it (EpochStarted).
+  void BeginEpoch(tds::EpochRecord ended, const std::vector<Validator>& next,
+                  const consensus::CommitAction& c) {
+    const consensus::ValidatorSet& old = *validators_.load();
+    sets_.push_back(NewEpochSet(next, old.epoch() + 1, c.block.block().header()));
+    epochs_.push_back(std::move(ended));
+    const consensus::ValidatorSet* set = sets_.back().get();
+    validators_.store(set);
+    closing_epoch_ = true;
+    std::vector<std::string> ids;
+    for (const Validator& v : next) ids.push_back(v.id);
+    spdlog::info("ledger: epoch {} ended at block {}; epoch {} validators: {}", old.epoch(),
+                 SnapshotHead().height, set->epoch(), absl::StrJoin(ids, ", "));
+    consensus::Root root;
+    root.block = c.block;
+    root.qc = c.qc;
+    replica_->BeginEpoch(set, SelfIndex(*set), std::move(root));
+  }
+
+  // The new epoch's core is about to start at the block that ended the last one: what the
+  // ended epoch executed after it is gone.
+  void EpochStarted() {
+    closing_epoch_ = false;
+    committed_id_ = validators_.load()->start().root;
+    spec_.clear();
   }
 
   void Acknowledge(const Spec& spec) {
@@ -744,11 +998,18 @@ class Ledger::Impl : public consensus::BlockApp {
       return absl::InvalidArgumentError(
           absl::StrCat(where, "entry count does not match the header"));
     }
-    auto cp = VerifyCheckpoint(block.checkpoint(), genesis_);
+    const consensus::ValidatorSet& set = *validators_.load();
+    if (header.epoch() != set.epoch()) {
+      return absl::DataLossError(absl::StrCat(where, "is of validator epoch ", header.epoch(),
+                                              " but this node is in epoch ", set.epoch()));
+    }
+    const std::vector<Validator> validators = ValidatorsOf(set);
+    auto cp = VerifyCheckpointBy(block.checkpoint(), genesis_.origin(), validators);
     if (!cp.ok())
       return absl::Status(cp.status().code(), where + std::string(cp.status().message()));
     if (cp->height != header.height() || cp->block_hash != Sha256(block.header()) ||
-        cp->size != header.log_size() || AsBytes(cp->root) != header.log_root()) {
+        cp->size != header.log_size() || AsBytes(cp->root) != header.log_root() ||
+        cp->epoch != header.epoch()) {
       return absl::InvalidArgumentError(
           absl::StrCat(where, "checkpoint does not match the header"));
     }
@@ -785,8 +1046,36 @@ class Ledger::Impl : public consensus::BlockApp {
                                                                      : "a different state digest",
                        " than the header claims: this node's state diverges from the validators'"));
     }
+    auto next = NextValidators(ex);
+    if (!next.ok()) return absl::DataLossError(where + std::string(next.status().message()));
+    if (!SameKeys(header.next_validators(),
+                  next->has_value() ? ToValidatorKeys(**next) : std::vector<tds::ValidatorKey>{})) {
+      return absl::DataLossError(
+          absl::StrCat(where, "the header's next validators are not those its transactions make"));
+    }
+    leveldb::WriteBatch wb;
+    std::optional<tds::EpochRecord> ended;
+    if (next->has_value()) {
+      ended.emplace();
+      ended->mutable_change()->set_header(block.header());
+      ended->mutable_change()->set_checkpoint(block.checkpoint());
+      ended->mutable_change()->set_commit_proof(block.commit_proof());
+      auto checked = VerifyEpochChange(ended->change(), genesis_.origin(), set.epoch(), validators);
+      if (!checked.ok())
+        return absl::DataLossError(where + std::string(checked.status().message()));
+      wb.Put(EpochKey(set.epoch()), ended->SerializeAsString());
+    }
     d.next.block_hash = Sha256(block.header());
-    return Persist(ex, head.log_size, d.frontier, d.nodes, d.next, block);
+    TDS_RETURN_IF_ERROR(
+        Persist(ex, head.log_size, d.frontier, d.nodes, d.next, block, std::move(wb)));
+    if (ended.has_value()) {
+      sets_.push_back(NewEpochSet(**next, set.epoch() + 1, block.header()));
+      epochs_.push_back(std::move(*ended));
+      validators_.store(sets_.back().get());
+      spdlog::info("ledger: epoch {} ended at block {}; following epoch {}", set.epoch(),
+                   header.height(), set.epoch() + 1);
+    }
+    return absl::OkStatus();
   }
 
   // Envelope → Pending for replay. A transaction this node admitted (same bytes) was verified
@@ -895,6 +1184,7 @@ class Ledger::Impl : public consensus::BlockApp {
     record.set_header(given.header());
     record.set_checkpoint(given.checkpoint());
     record.set_justify(given.justify());
+    record.set_commit_proof(given.commit_proof());
     wb.Put(BlockKey(ex.ctx.height), record.SerializeAsString());
     std::string h;
     PutFixed64BE(&h, ex.ctx.height);
@@ -1040,6 +1330,15 @@ class Ledger::Impl : public consensus::BlockApp {
     for (const Hash& h : proof) r.add_inclusion_proof(std::string(AsBytes(h)));
     r.set_checkpoint(block.checkpoint());
     r.set_height(rec.height);
+    // The epochs that ended before this block (read from the store: any thread may ask).
+    for (uint64_t e = 0; e < header.epoch(); ++e) {
+      TDS_ASSIGN_OR_RETURN(auto raw, store_->Get(EpochKey(e)));
+      tds::EpochRecord ended;
+      if (!raw.has_value() || !ended.ParseFromString(*raw)) {
+        return absl::DataLossError(absl::StrCat("storage: epoch ", e, " record is missing"));
+      }
+      *r.add_epoch_changes() = ended.change();
+    }
     return r;
   }
 
@@ -1061,9 +1360,13 @@ class Ledger::Impl : public consensus::BlockApp {
     ConsensusStatus out;
     if (replica_ == nullptr) return out;
     const consensus::CoreStatus s = replica_->status();
+    const consensus::ValidatorSet& set = *validators_.load();
+    out.epoch = set.epoch();
+    out.validators = set.size();
+    out.voting = set.IndexOf(node_id_) >= 0;
     out.view = s.view;
     out.round = s.round;
-    out.leader = validators_->id(validators_->LeaderOf(s.view));
+    out.leader = set.id(set.LeaderOf(s.view));
     out.committed_round = s.committed_round;
     out.timeouts = s.timeouts;
     out.refused = s.refused;
@@ -1125,8 +1428,11 @@ class Ledger::Impl : public consensus::BlockApp {
   std::vector<CommitObserver> observers_;  // GUARDED_BY(commit_mu_)
 
   // Consensus (validators). The replica thread is the only one executing blocks.
-  std::unique_ptr<consensus::ValidatorSet> validators_;
-  size_t self_index_ = 0;
+  // Every epoch's validators, by epoch; only grows. validators_ is the current epoch's.
+  std::vector<std::unique_ptr<consensus::ValidatorSet>> sets_;  // replica / follower thread
+  std::atomic<const consensus::ValidatorSet*> validators_{nullptr};
+  std::vector<tds::EpochRecord> epochs_;  // replica / follower thread: how each epoch ended
+  bool closing_epoch_ = false;            // replica thread: the epoch ended, the next not yet begun
   Hash committed_id_{};      // consensus id of the last committed block (an empty one included)
   uint64_t commit_seq_ = 0;  // committed consensus blocks so far (the "C" index)
   std::map<Hash, std::shared_ptr<Spec>> spec_;  // replica thread only: executed, uncommitted
@@ -1146,10 +1452,10 @@ absl::StatusOr<std::unique_ptr<Ledger>> Ledger::Open(const LedgerOptions& option
   }
   const tds::Member* me =
       validator_key == nullptr ? nullptr : genesis.FindByKey(validator_key->public_key());
-  if (!options.follower && (me == nullptr || !GenesisInfo::HasRole(*me, kRoleValidator))) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("node key ", validator_key->public_key().hex(),
-                     " is not the key of a validator in the genesis of ", genesis.origin()));
+  if (!options.follower && me == nullptr && options.member_id.empty()) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "node key ", validator_key->public_key().hex(), " is not the key of a validator in the ",
+        "genesis of ", genesis.origin(), " (a member admitted later sets its member id)"));
   }
   std::error_code ec;
   std::filesystem::create_directories(options.data_dir, ec);
@@ -1158,7 +1464,7 @@ absl::StatusOr<std::unique_ptr<Ledger>> Ledger::Open(const LedgerOptions& option
         absl::StrCat("cannot create data directory ", options.data_dir, ": ", ec.message()));
   }
   TDS_ASSIGN_OR_RETURN(auto store, Store::Open(options.data_dir));
-  std::string node_id = me != nullptr ? me->id() : "";
+  std::string node_id = me != nullptr ? me->id() : options.member_id;
   auto impl = std::make_unique<Impl>(options, std::move(genesis), std::move(validator_key),
                                      std::move(node_id), app, std::move(store));
   TDS_RETURN_IF_ERROR(impl->RecoverAll());
@@ -1178,7 +1484,7 @@ absl::Status Ledger::ApplyBlock(const tds::Block& block) { return impl_->ApplyBl
 
 void Ledger::AbortWaiting(const absl::Status& why) { impl_->AbortWaiting(why); }
 
-void Ledger::DeliverConsensus(size_t from, tds::ConsensusMessage msg) {
+void Ledger::DeliverConsensus(const std::string& from, tds::ConsensusMessage msg) {
   impl_->DeliverConsensus(from, std::move(msg));
 }
 ConsensusStatus Ledger::consensus_status() const { return impl_->ConsensusStatusNow(); }

@@ -42,15 +42,23 @@ struct LedgerOptions {
   // A follower proposes nothing: it stores only blocks a validator committed (ApplyBlock),
   // after re-executing and verifying them. Its key may be any member's, or none.
   bool follower = false;
-  // A validator orders blocks by BFT consensus among the genesis validators
+  // A validator orders blocks by BFT consensus among the validators of the current epoch
   // (ledger/consensus/README.md); with one validator it runs alone. With more, `send` carries
-  // its messages (to = validator index in genesis order, -1 = every other validator; must not
-  // block) and the node passes theirs to DeliverConsensus.
-  std::function<void(int to, const tds::ConsensusMessage&)> send;
+  // its messages (to = member id, "" = every peer; must not block) and the node passes theirs
+  // to DeliverConsensus. A node whose member does not hold the validator role in the current
+  // epoch runs the same way but only follows (it starts voting once governance makes it a
+  // validator).
+  std::function<void(const std::string& to, const tds::ConsensusMessage&)> send;
+  // This node's member id when its key is not in the genesis (a member admitted later by
+  // governance); otherwise found from the key.
+  std::string member_id;
   int64_t consensus_timeout_ms = 1000;  // a view's first timeout; doubles while views fail
 };
 
 struct ConsensusStatus {
+  uint64_t epoch = 0;
+  size_t validators = 0;  // in the current epoch
+  bool voting = false;    // this node is one of them
   uint64_t view = 0;
   uint64_t round = 0;
   std::string leader;
@@ -108,14 +116,15 @@ class Ledger {
   // while its validators cannot commit); the transactions may still commit later.
   void AbortWaiting(const absl::Status& why);
 
-  // Validators: a consensus message from validator `from` (authenticated by the transport).
-  // Thread-safe; ignored by a follower.
-  void DeliverConsensus(size_t from, tds::ConsensusMessage msg);
+  // Validators: a consensus message from peer `from` (member id, authenticated by the
+  // transport). Thread-safe; ignored by a follower.
+  void DeliverConsensus(const std::string& from, tds::ConsensusMessage msg);
   // Validators: where consensus stands (zero for a follower).
   ConsensusStatus consensus_status() const;
 
   // Follower: verifies and stores the next block a validator committed — chain link, quorum
-  // checkpoint, every transaction re-executed, log root and state digest equal to the header's.
+  // checkpoint of the block's epoch, every transaction re-executed, log root, state digest and
+  // next validators equal to the header's (and an epoch-ending block's commit proof).
   // DataLoss names the first divergence; nothing is stored then. REQUIRES: heights in order,
   // from one thread.
   absl::Status ApplyBlock(const tds::Block& block);
@@ -154,7 +163,7 @@ class Ledger {
   std::unique_ptr<Impl> impl_;
 };
 
-// The genesis validators, in genesis order, as consensus sees them.
+// The genesis validators, in genesis order, as consensus sees them (epoch 0).
 std::unique_ptr<consensus::ValidatorSet> MakeValidatorSet(const GenesisInfo& genesis);
 
 // The transaction id: SHA-256 of the envelope payload (the signed Transaction bytes).

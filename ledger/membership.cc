@@ -58,4 +58,28 @@ absl::StatusOr<PublicKey> MemberKey(const tds::Member& member) {
   return *key;
 }
 
+absl::StatusOr<std::vector<Validator>> CurrentValidators(const StateReader& state) {
+  std::vector<Validator> out;
+  absl::Status bad;
+  absl::Status s =
+      state.Scan(kMemberPrefix, "", SIZE_MAX, [&](std::string_view, std::string_view value) {
+        tds::Member m;
+        if (!m.ParseFromArray(value.data(), static_cast<int>(value.size()))) {
+          bad = absl::DataLossError("state: a member record is corrupt");
+          return false;
+        }
+        if (!GenesisInfo::HasRole(m, kRoleValidator)) return true;
+        auto key = MemberKey(m);
+        if (!key.ok()) {
+          bad = absl::DataLossError(absl::StrCat("state: member '", m.id(), "' has a bad key"));
+          return false;
+        }
+        out.push_back(Validator{m.id(), *key});
+        return true;
+      });
+  if (!s.ok()) return s;
+  if (!bad.ok()) return bad;
+  return out;
+}
+
 }  // namespace tds::ledger

@@ -6,10 +6,12 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "common/keys.h"
 #include "ledger/application.h"
+#include "ledger/genesis.h"
 #include "proto/genesis.pb.h"
 
 namespace tds::ledger {
@@ -30,5 +32,9 @@ absl::StatusOr<tds::Member> RequireRole(const StateReader& state, std::string_vi
 // The member's validated public key. Parsed keys are cached process-wide (validating a point
 // costs as much as verifying a signature), so hot paths can call this per transaction.
 absl::StatusOr<PublicKey> MemberKey(const tds::Member& member);
+
+// The current members holding the validator role, in ascending id order (the order of every
+// epoch after the genesis one). DataLoss if a record is corrupt.
+absl::StatusOr<std::vector<Validator>> CurrentValidators(const StateReader& state);
 
 }  // namespace tds::ledger

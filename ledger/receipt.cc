@@ -7,6 +7,7 @@
 #include "common/sha256.h"
 #include "common/status_macros.h"
 #include "ledger/checkpoint.h"
+#include "ledger/epochs.h"
 #include "ledger/merkle.h"
 #include "proto/envelope.pb.h"
 
@@ -21,6 +22,9 @@ absl::Status Check(std::string_view check, const absl::Status& s) {
 absl::Status Malformed(const std::string& what) {
   return absl::InvalidArgumentError(absl::StrCat("receipt: ", what));
 }
+
+// More would mean more validator-set changes than a data space makes in its life.
+constexpr size_t kMaxEpochChanges = 100000;
 
 }  // namespace
 
@@ -39,6 +43,14 @@ std::string ReceiptToJson(const tds::Receipt& r) {
   j["inclusion_proof"] = nlohmann::json::array();
   for (const std::string& h : r.inclusion_proof()) j["inclusion_proof"].push_back(HexEncode(h));
   j["checkpoint"] = r.checkpoint();
+  if (r.epoch_changes_size() > 0) {
+    j["epoch_changes"] = nlohmann::json::array();
+    for (const tds::EpochChange& c : r.epoch_changes()) {
+      j["epoch_changes"].push_back({{"header", Base64Encode(c.header())},
+                                    {"checkpoint", c.checkpoint()},
+                                    {"commit_proof", Base64Encode(c.commit_proof())}});
+    }
+  }
   if (j.contains("txid")) {
     j["transaction"] = {{"type", tx.type()},
                         {"submitter", tx.submitter()},
@@ -85,6 +97,23 @@ absl::StatusOr<tds::Receipt> ReceiptFromJson(std::string_view text) {
       r.add_inclusion_proof(std::string(AsBytes(*hash)));
     }
     r.set_checkpoint(j["checkpoint"].get<std::string>());
+    if (j.contains("epoch_changes")) {
+      if (!j["epoch_changes"].is_array() || j["epoch_changes"].size() > kMaxEpochChanges) {
+        return Malformed(
+            absl::StrCat("epoch_changes must be an array of at most ", kMaxEpochChanges));
+      }
+      for (const auto& c : j["epoch_changes"]) {
+        tds::EpochChange* change = r.add_epoch_changes();
+        auto header = Base64Decode(c.at("header").get<std::string>());
+        auto proof = Base64Decode(c.at("commit_proof").get<std::string>());
+        if (!header.ok() || !proof.ok()) {
+          return Malformed("epoch_changes: header and commit_proof must be base64");
+        }
+        change->set_header(*header);
+        change->set_checkpoint(c.at("checkpoint").get<std::string>());
+        change->set_commit_proof(*proof);
+      }
+    }
   } catch (const nlohmann::json::exception& e) {
     return Malformed(absl::StrCat("wrong field type: ", e.what()));
   }
@@ -112,13 +141,22 @@ absl::StatusOr<VerifiedReceipt> VerifyReceipt(const tds::Receipt& r, const Genes
                                    "envelope was not signed by member '", m->id(), "'s key")));
   }
   out.submitter = m->id();
-  // 3. The checkpoint: origin, size and a quorum of validator signatures (the trust anchor).
-  auto cp = VerifyCheckpoint(r.checkpoint(), genesis);
+  // 3. The validators of the checkpoint's epoch, from genesis through each epoch change, and
+  // the checkpoint: origin, size and a quorum of their signatures (the trust anchor).
+  auto validators = ValidatorsAfter(genesis, r.epoch_changes());
+  TDS_RETURN_IF_ERROR(Check("epochs", validators.status()));
+  auto cp = VerifyCheckpointBy(r.checkpoint(), genesis.origin(), *validators);
   if (!cp.ok()) return cp.status();  // already prefixed "checkpoint:"
   if (cp->height != 0 && cp->height != r.height()) {
     return Check("checkpoint", absl::InvalidArgumentError(
                                    absl::StrCat("receipt names block ", r.height(),
                                                 " but the checkpoint is of block ", cp->height)));
+  }
+  if (cp->epoch != static_cast<uint64_t>(r.epoch_changes_size())) {
+    return Check("epochs",
+                 absl::InvalidArgumentError(absl::StrCat(
+                     "the checkpoint is of validator epoch ", cp->epoch, " but the receipt ",
+                     "carries ", r.epoch_changes_size(), " epoch change(s)")));
   }
   if (cp->size != r.tree_size()) {
     return Check("checkpoint", absl::InvalidArgumentError(absl::StrCat(

@@ -26,6 +26,11 @@ std::string CommittedSeqKey(uint64_t seq) {
   return k;
 }
 std::string CommittedIdKey(std::string_view id) { return absl::StrCat("I", std::string(id)); }
+std::string EpochKey(uint64_t epoch) {
+  std::string k = "P";
+  PutFixed64BE(&k, epoch);
+  return k;
+}
 std::string BlockKey(uint64_t height) {
   std::string k = "B";
   PutFixed64BE(&k, height);

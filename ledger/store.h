@@ -13,6 +13,7 @@
 //                                block, empty ones included (served to lagging validators)
 //   "I" id[32]                 → be64(seq) of the committed consensus block with that id
 //   "M" "cseq"                 → be64 seq of the last committed consensus block
+//   "P" be64(epoch)            → tds::EpochRecord: how validator epoch `epoch` ended
 //
 // Everything a block adds is written in one WriteBatch, so a block is durable whole or not at all.
 
@@ -43,6 +44,7 @@ std::string NodeKey(uint32_t level, uint64_t index);
 std::string StateKey(std::string_view key);
 std::string CommittedSeqKey(uint64_t seq);
 std::string CommittedIdKey(std::string_view id);
+std::string EpochKey(uint64_t epoch);
 
 struct TxLocation {
   uint64_t index = 0;

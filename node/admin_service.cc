@@ -55,7 +55,9 @@ absl::Status AdminService::DoGetNodeStatus(const grpc::ServerContextBase& ctx,
   if (!follower) {
     const ledger::ConsensusStatus c = ledger.consensus_status();
     tds::ConsensusState* out = response->mutable_consensus();
-    out->set_validators(ledger.genesis().validators().size());
+    out->set_validators(c.validators);
+    out->set_epoch(c.epoch);
+    out->set_voting(c.voting);
     out->set_view(c.view);
     out->set_round(c.round);
     out->set_leader(c.leader);

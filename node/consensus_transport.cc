@@ -76,7 +76,7 @@ grpc::Status ToGrpc(const absl::Status& s) {
 
 class ConsensusTransport::Impl {
  public:
-  Impl(const consensus::ValidatorSet* set, size_t self, std::vector<std::string> addresses,
+  Impl(std::vector<std::string> ids, size_t self, std::vector<std::string> addresses,
        std::shared_ptr<grpc::ChannelCredentials> creds, bool insecure_dev, TransportOptions opts,
        Handler handler);
 
@@ -138,7 +138,13 @@ class ConsensusTransport::Impl {
   bool Register(Inbound* stream);
   void Unregister(Inbound* stream);
 
-  const consensus::ValidatorSet* const set_;
+  const std::vector<std::string> ids_;  // the peers, this replica at self_
+  int IndexOf(std::string_view id) const {
+    for (size_t i = 0; i < ids_.size(); ++i) {
+      if (ids_[i] == id) return static_cast<int>(i);
+    }
+    return -1;
+  }
   const size_t self_;
   const bool insecure_dev_;
   const TransportOptions opts_;
@@ -222,11 +228,11 @@ grpc::ServerReadReactor<tds::ConsensusMessage>* ConsensusTransport::Impl::Servic
   return new Inbound(impl_, ctx, summary);
 }
 
-ConsensusTransport::Impl::Impl(const consensus::ValidatorSet* set, size_t self,
+ConsensusTransport::Impl::Impl(std::vector<std::string> ids, size_t self,
                                std::vector<std::string> addresses,
                                std::shared_ptr<grpc::ChannelCredentials> creds, bool insecure_dev,
                                TransportOptions opts, Handler handler)
-    : set_(set),
+    : ids_(std::move(ids)),
       self_(self),
       insecure_dev_(insecure_dev),
       opts_(opts),
@@ -248,10 +254,10 @@ ConsensusTransport::Impl::Impl(const consensus::ValidatorSet* set, size_t self,
   // One connection per link, as between separate hosts, even when validators share a process.
   args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
 
-  peers_.reserve(set_->size());
-  for (size_t i = 0; i < set_->size(); ++i) {
+  peers_.reserve(ids_.size());
+  for (size_t i = 0; i < ids_.size(); ++i) {
     auto peer = std::make_unique<Peer>(opts_.peer_msgs_per_s, opts_.peer_burst);
-    peer->id = set_->id(i);
+    peer->id = ids_.at(i);
     if (i < addresses.size() && i != self_) peer->address = std::move(addresses[i]);
     if (!peer->address.empty()) {
       peer->channel = grpc::CreateCustomChannel(peer->address, creds, args);
@@ -390,7 +396,7 @@ grpc::Status ConsensusTransport::Impl::Session(Peer& peer, MessagePtr* pending, 
   grpc::ClientContext ctx;
   // The call waits for the channel to connect (with the channel's backoff) instead of failing.
   ctx.set_wait_for_ready(true);
-  if (insecure_dev_) ctx.AddMetadata(kValidatorMetadataKey, set_->id(self_));
+  if (insecure_dev_) ctx.AddMetadata(kValidatorMetadataKey, ids_.at(self_));
   {
     std::lock_guard<std::mutex> l(peer.mu);
     if (stopping_) return grpc::Status(grpc::StatusCode::CANCELLED, "stopping");
@@ -458,10 +464,10 @@ absl::StatusOr<size_t> ConsensusTransport::Impl::IdentifySender(
     }
     id = std::string(it->second.data(), it->second.size());
   }
-  const int index = set_->IndexOf(*id);
+  const int index = IndexOf(*id);
   if (index < 0) {
     return absl::PermissionDeniedError(
-        absl::StrCat("member '", *id, "' is not a validator of this data space"));
+        absl::StrCat("member '", *id, "' is not a consensus peer of this node"));
   }
   if (static_cast<size_t>(index) == self_) {
     return absl::PermissionDeniedError(
@@ -498,9 +504,9 @@ bool ConsensusTransport::Impl::Deliver(size_t from, tds::ConsensusMessage msg) {
 absl::Status ConsensusTransport::Impl::Isolate(const std::set<std::string>& peer_ids) {
   std::vector<Peer*> chosen;
   for (const std::string& id : peer_ids) {
-    const int index = set_->IndexOf(id);
+    const int index = IndexOf(id);
     if (index < 0) {
-      return absl::InvalidArgumentError(absl::StrCat("'", id, "' is not a validator"));
+      return absl::InvalidArgumentError(absl::StrCat("'", id, "' is not a consensus peer"));
     }
     if (static_cast<size_t>(index) == self_) {
       return absl::InvalidArgumentError(
@@ -555,12 +561,12 @@ std::vector<ConsensusTransport::PeerStats> ConsensusTransport::Impl::stats() con
   return out;
 }
 
-ConsensusTransport::ConsensusTransport(const consensus::ValidatorSet* set, size_t self,
+ConsensusTransport::ConsensusTransport(std::vector<std::string> peer_ids, size_t self,
                                        std::vector<std::string> addresses,
                                        std::shared_ptr<grpc::ChannelCredentials> creds,
                                        bool insecure_dev, TransportOptions opts, Handler handler)
-    : impl_(std::make_unique<Impl>(set, self, std::move(addresses), std::move(creds), insecure_dev,
-                                   opts, std::move(handler))) {}
+    : impl_(std::make_unique<Impl>(std::move(peer_ids), self, std::move(addresses),
+                                   std::move(creds), insecure_dev, opts, std::move(handler))) {}
 
 ConsensusTransport::~ConsensusTransport() { Stop(); }
 

@@ -25,7 +25,6 @@
 
 #include "absl/status/status.h"
 #include "grpcpp/grpcpp.h"
-#include "ledger/consensus/certificates.h"
 #include "proto/consensus.pb.h"
 
 namespace tds::node {
@@ -56,18 +55,21 @@ struct TransportOptions {
 
 class ConsensusTransport {
  public:
-  // A message from validator `from` (its index in the set). Runs on gRPC threads: in order
+  // A message from peer `from` (its index in peer_ids). Runs on gRPC threads: in order
   // within one stream, concurrently across streams (other senders, or a sender's old and new
   // stream around a reconnect); must be quick and thread-safe.
   using Handler = std::function<void(size_t from, tds::ConsensusMessage msg)>;
 
-  // addresses[i]: HOST:PORT of validator i ("" for `self`, or for a validator not dialled).
+  // peer_ids: the member ids of every replica this node exchanges consensus messages with
+  // (the validators of any epoch, and members that follow or will validate), this node at
+  // `self`. addresses[i]: HOST:PORT of peer i ("" for `self`, or for a peer not dialled).
   // creds: TLS channel credentials (common/grpc_tls.h), or insecure ones with insecure_dev.
-  // REQUIRES: `set` outlives the transport; addresses.size() == set->size(); self < size().
-  ConsensusTransport(const consensus::ValidatorSet* set, size_t self,
+  // REQUIRES: addresses.size() == peer_ids.size(); self < peer_ids.size().
+  ConsensusTransport(std::vector<std::string> peer_ids, size_t self,
                      std::vector<std::string> addresses,
                      std::shared_ptr<grpc::ChannelCredentials> creds, bool insecure_dev,
                      TransportOptions opts, Handler handler);
+
   // Stop(). REQUIRES: the gRPC server serving service() has shut down, or never started.
   ~ConsensusTransport();
 
@@ -87,14 +89,14 @@ class ConsensusTransport {
   // until no handler runs. Idempotent.
   void Stop();
 
-  // Queues `msg` for validator `to`, or for every other validator with to == -1. Never
+  // Queues `msg` for peer `to`, or for every other peer with to == -1. Never
   // blocks. Messages to an isolated peer, a peer without an address, or over the size limit
   // are dropped (dropped_out); a `to` of self or out of range is logged and ignored.
   void Send(int to, const tds::ConsensusMessage& msg);
 
-  // Fault injection: drop every message to and from these validators (member ids) until
-  // Heal(), in addition to any already isolated. InvalidArgument, changing nothing, if an id is
-  // not a validator of the set or is this validator itself.
+  // Fault injection: drop every message to and from these peers (member ids) until Heal(), in
+  // addition to any already isolated. InvalidArgument, changing nothing, if an id is not a peer
+  // or is this node itself.
   absl::Status Isolate(const std::set<std::string>& peer_ids);
   void Heal();
   std::set<std::string> isolated() const;
@@ -109,7 +111,7 @@ class ConsensusTransport {
     uint64_t refused_in = 0;    // inbound: over max_message_bytes
     uint64_t isolated_in = 0;   // inbound: dropped while the peer was isolated
   };
-  // Indexed by validator; the entry for self stays zero.
+  // Indexed by peer; the entry for self stays zero.
   std::vector<PeerStats> stats() const;
 
  private:

@@ -131,14 +131,10 @@ class Cluster {
 
   explicit Cluster(size_t n, Security security = Plaintext())
       : security_(std::move(security)), options_(n), nodes_(n) {
-    std::vector<std::string> ids;
-    std::vector<PublicKey> keys;
     for (size_t i = 0; i < n; ++i) {
-      ids.push_back("v" + std::to_string(i));
-      keys.push_back(KeyFromByte(static_cast<uint8_t>(i + 1))->public_key());
+      ids_.push_back("v" + std::to_string(i));
       addresses_.push_back("127.0.0.1:" + std::to_string(FreePort()));
     }
-    set_ = std::make_unique<consensus::ValidatorSet>("tds-test", Hash{}, ids, keys);
   }
 
   ~Cluster() {
@@ -159,7 +155,7 @@ class Cluster {
     addresses[i] = "";
     std::shared_ptr<Inbox> inbox = node.inbox;
     node.transport = std::make_unique<ConsensusTransport>(
-        set_.get(), i, addresses, security_.client(i), security_.insecure_dev, options_[i],
+        ids_, i, addresses, security_.client(i), security_.insecure_dev, options_[i],
         [inbox](size_t from, Msg m) { inbox->Add(from, std::move(m)); });
     grpc::ServerBuilder builder;
     builder.AddListeningPort(addresses_[i], security_.server(i));
@@ -200,7 +196,7 @@ class Cluster {
   };
 
   const Security security_;
-  std::unique_ptr<consensus::ValidatorSet> set_;
+  std::vector<std::string> ids_;
   std::vector<std::string> addresses_;
   std::vector<TransportOptions> options_;
   std::vector<Node> nodes_;
@@ -316,7 +312,7 @@ TEST(ConsensusTransportTest, IsolateRefusesUnknownIdsAndSelf) {
   c.LaunchAll();
   absl::Status unknown = c.at(0).Isolate({"v1", "mallory"});
   EXPECT_EQ(unknown.code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_THAT(std::string(unknown.message()), HasSubstr("'mallory' is not a validator"));
+  EXPECT_THAT(std::string(unknown.message()), HasSubstr("'mallory' is not a consensus peer"));
   absl::Status self = c.at(0).Isolate({"v0"});
   EXPECT_EQ(self.code(), absl::StatusCode::kInvalidArgument);
   EXPECT_TRUE(c.at(0).isolated().empty());  // nothing changed, v1 included
@@ -352,7 +348,7 @@ TEST(ConsensusTransportTest, StreamsFromUnknownOrUnnamedSendersAreRefused) {
   tds::SendSummary summary;
   grpc::Status mallory = RawSend(c.address(0), "mallory", {Vote(1)}, &summary);
   EXPECT_EQ(mallory.error_code(), grpc::StatusCode::PERMISSION_DENIED);
-  EXPECT_THAT(mallory.error_message(), HasSubstr("'mallory' is not a validator"));
+  EXPECT_THAT(mallory.error_message(), HasSubstr("'mallory' is not a consensus peer"));
 
   grpc::Status unnamed = RawSend(c.address(0), std::nullopt, {Vote(1)}, &summary);
   EXPECT_EQ(unnamed.error_code(), grpc::StatusCode::UNAUTHENTICATED);
@@ -512,7 +508,7 @@ TEST_F(ConsensusTransportTlsTest, CertificatesIdentifyValidatorsAndRefuseOthers)
   grpc::Status bank =
       RawSend(c.address(0), TlsChannelCredentials(material_.at("bank")), "v1", {Vote(1)}, &summary);
   EXPECT_EQ(bank.error_code(), grpc::StatusCode::PERMISSION_DENIED);
-  EXPECT_THAT(bank.error_message(), HasSubstr("member 'bank' is not a validator"));
+  EXPECT_THAT(bank.error_message(), HasSubstr("member 'bank' is not a consensus peer"));
   // Not a member at all: the TLS gate refuses before the transport sees the call.
   grpc::Status mallory = RawSend(c.address(0), TlsChannelCredentials(material_.at("mallory")),
                                  std::nullopt, {Vote(1)}, &summary);
@@ -579,7 +575,7 @@ TEST_F(ConsensusTransportTlsTest, AdminInjectFaultIsForTheOperatorOfAnEnabledNod
   EXPECT_THAT(*isolated, ElementsAre("v1"));
   EXPECT_EQ(transport->isolated(), std::set<std::string>{"v1"});
   expect_code(inject(enabled, "v0", 1, {"v2", "nobody"}, false).status(),
-              absl::StatusCode::kInvalidArgument, "'nobody' is not a validator");
+              absl::StatusCode::kInvalidArgument, "'nobody' is not a consensus peer");
   expect_code(inject(enabled, "v0", 1, {"v2"}, true).status(), absl::StatusCode::kInvalidArgument,
               "not both");
   EXPECT_THAT(*inject(enabled, "v0", 1, {}, false), ElementsAre("v1"));  // a report

@@ -101,8 +101,14 @@ int Run(int argc, char** argv) {
       "transactions; `ledger.sync: false`)");
   CLI::Option* o_peers = app.add_option(
       "--peer", peers,
-      "A validator among several: ID=HOST:PORT of another genesis validator, once per other "
-      "validator (`peers`); consensus messages go there over mutual TLS");
+      "A validator among several: ID=HOST:PORT of another consensus peer, once per peer: every "
+      "other genesis validator, and members that validate in later epochs or follow consensus "
+      "(`peers`); consensus messages go there over mutual TLS");
+  std::string member_id;
+  CLI::Option* o_member_id = app.add_option(
+      "--member-id", member_id,
+      "This node's member id when its key is not in the genesis (a member admitted later by "
+      "governance; it follows consensus until it is given the validator role; `member_id`)");
   CLI::Option* o_timeout =
       app.add_option("--consensus-timeout-ms", consensus_timeout_ms,
                      "A view's first timeout before validators replace its leader "
@@ -147,6 +153,7 @@ int Run(int argc, char** argv) {
   if (o_timeout->count() > 0)
     config.mutable_ledger()->set_consensus_timeout_ms(consensus_timeout_ms);
   if (o_allow_fault->count() > 0) config.set_allow_fault_injection(true);
+  if (o_member_id->count() > 0) config.set_member_id(member_id);
   for (const std::string& p : peers) {
     const size_t eq = p.find('=');
     if (o_peers->count() == 0 || eq == std::string::npos || eq == 0) {

@@ -182,32 +182,48 @@ absl::Status FinalizeConfig(tds::NodeConfig* config) {
   return SplitHostPort(config->listen(), &host, &port);
 }
 
-// Validator i's HOST:PORT from `peers` ("" for this node); every other validator must be listed.
-absl::StatusOr<std::vector<std::string>> PeerAddresses(const tds::NodeConfig& config,
-                                                       const consensus::ValidatorSet& set,
-                                                       const std::string& self) {
-  std::vector<std::string> addresses(set.size());
+// The consensus peers: this node, the genesis validators, and every member `peers` lists
+// (validators of later epochs, members that follow) — ids and HOST:PORTs ("" for this node).
+// Every other genesis validator must be listed.
+struct ConsensusPeers {
+  std::vector<std::string> ids;
+  std::vector<std::string> addresses;
+  size_t self = 0;
+};
+absl::StatusOr<ConsensusPeers> PeerAddresses(const tds::NodeConfig& config,
+                                             const ledger::GenesisInfo& genesis,
+                                             const std::string& self) {
+  ConsensusPeers out;
+  auto index = [&](const std::string& id) {
+    auto it = std::find(out.ids.begin(), out.ids.end(), id);
+    if (it != out.ids.end()) return static_cast<size_t>(it - out.ids.begin());
+    out.ids.push_back(id);
+    out.addresses.emplace_back();
+    return out.ids.size() - 1;
+  };
+  out.self = index(self);
+  for (const ledger::Validator& v : genesis.validators()) index(v.id);
   for (const tds::ValidatorPeer& peer : config.peers()) {
-    const int i = set.IndexOf(peer.id());
-    if (i < 0) {
+    if (!ledger::ValidMemberId(peer.id())) {
       return absl::InvalidArgumentError(
-          absl::StrCat("peers: '", peer.id(), "' is not a validator in the genesis"));
+          absl::StrCat("peers: '", peer.id(), "' is not a well-formed member id"));
     }
     std::string host;
     int port = 0;
     TDS_RETURN_IF_ERROR(SplitHostPort(peer.address(), &host, &port));
-    if (peer.id() != self) addresses[i] = peer.address();
+    const size_t i = index(peer.id());
+    if (i != out.self) out.addresses[i] = peer.address();
   }
   std::vector<std::string> missing;
-  for (size_t i = 0; i < set.size(); ++i) {
-    if (set.id(i) != self && addresses[i].empty()) missing.push_back(set.id(i));
+  for (const ledger::Validator& v : genesis.validators()) {
+    if (v.id != self && out.addresses[index(v.id)].empty()) missing.push_back(v.id);
   }
   if (!missing.empty()) {
     return absl::InvalidArgumentError(absl::StrCat(
-        "peers: the genesis has ", set.size(), " validators; give the address of ",
+        "peers: the genesis has ", genesis.validators().size(), " validators; give the address of ",
         absl::StrJoin(missing, ", "), " (`peers` in the config, or --peer ID=HOST:PORT)"));
   }
-  return addresses;
+  return out;
 }
 
 absl::StatusOr<std::unique_ptr<Server>> Server::Start(const tds::NodeConfig& config) {
@@ -254,30 +270,36 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const tds::NodeConfig& con
   }
   TransportOptions transport_options;
   transport_options.max_message_bytes = kMaxMessageBytes;
-  if (!options.follower && genesis->validators().size() > 1) {
-    // Consensus among several validators: a transport to each other one. It exists before the
+  const tds::Member* me = genesis->FindByKey((*key)->public_key());
+  const std::string self_id = me != nullptr ? me->id() : config.member_id();
+  options.member_id = config.member_id();
+  if (!options.follower && (genesis->validators().size() > 1 || config.peers_size() > 0)) {
+    // Consensus among several replicas: a transport to each other one. It exists before the
     // ledger (whose replica sends at once) and hands messages over once the ledger is open.
-    server->validator_set_ = ledger::MakeValidatorSet(*genesis);
-    const ledger::Validator* self = nullptr;
-    for (const ledger::Validator& v : genesis->validators()) {
-      if (v.key.bytes() == (*key)->public_key().bytes()) self = &v;
-    }
-    if (self == nullptr) {
+    if (self_id.empty()) {
       return absl::FailedPreconditionError(
-          "key: this node's key is not a genesis validator's (set `validator` to follow one)");
+          "key: this node's key is not a genesis member's; set `member_id` (a member admitted "
+          "by governance) or `validator` (to follow one)");
     }
-    TDS_ASSIGN_OR_RETURN(std::vector<std::string> addresses,
-                         PeerAddresses(config, *server->validator_set_, self->id));
+    TDS_ASSIGN_OR_RETURN(ConsensusPeers peers, PeerAddresses(config, *genesis, self_id));
     std::atomic<ledger::Ledger*>* target = &server->consensus_target_;
+    auto ids = std::make_shared<const std::vector<std::string>>(peers.ids);
     server->consensus_transport_ = std::make_unique<ConsensusTransport>(
-        server->validator_set_.get(),
-        static_cast<size_t>(server->validator_set_->IndexOf(self->id)), std::move(addresses),
+        peers.ids, peers.self, std::move(peers.addresses),
         tls ? TlsChannelCredentials(*tls) : grpc::InsecureChannelCredentials(),
-        config.insecure_dev(), transport_options, [target](size_t from, tds::ConsensusMessage msg) {
-          if (ledger::Ledger* l = target->load()) l->DeliverConsensus(from, std::move(msg));
+        config.insecure_dev(), transport_options,
+        [target, ids](size_t from, tds::ConsensusMessage msg) {
+          if (ledger::Ledger* l = target->load()) l->DeliverConsensus((*ids)[from], std::move(msg));
         });
     ConsensusTransport* transport = server->consensus_transport_.get();
-    options.send = [transport](int to, const tds::ConsensusMessage& m) { transport->Send(to, m); };
+    options.send = [transport, ids](const std::string& to, const tds::ConsensusMessage& m) {
+      if (to.empty()) {
+        transport->Send(-1, m);
+        return;
+      }
+      auto it = std::find(ids->begin(), ids->end(), to);
+      if (it != ids->end()) transport->Send(static_cast<int>(it - ids->begin()), m);
+    };
   }
   absl::StatusOr<std::unique_ptr<ledger::Ledger>> opened =
       ledger::Ledger::Open(options, *std::move(genesis), *std::move(key), server->app_.get());

@@ -19,9 +19,6 @@ namespace tds::ledger {
 class Application;
 class Ledger;
 }  // namespace tds::ledger
-namespace tds::consensus {
-class ValidatorSet;
-}  // namespace tds::consensus
 
 namespace tds::node {
 
@@ -82,7 +79,6 @@ class Server {
   std::unique_ptr<ledger::Application> app_;
   // Validators among several: the transport outlives the ledger (whose replica sends through
   // it until it stops); consensus_target_ is the ledger it delivers to, once open.
-  std::unique_ptr<consensus::ValidatorSet> validator_set_;
   std::unique_ptr<ConsensusTransport> consensus_transport_;
   std::atomic<ledger::Ledger*> consensus_target_{nullptr};
   std::unique_ptr<ledger::Ledger> ledger_;

@@ -17,33 +17,9 @@
 
 #include "absl/status/statusor.h"
 #include "compute/link.h"
+#include "compute/psi/psi_types.h"
 
 namespace tds::compute::psi {
-
-enum class PsiOutput {
-  kConsumerOnly,  // the receiver learns which of its items are in the intersection
-  kBoth,          // both parties learn which of their items are in the intersection
-  kSizeOnly,      // the receiver learns only the intersection's size; the sender nothing
-};
-
-enum class PsiRole {
-  kReceiver,  // the consumer (bank)
-  kSender,    // the provider
-};
-
-struct PsiProgress {
-  // Receiver: "mask-own" (its items masked and sent), then "match" (the sender's values
-  // masked again; the lookups follow the release key). Sender: "mask-peer" (the receiver's
-  // values masked again), then "mask-own".
-  const char* phase;  // "mask-own", "mask-peer", "match"
-  uint64_t done;
-  uint64_t total;
-};
-
-struct PsiReleaseInfo {
-  uint64_t own_items = 0;
-  uint64_t peer_items = 0;
-};
 
 struct EcdhPsiOptions {
   PsiOutput output = PsiOutput::kConsumerOnly;
@@ -61,16 +37,6 @@ struct EcdhPsiOptions {
   // The metered gateway records the usage here (strict metering: the record has committed
   // when this returns). An error aborts the session: the receiver learns nothing.
   std::function<absl::Status(const PsiReleaseInfo&)> before_release;
-};
-
-struct PsiResult {
-  // Positions in this party's input that are in the intersection, ascending (empty for a
-  // party that learns no membership).
-  std::vector<uint64_t> matched;
-  // Size of the intersection (known to the receiver in every mode, to the sender in kBoth):
-  // the number of the receiver's positions, duplicates counted, whose item the sender holds.
-  uint64_t intersection_size = 0;
-  uint64_t peer_items = 0;
 };
 
 // Runs one party. Both parties must pass the same `output`; a mismatch, a malformed or

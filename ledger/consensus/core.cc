@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <deque>
 #include <map>
+#include <optional>
 #include <set>
 
 #include "absl/strings/str_cat.h"
@@ -72,6 +73,7 @@ class Core::Impl {
       if (Insert(*b, *parent, p).ok()) last_voted_ = b->id;
     }
     safety_.clear_blocks();
+    if (safety_.view() < set_.start_view()) safety_.set_view(set_.start_view());
     round_ = std::max(high_qc_round_ + 1, FirstRound(safety_.view()));
     if (ViewOf(round_) > safety_.view()) safety_.set_view(ViewOf(round_));
     ArmTimer();
@@ -81,6 +83,7 @@ class Core::Impl {
       if (peer == self_) peer = (self_ + 1) % set_.size();
       Request(peer, high_qc_id_);
     }
+    if (!member()) CatchUpFrom(sync_peer_);
     MaybePropose();
     DrainSelf();
     out_ = nullptr;
@@ -92,8 +95,13 @@ class Core::Impl {
     out_ = &out;
     refusal_ = absl::OkStatus();
     absl::Status s;
-    if (from >= set_.size() || from == self_) {
-      s = absl::PermissionDeniedError("message from a sender that is not another validator");
+    if (from == self_) {
+      s = absl::PermissionDeniedError("message from this replica itself");
+    } else if (from >= set_.size() && msg.kind_case() != tds::ConsensusMessage::kBlockRequest &&
+               msg.kind_case() != tds::ConsensusMessage::kBlockResponse) {
+      // Replicas outside the set (new validators catching up, retired ones, validators of a
+      // later epoch) may only ask for blocks and answer such requests.
+      s = absl::PermissionDeniedError("message from a sender that is not a validator");
     } else {
       switch (msg.kind_case()) {
         case tds::ConsensusMessage::kProposal:
@@ -130,7 +138,12 @@ class Core::Impl {
     Actions out;
     out_ = &out;
     requested_.clear();  // unanswered block requests may be asked again
-    if (view == safety_.view()) {
+    if (!member()) {
+      // Not a validator of this epoch: follow the chain by asking a validator, in turn.
+      sync_peer_ = (sync_peer_ + 1) % set_.size();
+      CatchUpFrom(sync_peer_);
+      ArmTimer();
+    } else if (view == safety_.view()) {
       if (!NeedsProgress()) {
         ArmTimer();  // idle: nothing to order, nothing to time out
       } else {
@@ -147,6 +160,14 @@ class Core::Impl {
     out_ = &out;
     MaybePropose();
     DrainSelf();
+    out_ = nullptr;
+    return out;
+  }
+
+  Actions CatchUp(size_t peer) {
+    Actions out;
+    out_ = &out;
+    CatchUpFrom(peer);
     out_ = nullptr;
     return out;
   }
@@ -195,7 +216,9 @@ class Core::Impl {
     }
     auto parent = HashField(ref.parent(), "block parent");
     if (!parent.ok()) return parent.status();
-    if (ref.header().empty()) return EmptyBlockInfo(set_.origin(), ref.round(), *parent);
+    if (ref.header().empty()) {
+      return EmptyBlockInfo(set_.origin(), ref.round(), *parent, set_.epoch());
+    }
     return app_.DescribeHeader(ref);
   }
 
@@ -206,6 +229,8 @@ class Core::Impl {
       if (qc.votes_size() != 0) return absl::InvalidArgumentError("genesis QC carries votes");
       return info;
     }
+    // The epoch's root committed in the epoch before, under that epoch's validators.
+    if (set_.epoch() > 0 && info->id == set_.start().root) return info;
     const Hash key = Sha256(qc.SerializeAsString());
     if (verified_qcs_.count(key) > 0) return info;
     absl::Status s = VerifyQuorum(set_, info->vote_body, qc.votes(),
@@ -232,6 +257,10 @@ class Core::Impl {
     if (ref.header().empty() && p.entries_size() > 0) {
       return absl::InvalidArgumentError("an empty block with entries");
     }
+    if (static_cast<size_t>(p.rejected_size()) > opt_.max_entries) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("proposal reports ", p.rejected_size(), " rejected transactions"));
+    }
     auto info = DescribeRef(ref);
     if (!info.ok()) return info.status();
     auto justify = VerifyQC(p.justify());
@@ -251,12 +280,19 @@ class Core::Impl {
             absl::StrCat("round ", ref.round(), " does not open the view after the TC for view ",
                          p.tc().view(), " with its highest QC"));
       }
-    } else if (qc_round + 1 != ref.round()) {
+    } else if (qc_round + 1 != ref.round() && !Opening(ref.round(), justify->id)) {
       return absl::InvalidArgumentError(absl::StrCat("round ", ref.round(),
                                                      " neither follows its QC (round ", qc_round,
                                                      ") nor carries a timeout certificate"));
     }
     return info;
+  }
+
+  // The first round of an epoch after the genesis one may build on the epoch's root without a
+  // certificate of this epoch: there is nothing uncommitted in the epoch for it to skip over.
+  bool Opening(uint64_t round, const Hash& justify_id) const {
+    return set_.epoch() > 0 && justify_id == set_.start().root &&
+           round == FirstRound(set_.start_view());
   }
 
   // ---- proposals --------------------------------------------------------------------------
@@ -326,6 +362,7 @@ class Core::Impl {
     auto it = blocks_.find(id);
     if (it == blocks_.end()) return;  // committed (or pruned) meanwhile
     const Node& n = it->second;
+    if (!member()) return;
     if (ViewOf(n.round) != safety_.view() || n.round <= safety_.highest_vote_round()) return;
     auto info = DescribeRef(n.proposal.block());
     if (!info.ok()) return;
@@ -442,6 +479,7 @@ class Core::Impl {
   // Gives up on `view` (the current one, or a later one f + 1 others gave up on): no more votes
   // in it, and a signed timeout carrying the high QC to everyone.
   void LocalTimeout(uint64_t view) {
+    if (!member()) return;
     if (view > safety_.view()) {
       safety_.set_view(view);
       round_ = std::max(round_, FirstRound(view));
@@ -467,7 +505,8 @@ class Core::Impl {
     tv->set_view(view);
     tv->set_high_qc_round(high_qc_round_);
     tv->mutable_sig()->set_signer(static_cast<uint32_t>(self_));
-    tv->mutable_sig()->set_signature(key_.Sign(TimeoutBody(set_.origin(), view, high_qc_round_)));
+    tv->mutable_sig()->set_signature(
+        key_.Sign(TimeoutBody(set_.origin(), view, high_qc_round_, set_.epoch())));
     *t->mutable_high_qc() = safety_.high_qc();
     my_timeout_qc_ = safety_.high_qc();
     if (HasVotes(safety_.last_tc())) *t->mutable_last_tc() = safety_.last_tc();
@@ -489,8 +528,9 @@ class Core::Impl {
           absl::StrCat("timeout for view ", tv.view(), ", far beyond ", safety_.view()));
     }
     if (tv.sig().signature().size() != 64 ||
-        !set_.key(from).Verify(TimeoutBody(set_.origin(), tv.view(), tv.high_qc_round()),
-                               tv.sig().signature())) {
+        !set_.key(from).Verify(
+            TimeoutBody(set_.origin(), tv.view(), tv.high_qc_round(), set_.epoch()),
+            tv.sig().signature())) {
       return absl::InvalidArgumentError("timeout: the signature does not verify");
     }
     auto qc = VerifyQC(t.high_qc());
@@ -561,17 +601,19 @@ class Core::Impl {
     const bool consecutive = high_qc_round_ + 1 == round_;
     const bool after_tc = HasVotes(safety_.last_tc()) && safety_.last_tc().view() + 1 == view &&
                           round_ == FirstRound(view) && high_qc_round_ >= last_tc_high_;
-    if (!consecutive && !after_tc) return;
+    const bool opening = Opening(round_, high_qc_id_);
+    if (!consecutive && !after_tc && !opening) return;
     const bool needed = ChainNeedsBlocks();
     if (!needed && !app_.HasWork()) return;
     tds::BlockProposal p;
     p.mutable_block()->set_round(round_);
     p.mutable_block()->set_parent(std::string(AsBytes(high_qc_id_)));
     *p.mutable_justify() = safety_.high_qc();
-    if (!consecutive) *p.mutable_tc() = safety_.last_tc();
+    if (!consecutive && !opening) *p.mutable_tc() = safety_.last_tc();
     if (!app_.Build(&p).ok()) return;
-    // Waiting transactions may all be in flight already: an empty block only when one is due.
-    if (p.block().header().empty() && !needed) return;
+    // Waiting transactions may all be in flight already: an empty block only when one is due,
+    // or to tell the others which waiting transactions cannot apply.
+    if (p.block().header().empty() && !needed && p.rejected_size() == 0) return;
     proposed_round_ = round_;
     unannounced_commit_ = false;
     tds::ConsensusMessage m;
@@ -607,16 +649,21 @@ class Core::Impl {
   // Commits the highest block B whose child at round B.round + 1 is certified.
   void CommitScan() {
     const Node* best = nullptr;
+    const Node* child = nullptr;
     for (const auto& [id, n] : blocks_) {
       if (!n.has_qc) continue;
       auto parent = blocks_.find(n.parent);
       if (parent == blocks_.end() || parent->second.round + 1 != n.round) continue;
-      if (best == nullptr || parent->second.round > best->round) best = &parent->second;
+      if (best == nullptr || parent->second.round > best->round) {
+        best = &parent->second;
+        child = &n;
+      }
     }
-    if (best != nullptr) CommitUpTo(best->id);
+    if (best != nullptr) CommitUpTo(best->id, *child);
   }
 
-  void CommitUpTo(const Hash& id) {
+  // Commits the chain up to `id`, whose certified child is `child`.
+  void CommitUpTo(const Hash& id, const Node& child) {
     std::vector<Hash> chain;
     for (Hash at = id; at != root_id_;) {
       const Node& n = blocks_.at(at);
@@ -625,13 +672,20 @@ class Core::Impl {
     }
     std::reverse(chain.begin(), chain.end());
     bool with_transactions = false;
-    for (const Hash& at : chain) {
-      Node n = std::move(blocks_.at(at));
-      blocks_.erase(at);
+    for (size_t i = 0; i < chain.size(); ++i) {
+      Node n = std::move(blocks_.at(chain[i]));
+      blocks_.erase(chain[i]);
       CommitAction c;
       c.id = n.id;
       c.block = n.proposal;
       c.qc = n.qc;
+      // Proof of commit: the rest of the chain (its blocks are still in blocks_) and the QC.
+      for (size_t j = i + 1; j < chain.size(); ++j) {
+        *c.proof.add_path() = blocks_.at(chain[j]).proposal.block();
+      }
+      *c.proof.mutable_child()->mutable_block() = child.proposal.block();  // no entries needed
+      *c.proof.mutable_child()->mutable_justify() = child.proposal.justify();
+      *c.proof.mutable_certified_child() = child.qc;
       with_transactions |= !n.empty;
       out_->push_back(std::move(c));
       root_id_ = n.id;
@@ -729,6 +783,15 @@ class Core::Impl {
       }
       infos.push_back(*info);
     }
+    std::optional<BlockInfo> tip;
+    if (r.has_tip_qc()) {
+      auto info = VerifyQC(r.tip_qc());
+      if (!info.ok()) return info.status();
+      if (info->id != infos.front().id) {
+        return absl::InvalidArgumentError("block response: tip QC certifies another block");
+      }
+      tip = *info;
+    }
     // Either the block asked for and its ancestors, or (catching up) a chain that continues
     // from a block this replica has.
     const bool asked = Asked(infos.front().id);
@@ -755,6 +818,7 @@ class Core::Impl {
       ++inserted;
       Unpark(infos[i].id);
     }
+    if (tip.has_value() && Known(tip->id)) ProcessQC(r.tip_qc(), from);
     if (forward) {
       // Progress, but not there yet: ask again from the new tip. No progress: forget the
       // requests, so that the next message naming those blocks asks afresh (no ping-pong).
@@ -776,6 +840,12 @@ class Core::Impl {
   }
   void Answered(const Hash& id) {
     requested_.erase(requested_.lower_bound({id, 0}), requested_.lower_bound({id, SIZE_MAX}));
+  }
+
+  // Asks `peer` for the committed blocks after the root (and what follows from there).
+  void CatchUpFrom(size_t peer) {
+    requested_.erase({root_id_, peer});
+    Request(peer, root_id_);
   }
 
   void Request(size_t from, const Hash& id) {
@@ -833,6 +903,8 @@ class Core::Impl {
     return nullptr;
   }
   bool Known(const Hash& id) const { return id == root_id_ || blocks_.count(id) > 0; }
+  // A validator of this epoch (else a replica that follows without voting).
+  bool member() const { return self_ < set_.size(); }
 
   // Whether block `id` (known or the root) descends from the committed root.
   bool Extends(const Hash& id) const {
@@ -937,6 +1009,7 @@ class Core::Impl {
   absl::Status refusal_;
   uint64_t refused_ = 0;
   uint64_t timeouts_formed_ = 0;
+  size_t sync_peer_ = 0;  // non-members: the validator asked last
 };
 
 Core::Core(const ValidatorSet* set, size_t self, const SigningKey* key, BlockApp* app,
@@ -951,6 +1024,7 @@ Actions Core::OnMessage(size_t from, const tds::ConsensusMessage& msg) {
 }
 Actions Core::OnTimer(uint64_t view) { return impl_->OnTimer(view); }
 Actions Core::OnWork() { return impl_->OnWork(); }
+Actions Core::CatchUp(size_t peer) { return impl_->CatchUp(peer); }
 const absl::Status& Core::last_refusal() const { return impl_->last_refusal(); }
 CoreStatus Core::status() const { return impl_->status(); }
 

@@ -14,6 +14,7 @@
 // The PersistAction carrying highest_vote_round and the high QC always precedes the vote or
 // timeout it protects; the driver must sync it (file and directory) before sending anything after.
 
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <variant>
@@ -76,7 +77,9 @@ struct Root {
 Root GenesisRoot();
 
 struct SendAction {
-  int to = -1;  // validator index; -1 = every other validator
+  // A validator index, an index >= the set's size that the driver gave a non-member peer (an
+  // answer to its block request), or -1: every other replica, validators and not.
+  int to = -1;
   tds::ConsensusMessage msg;
 };
 struct PersistAction {
@@ -86,6 +89,7 @@ struct CommitAction {
   Hash id{};
   tds::BlockProposal block;  // ref + entries (executed earlier through BlockApp::Execute)
   tds::QuorumCert qc;        // certifies this block: for a block with transactions, its checkpoint
+  tds::CommitProof proof;    // why it is committed (the ledger keeps it for epoch-ending blocks)
 };
 struct TimerAction {
   uint64_t view = 0;  // deliver OnTimer(view) after `after_ms`; a later TimerAction replaces it
@@ -106,9 +110,16 @@ struct CoreStatus {
   size_t blocks = 0;      // uncommitted blocks held
 };
 
+// `self` of a replica that is not a validator of the epoch: it follows the chain (executes
+// and commits certified blocks, asks validators for what it misses) but never votes or times
+// out — a validator added by governance catching up, or one that was removed.
+inline constexpr size_t kNotMember = SIZE_MAX;
+
 class Core {
  public:
-  // `set` and `app` must outlive the core. `self` indexes `set`; `key` is that validator's.
+  // `set` and `app` must outlive the core. `self` indexes `set` (or is kNotMember); `key` is
+  // that validator's. `from` in OnMessage indexes `set`; the driver numbers other peers from
+  // set->size() on, and they may only send block requests.
   Core(const ValidatorSet* set, size_t self, const SigningKey* key, BlockApp* app,
        CoreOptions options = {});
   ~Core();
@@ -122,6 +133,9 @@ class Core {
   Actions OnTimer(uint64_t view);
   // Transactions arrived; a leader with nothing in flight proposes.
   Actions OnWork();
+  // Asks validator `peer` for the committed blocks after this replica's root: it saw that
+  // peer in a later epoch (or ahead), and must reach the end of its own epoch first.
+  Actions CatchUp(size_t peer);
 
   // Why the last OnMessage refused its message (OK if it did not).
   const absl::Status& last_refusal() const;

@@ -42,7 +42,8 @@ std::string Replication(const tds::NodeStatus& s) {
 std::string Consensus(const tds::NodeStatus& s) {
   if (s.role() != "validator") return "-";
   const tds::ConsensusState& c = s.consensus();
-  return std::to_string(c.validators()) + " validator(s), view " + std::to_string(c.view()) +
+  return "epoch " + std::to_string(c.epoch()) + (c.voting() ? "" : " (following)") + ", " +
+         std::to_string(c.validators()) + " validator(s), view " + std::to_string(c.view()) +
          " led by " + c.leader() + ", " + std::to_string(c.view_changes()) + " view change(s), " +
          std::to_string(c.refused()) + " message(s) refused";
 }
