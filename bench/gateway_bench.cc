@@ -189,6 +189,7 @@ tds::Terms BenchTerms(tds::MeteringMode mode, int64_t now) {
   t.set_metering(mode);
   t.set_batched_max_delay_ms(kDay);
   t.set_psi_output("both");
+  t.set_psi_protocol("ecdh");  // the bench measures the gateway around ECDH-PSI
   t.mutable_price()->set_currency("CNY");
   t.mutable_price()->set_per_call(1);
   return t;

@@ -301,6 +301,11 @@ absl::Status CheckMeasurement(const tds::UsageRecordBody& body) {
         absl::StrCat("usage.record: measurement.result_digest must be empty or 32 bytes, got ",
                      m.result_digest().size()));
   }
+  if (!m.input_digest().empty() && m.input_digest().size() != 32) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("usage.record: measurement.input_digest must be empty or 32 bytes, got ",
+                     m.input_digest().size()));
+  }
   return absl::OkStatus();
 }
 

@@ -23,10 +23,10 @@
 //
 // "usage.record" (tds.UsageRecordBody) records one call with the provider's measurement.
 // REJECTED (not logged) when it proves nothing about a real use: malformed body or measurement
-// (ended_ms < started_ms, result_digest neither empty nor 32 bytes), request envelope not
-// signed by the contract's consumer, unknown contract, submitter not the provider, nonce not
-// 16..64 bytes, or a nonce already used in the contract (replay) — except by the one
-// reservation made for this very request, which the record consumes. Otherwise it is ALWAYS
+// (ended_ms < started_ms, result_digest or input_digest neither empty nor 32 bytes), request
+// envelope not signed by the contract's consumer, unknown contract, submitter not the
+// provider, nonce not 16..64 bytes, or a nonce already used in the contract (replay) — except by
+// the one reservation made for this very request, which the record consumes. Otherwise it is ALWAYS
 // recorded; each broken term adds a tds.Violation {term, detail}:
 //   state          the contract is not ACTIVE at block time (EffectiveState)
 //   window         block time or measurement.started_ms outside [valid_from_ms, valid_until_ms)

@@ -167,6 +167,29 @@ absl::Status CheckMetering(const tds::Terms& terms, const tds::Product& product)
   return absl::OkStatus();
 }
 
+// Terms.psi_protocol: the names compute/psi_params.h gives them (contracts/ may not include
+// compute/, so they are spelled here too; terms_test.cc pins them).
+absl::Status CheckPsiProtocol(const tds::Terms& terms) {
+  const std::string& p = terms.psi_protocol();
+  if (!p.empty() && p != "auto" && p != "ecdh" && p != "ot") {
+    return Refuse("terms.psi_protocol", absl::StrCat("'", p, "' is not auto, ecdh or ot"));
+  }
+  if (p == "ot" && terms.psi_output() == "size_only") {
+    return Refuse("terms.psi_protocol",
+                  "'ot' cannot run psi_output 'size_only' (an OT-PSI receiver always learns which "
+                  "of its items matched); use ecdh or auto");
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CheckQueryK(const tds::Terms& terms, const tds::Terms& offer) {
+  if (offer.query_k() != 0 && QueryKOf(terms) < offer.query_k()) {
+    return Refuse("terms.query_k",
+                  absl::StrCat(QueryKOf(terms), " is below the offer's ", offer.query_k()));
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 Hash TermsDigest(std::string_view terms_bytes) {
@@ -203,6 +226,8 @@ absl::Status ValidateTerms(const tds::Terms& terms, const tds::Product& product,
                   absl::StrCat("'", terms.price().currency(), "' differs from the offer's '",
                                offer.price().currency(), "'"));
   }
+  TDS_RETURN_IF_ERROR(CheckPsiProtocol(terms));
+  TDS_RETURN_IF_ERROR(CheckQueryK(terms, offer));
   return absl::OkStatus();
 }
 

@@ -23,6 +23,12 @@ namespace tds::contracts {
 // Domain separator of the terms digest.
 inline constexpr std::string_view kTermsDigestDomain = "tds-terms-v1";
 
+// Anonymous query: the bucket size k a contract gets when its terms.query_k is 0.
+inline constexpr uint32_t kDefaultQueryK = 100;
+inline uint64_t QueryKOf(const tds::Terms& terms) {
+  return terms.query_k() == 0 ? kDefaultQueryK : terms.query_k();
+}
+
 // The digest both parties sign: SHA-256("tds-terms-v1" || 0x00 || terms_bytes), over the exact
 // serialized Terms bytes the proposer signed (never a re-serialization).
 Hash TermsDigest(std::string_view terms_bytes);
@@ -31,7 +37,8 @@ Hash TermsDigest(std::string_view terms_bytes);
 // latest) at block time `block_time_ms`. Otherwise InvalidArgument whose message starts with
 // the term that failed ("terms.max_calls_total: 500 exceeds the offer's 100"). Checks, in order:
 // unknown fields, operations, classification, purposes, columns, window, quotas, group size,
-// metering, price.
+// metering, price, PSI protocol (auto, ecdh or ot; ot never with psi_output size_only), query k
+// (QueryKOf(terms) at least the offer's query_k when the offer sets one).
 absl::Status ValidateTerms(const tds::Terms& terms, const tds::Product& product,
                            int64_t block_time_ms);
 

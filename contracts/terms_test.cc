@@ -274,11 +274,51 @@ std::vector<RefusalCase> RefusalCases() {
       {"CurrencyOtherThanTheOffer",
        [](tds::Terms& t, tds::Product&) { t.mutable_price()->set_currency("USD"); },
        "terms.price.currency: 'USD' differs from the offer's 'CNY'"},
+      {"UnknownPsiProtocol", [](tds::Terms& t, tds::Product&) { t.set_psi_protocol("OT"); },
+       "terms.psi_protocol: 'OT' is not auto, ecdh or ot"},
+      {"OtPsiWithSizeOnly",
+       [](tds::Terms& t, tds::Product&) {
+         t.set_psi_protocol("ot");
+         t.set_psi_output("size_only");
+       },
+       "terms.psi_protocol: 'ot' cannot run psi_output 'size_only' (an OT-PSI receiver always "
+       "learns which of its items matched); use ecdh or auto"},
+      {"QueryKBelowTheOffer",
+       [](tds::Terms& t, tds::Product& p) {
+         p.mutable_offer()->set_query_k(500);
+         t.set_query_k(499);
+       },
+       "terms.query_k: 499 is below the offer's 500"},
+      {"DefaultQueryKBelowTheOffer",
+       [](tds::Terms& t, tds::Product& p) { p.mutable_offer()->set_query_k(101); },
+       "terms.query_k: 100 is below the offer's 101"},
   };
 }
 
 TEST(ValidateTermsTest, AcceptsTermsWithinTheOffer) {
   EXPECT_TRUE(ValidateTerms(GoodTerms(), BaseProduct(), kNow).ok());
+}
+
+TEST(ValidateTermsTest, AcceptsEveryPsiProtocolAndAQueryKAtLeastTheOffers) {
+  for (const char* protocol : {"", "auto", "ecdh", "ot"}) {
+    tds::Terms t = GoodTerms();
+    t.set_psi_protocol(protocol);
+    EXPECT_TRUE(ValidateTerms(t, BaseProduct(), kNow).ok()) << protocol;
+  }
+  for (const char* protocol : {"", "auto", "ecdh"}) {
+    tds::Terms t = GoodTerms();
+    t.set_psi_protocol(protocol);
+    t.set_psi_output("size_only");
+    EXPECT_TRUE(ValidateTerms(t, BaseProduct(), kNow).ok()) << protocol;
+  }
+  tds::Product p = BaseProduct();
+  p.mutable_offer()->set_query_k(100);
+  tds::Terms t = GoodTerms();
+  EXPECT_TRUE(ValidateTerms(t, p, kNow).ok());  // 0 means kDefaultQueryK = 100
+  t.set_query_k(1000);
+  EXPECT_TRUE(ValidateTerms(t, p, kNow).ok());
+  EXPECT_EQ(QueryKOf(t), 1000u);
+  EXPECT_EQ(QueryKOf(tds::Terms()), kDefaultQueryK);
 }
 
 TEST(ValidateTermsTest, AcceptsTermsEqualToTheOffer) {

@@ -41,6 +41,8 @@ GenesisInfo FourValidators() {
   specs.push_back(absl::StrCat("bank:consumer:", KeyFromByte(2)->public_key().hex()));
   auto json = BuildGenesisJson("tds.test/bft", specs);
   EXPECT_TRUE(json.ok()) << json.status();
+  // A state root every 4 blocks: snapshots come within reach of a short test.
+  json->insert(json->find('{') + 1, "\"snapshot_interval\": 4, ");
   return std::move(GenesisInfo::Parse(*json, "bft-genesis")).value();
 }
 
@@ -63,6 +65,8 @@ class ConsensusLedgerTest : public ::testing::Test {
     o.data_dir = dir_.Sub(absl::StrCat("v", i));
     o.sync = false;
     o.consensus_timeout_ms = 200;
+    // The genesis validators start together; v4 joins later, from a snapshot if there is one.
+    o.state_sync = i == 4;
     o.send = net_.SenderFor(Id(i));
     auto l = Ledger::Open(o, FourValidators(), KeyFromByte(10 + i), &app_);
     ASSERT_TRUE(l.ok()) << l.status();
@@ -308,6 +312,49 @@ TEST_F(ConsensusLedgerTest, GovernanceChangesTheValidatorsAndReceiptsVerifyAcros
     ASSERT_TRUE(json.ok());
     EXPECT_TRUE(VerifyReceipt(*json, ledgers_[0]->genesis()).ok());
   }
+}
+
+// A replica with an empty store starts from the latest snapshot a validator offers (block 8)
+// instead of replaying the chain: it has the state written before the snapshot, not the old
+// blocks, and follows from there like any other.
+TEST_F(ConsensusLedgerTest, NewReplicaStartsFromAStateSnapshot) {
+  std::vector<SubmitAck> acks;
+  for (int k = 0; k < 9; ++k) {
+    auto a = Put(k % kValidators, absl::StrCat("s", k, "=", k));
+    ASSERT_TRUE(a.ok()) << a.status();
+    acks.push_back(*a);
+  }
+  const uint64_t height = ledgers_[0]->Status().height;
+  ASSERT_GE(height, 8u);
+  Open(4);
+  ASSERT_GE(ledgers_[4]->WaitForHeight(height, 30000), height);
+  auto old = ledgers_[4]->GetBlock(2);
+  EXPECT_EQ(old.status().code(), absl::StatusCode::kNotFound) << "replayed instead of syncing";
+  auto early = ledgers_[4]->GetState("s0");
+  ASSERT_TRUE(early.ok() && early->has_value()) << "state from before the snapshot is missing";
+  EXPECT_EQ(**early, "0");
+  auto next = Put(1, "after=1");
+  ASSERT_TRUE(next.ok()) << next.status();
+  ExpectAllAgree(next->height);
+  EXPECT_EQ(ledgers_[4]->Status().state_digest, ledgers_[0]->Status().state_digest);
+  // Its own receipts start at the snapshot; those before come from the others.
+  EXPECT_TRUE(ledgers_[4]->GetReceipt(next->txid).ok());
+}
+
+// Tampered snapshot data is refused (its state root does not match), and the replica replays
+// the chain instead.
+TEST_F(ConsensusLedgerTest, TamperedSnapshotIsRefusedAndTheChainReplayed) {
+  for (int k = 0; k < 8; ++k) ASSERT_TRUE(Put(k % kValidators, absl::StrCat("t", k, "=1")).ok());
+  const uint64_t height = ledgers_[0]->Status().height;
+  net_.SetTamper([](const std::string&, tds::ConsensusMessage* m) {
+    if (m->has_snapshot_chunk() && m->snapshot_chunk().values_size() > 0) {
+      m->mutable_snapshot_chunk()->set_values(0, "forged");
+    }
+  });
+  Open(4);
+  ASSERT_GE(ledgers_[4]->WaitForHeight(height, 30000), height);
+  EXPECT_TRUE(ledgers_[4]->GetBlock(2).ok()) << "a forged snapshot was installed";
+  EXPECT_EQ(ledgers_[4]->Status().state_digest, ledgers_[0]->Status().state_digest);
 }
 
 TEST(SafetyStoreTest, RoundTripsAndRefusesATornOrAlteredRecord) {

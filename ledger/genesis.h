@@ -55,6 +55,10 @@ class GenesisInfo {
   const std::vector<Validator>& validators() const { return validators_; }
   // Signatures a checkpoint needs: 2f + 1 for n = 3f + 1 (n = 1 → 1, n = 4 → 3).
   size_t quorum() const;
+  // Blocks between state-root headers (snapshot_interval, default 1000).
+  uint64_t snapshot_interval() const {
+    return proto_.snapshot_interval() == 0 ? 1000 : proto_.snapshot_interval();
+  }
 
  private:
   tds::Genesis proto_;

@@ -26,6 +26,7 @@
 #include "ledger/epochs.h"
 #include "ledger/membership.h"
 #include "ledger/merkle.h"
+#include "ledger/snapshot.h"
 #include "ledger/state_overlay.h"
 #include "ledger/store.h"
 #include "proto/consensus.pb.h"
@@ -38,6 +39,13 @@ constexpr size_t kMaxPending = 200000;
 constexpr size_t kMaxForwardBatch = 2048;
 // Blocks in one answer to a replica catching up from an ended epoch (as the core's fetches).
 constexpr size_t kMaxServedBlocks = 64;
+// State sync: how long a new replica looks for a snapshot, and the chunks it is sent in.
+constexpr auto kSnapshotWait = std::chrono::seconds(5);
+constexpr auto kSnapshotAskEvery = std::chrono::milliseconds(300);
+constexpr auto kSnapshotChunkWait = std::chrono::seconds(2);
+constexpr int kSnapshotChunkAttempts = 5;
+constexpr size_t kSnapshotChunkEntries = 4096;
+constexpr size_t kSnapshotChunkBytes = 1 << 20;
 // A transaction submitted here and still not committed is passed on again after this long (the
 // first time may have been lost, e.g. while this validator was cut off).
 constexpr auto kReforwardAfter = std::chrono::seconds(3);
@@ -121,6 +129,8 @@ class Ledger::Impl : public consensus::BlockApp {
       stopping_ = true;
     }
     height_cv_.notify_all();
+    sync_.cv.notify_all();
+    if (sync_thread_.joinable()) sync_thread_.join();
     if (replica_ != nullptr) replica_->Stop();
     AbortWaiting(absl::UnavailableError("ledger closed before the transaction committed"));
   }
@@ -153,11 +163,16 @@ class Ledger::Impl : public consensus::BlockApp {
           HexEncode(*stored_genesis), ", not this genesis (", HexEncode(genesis_.digest()),
           "); refusing to mix ledgers"));
     }
-    head_.block_hash = genesis_.digest();
-    head_.log_root = merkle::EmptyRoot();
+    Head head;  // published at the end: other threads may read head_ (a sync recovers late)
+    head.block_hash = genesis_.digest();
+    head.log_root = merkle::EmptyRoot();
     TDS_ASSIGN_OR_RETURN(auto cseq, store_->Get(MetaKey("cseq")));
     if (cseq.has_value() && cseq->size() == 8) commit_seq_ = DecodeFixed64BE(cseq->data());
-    if (!stored_height.has_value()) return absl::OkStatus();
+    if (!stored_height.has_value()) {
+      std::lock_guard<std::mutex> l(mu_);
+      head_ = head;
+      return absl::OkStatus();
+    }
     if (stored_height->size() != 8) return absl::DataLossError("storage: corrupt height record");
     const uint64_t height = DecodeFixed64BE(stored_height->data());
     TDS_ASSIGN_OR_RETURN(tds::Block block, ReadBlockRecord(height));
@@ -170,13 +185,15 @@ class Ledger::Impl : public consensus::BlockApp {
       return absl::DataLossError(
           absl::StrCat("storage: Merkle nodes do not match the root of block ", height));
     }
-    head_.height = height;
-    head_.log_size = header.log_size();
-    head_.log_root = frontier_.Root();
-    TDS_ASSIGN_OR_RETURN(head_.state_digest, HashFromBytes(header.state_digest(), "state digest"));
-    head_.block_hash = Sha256(block.header());
-    head_.block_time_ms = header.timestamp_ms();
-    head_.checkpoint = block.checkpoint();
+    head.height = height;
+    head.log_size = header.log_size();
+    head.log_root = frontier_.Root();
+    TDS_ASSIGN_OR_RETURN(head.state_digest, HashFromBytes(header.state_digest(), "state digest"));
+    head.block_hash = Sha256(block.header());
+    head.block_time_ms = header.timestamp_ms();
+    head.checkpoint = block.checkpoint();
+    std::lock_guard<std::mutex> l(mu_);
+    head_ = head;
     return absl::OkStatus();
   }
 
@@ -250,11 +267,6 @@ class Ledger::Impl : public consensus::BlockApp {
           self == consensus::kNotMember ? "a validator" : "the only validator", " in epoch ",
           set->epoch(), " of ", genesis_.origin(), " (and no consensus peers are configured)"));
     }
-    committed_id_ = head_.block_hash;
-    consensus::Root root;
-    if (head_.height > 0) {
-      TDS_ASSIGN_OR_RETURN(root, RootFromBlock(head_.height));
-    }
     consensus::ReplicaHooks hooks;
     hooks.send = options_.send;
     hooks.commit = [this](const consensus::CommitAction& c) { Commit(c); };
@@ -269,7 +281,23 @@ class Ledger::Impl : public consensus::BlockApp {
     replica_ = std::make_unique<consensus::Replica>(
         key_.get(), this, consensus::SafetyStore(options_.data_dir + "/consensus-safety"),
         options_.sync, std::move(hooks), core_options);
-    return replica_->Start(set, self, root);
+    if (head_.height == 0 && options_.send && options_.state_sync) {
+      // A new replica among others: a snapshot spares it the replay (ledger/snapshot.h).
+      syncing_ = true;
+      sync_thread_ = std::thread([this] { SyncThenStart(); });
+      return absl::OkStatus();
+    }
+    return StartReplica();
+  }
+
+  absl::Status StartReplica() {
+    const consensus::ValidatorSet* set = validators_.load();
+    committed_id_ = head_.block_hash;
+    consensus::Root root;
+    if (head_.height > 0) {
+      TDS_ASSIGN_OR_RETURN(root, RootFromBlock(head_.height));
+    }
+    return replica_->Start(set, SelfIndex(*set), root);
   }
 
   // The last durable block as the consensus root: its proposal (ref, entries, justify) and
@@ -327,9 +355,20 @@ class Ledger::Impl : public consensus::BlockApp {
   // Transactions another validator admitted, for whichever of us leads.
   void DeliverConsensus(const std::string& from, tds::ConsensusMessage msg) {
     if (replica_ == nullptr) return;
-    if (!msg.has_txs()) {
-      replica_->Deliver(from, std::move(msg));
-      return;
+    switch (msg.kind_case()) {
+      case tds::ConsensusMessage::kSnapshotRequest:
+        ServeSnapshot(from, msg.snapshot_request());
+        return;
+      case tds::ConsensusMessage::kSnapshotOffer:
+      case tds::ConsensusMessage::kSnapshotChunk:
+        if (syncing_) SyncReceive(from, std::move(msg));
+        return;
+      case tds::ConsensusMessage::kTxs:
+        break;
+      default:
+        // While syncing, what the others order now is of no use yet: the replica catches up.
+        if (!syncing_) replica_->Deliver(from, std::move(msg));
+        return;
     }
     for (std::string& entry : *msg.mutable_txs()->mutable_entries()) {
       auto p = Admit(std::move(entry));
@@ -503,6 +542,58 @@ class Ledger::Impl : public consensus::BlockApp {
     return next;
   }
 
+  // A snapshot block's header names the root of the state its execution leaves; others none.
+  absl::Status CheckStateRoot(const tds::BlockHeader& header, const Execution& ex,
+                              const Spec* chain, uint64_t first_index) const {
+    if (!IsSnapshotHeight(header.height(), genesis_.snapshot_interval())) {
+      if (header.state_root().empty()) return absl::OkStatus();
+      return absl::InvalidArgumentError("a state root on a block that is not a snapshot block");
+    }
+    TDS_ASSIGN_OR_RETURN(Hash root, SnapshotRoot(ex, chain, first_index));
+    if (header.state_root() != AsBytes(root)) {
+      return absl::InvalidArgumentError(
+          "executing the block gives another state root than its header claims");
+    }
+    return absl::OkStatus();
+  }
+
+  // The snapshot root after `ex` (ledger/snapshot.h): the state through the overlay chain,
+  // and the transaction index — the store's, the uncommitted ancestors' (`chain`) and this
+  // block's (its first entry at log index `first_index`).
+  absl::StatusOr<Hash> SnapshotRoot(const Execution& ex, const Spec* chain,
+                                    uint64_t first_index) const {
+    StateRootHasher h;
+    absl::Status bad;
+    TDS_RETURN_IF_ERROR(
+        ex.state.Scan("", "", SIZE_MAX, [&](std::string_view k, std::string_view v) {
+          bad = h.Add(StateKey(k), v);
+          return bad.ok();
+        }));
+    TDS_RETURN_IF_ERROR(bad);
+    std::map<std::string, std::string> added;
+    auto add = [&](const Execution& e, uint64_t first) {
+      for (size_t i = 0; i < e.accepted.size(); ++i) {
+        added[TxKey(AsBytes(e.accepted[i].txid))] = EncodeTxLocation({first + i, e.ctx.height});
+      }
+    };
+    add(ex, first_index);
+    for (const Spec* c = chain; c != nullptr; c = c->parent.get()) {
+      if (!c->empty) add(c->ex, c->head.log_size - c->ex.accepted.size());
+    }
+    auto next = added.begin();
+    TDS_RETURN_IF_ERROR(store_->ScanRaw(
+        nullptr, "T", kSnapshotEnd, "", SIZE_MAX, [&](std::string_view k, std::string_view v) {
+          for (; bad.ok() && next != added.end() && next->first < k; ++next) {
+            bad = h.Add(next->first, next->second);
+          }
+          if (bad.ok()) bad = h.Add(k, v);
+          return bad.ok();
+        }));
+    TDS_RETURN_IF_ERROR(bad);
+    for (; next != added.end(); ++next) TDS_RETURN_IF_ERROR(h.Add(next->first, next->second));
+    return h.Finish();
+  }
+
   static bool SameKeys(const google::protobuf::RepeatedPtrField<tds::ValidatorKey>& claimed,
                        const std::vector<tds::ValidatorKey>& computed) {
     if (static_cast<size_t>(claimed.size()) != computed.size()) return false;
@@ -645,6 +736,10 @@ class Ledger::Impl : public consensus::BlockApp {
     header.set_round(p->block().round());
     header.set_parent_id(p->block().parent());
     header.set_epoch(validators_.load()->epoch());
+    if (IsSnapshotHeight(ex.ctx.height, genesis_.snapshot_interval())) {
+      TDS_ASSIGN_OR_RETURN(Hash root, SnapshotRoot(ex, parent.get(), head.log_size));
+      header.set_state_root(std::string(AsBytes(root)));
+    }
     if (next.has_value()) {
       for (tds::ValidatorKey& k : ToValidatorKeys(*next)) *header.add_next_validators() = k;
       spec->ends_epoch = true;
@@ -725,6 +820,7 @@ class Ledger::Impl : public consensus::BlockApp {
       return absl::InvalidArgumentError(
           "the header's next validators are not those its transactions make");
     }
+    TDS_RETURN_IF_ERROR(CheckStateRoot(header, ex, parent.get(), head.log_size));
     if (next.has_value()) {
       spec->ends_epoch = true;
       spec->next = std::move(*next);
@@ -1046,6 +1142,9 @@ class Ledger::Impl : public consensus::BlockApp {
                                                                      : "a different state digest",
                        " than the header claims: this node's state diverges from the validators'"));
     }
+    if (absl::Status s = CheckStateRoot(header, ex, nullptr, head.log_size); !s.ok()) {
+      return absl::DataLossError(where + std::string(s.message()));
+    }
     auto next = NextValidators(ex);
     if (!next.ok()) return absl::DataLossError(where + std::string(next.status().message()));
     if (!SameKeys(header.next_validators(),
@@ -1195,6 +1294,12 @@ class Ledger::Impl : public consensus::BlockApp {
           "block ", ex.ctx.height, " could not be made durable: ", std::string(s.message())));
     }
     frontier_ = frontier;
+    if (IsSnapshotHeight(ex.ctx.height, genesis_.snapshot_interval())) {
+      // The state right after this block, to serve to replicas syncing from it.
+      auto frozen = store_->Freeze();
+      std::lock_guard<std::mutex> l(served_mu_);
+      served_ = Served{ex.ctx.height, std::move(frozen)};
+    }
     UpdateMemberCache(ex.state.writes());
     for (const CommitObserver& o : observers_)
       o(ex.ctx.height, ex.ctx.timestamp_ms, ex.state.writes());
@@ -1394,6 +1499,235 @@ class Ledger::Impl : public consensus::BlockApp {
     return head_.height;
   }
 
+  // ---- state sync (ledger/snapshot.h) ---------------------------------------------------
+
+  // A peer asks for the latest snapshot (height 0) or a chunk of it (gRPC thread).
+  void ServeSnapshot(const std::string& from, const tds::SnapshotRequest& r) const {
+    if (!options_.send) return;
+    Served served;
+    {
+      std::lock_guard<std::mutex> l(served_mu_);
+      served = served_;
+    }
+    tds::ConsensusMessage m;
+    if (r.height() == 0) {
+      tds::SnapshotOffer* offer = m.mutable_snapshot_offer();
+      if (served.store != nullptr && !BuildOffer(served.height, offer).ok()) offer->Clear();
+    } else {
+      if (served.store == nullptr || served.height != r.height()) return;  // superseded
+      tds::SnapshotChunk* c = m.mutable_snapshot_chunk();
+      c->set_height(served.height);
+      size_t bytes = 0;
+      bool more = false;
+      absl::Status s =
+          store_->ScanRaw(served.store.get(), kSnapshotBegin, kSnapshotEnd, r.after_key(),
+                          kSnapshotChunkEntries + 1, [&](std::string_view k, std::string_view v) {
+                            if (static_cast<size_t>(c->keys_size()) >= kSnapshotChunkEntries ||
+                                bytes >= kSnapshotChunkBytes) {
+                              more = true;
+                              return false;
+                            }
+                            c->add_keys(std::string(k));
+                            c->add_values(std::string(v));
+                            bytes += k.size() + v.size();
+                            return true;
+                          });
+      if (!s.ok()) return;
+      c->set_last(!more);
+    }
+    options_.send(from, m);
+  }
+
+  absl::Status BuildOffer(uint64_t height, tds::SnapshotOffer* offer) const {
+    TDS_ASSIGN_OR_RETURN(tds::Block block, GetBlock(height));  // entries: the root serves them
+    tds::BlockHeader header;
+    if (!header.ParseFromString(block.header())) return absl::DataLossError("corrupt header");
+    for (uint64_t e = 0; e < header.epoch(); ++e) {
+      TDS_ASSIGN_OR_RETURN(auto raw, store_->Get(EpochKey(e)));
+      tds::EpochRecord ended;
+      if (!raw.has_value() || !ended.ParseFromString(*raw)) {
+        return absl::DataLossError(absl::StrCat("epoch ", e, " record is missing"));
+      }
+      *offer->add_epoch_changes() = ended.change();
+    }
+    for (const merkle::StoredNode& n : FrontierPositions(header.log_size())) {
+      TDS_ASSIGN_OR_RETURN(Hash h, store_->nodes().Get(n.level, n.index));
+      offer->add_frontier(std::string(AsBytes(h)));
+    }
+    *offer->mutable_block() = std::move(block);
+    return absl::OkStatus();
+  }
+
+  // Offers and chunks for the sync thread (gRPC threads).
+  void SyncReceive(const std::string& from, tds::ConsensusMessage msg) {
+    std::lock_guard<std::mutex> l(sync_.mu);
+    if (msg.has_snapshot_offer()) {
+      if (!msg.snapshot_offer().has_block()) {
+        sync_.none.insert(from);
+      } else if (auto v = VerifySnapshotOffer(genesis_, msg.snapshot_offer()); !v.ok()) {
+        spdlog::warn("state sync: offer from {} refused: {}", from,
+                     std::string(v.status().message()));
+      } else if (!sync_.best.has_value() ||
+                 v->header.height() > sync_.best->verified.header.height()) {
+        sync_.best = SyncOffer{from, std::move(*msg.mutable_snapshot_offer()), std::move(*v)};
+      }
+    } else if (sync_.best.has_value() && from == sync_.best->peer) {
+      sync_.chunk = std::move(*msg.mutable_snapshot_chunk());
+    }
+    sync_.cv.notify_all();
+  }
+
+  // Sync thread: installs the latest snapshot a peer offers (or none), then starts the replica.
+  void SyncThenStart() {
+    absl::Status s = SyncFromSnapshot();
+    if (!s.ok()) {
+      spdlog::warn("state sync: {}; replaying the chain from genesis instead",
+                   std::string(s.message()));
+    }
+    syncing_ = false;
+    {
+      std::lock_guard<std::mutex> l(mu_);
+      if (stopping_) return;
+    }
+    if (absl::Status started = StartReplica(); !started.ok()) {
+      spdlog::critical("consensus cannot start: {}", std::string(started.message()));
+      std::abort();
+    }
+  }
+
+  bool Stopping() const {
+    std::lock_guard<std::mutex> l(mu_);
+    return stopping_;
+  }
+
+  absl::Status SyncFromSnapshot() {
+    // 1. Offers: ask everyone until one comes, or every other genesis validator says it has
+    // none (a data space starting up), or the wait ends.
+    const auto deadline = std::chrono::steady_clock::now() + kSnapshotWait;
+    const size_t others = genesis_.validators().size() - (SelfIndex(*sets_[0]) < sets_[0]->size());
+    std::optional<SyncOffer> chosen;
+    for (;;) {
+      tds::ConsensusMessage ask;
+      ask.mutable_snapshot_request();
+      options_.send("", ask);
+      std::unique_lock<std::mutex> l(sync_.mu);
+      sync_.cv.wait_for(l, kSnapshotAskEvery);
+      if (Stopping()) return absl::CancelledError("closing");
+      if (sync_.best.has_value()) {
+        // Give the others a moment to offer a later one.
+        sync_.cv.wait_for(l, kSnapshotAskEvery);
+        chosen = sync_.best;
+        break;
+      }
+      if (sync_.none.size() >= others) return absl::NotFoundError("no peer has a snapshot yet");
+      if (std::chrono::steady_clock::now() >= deadline) {
+        return absl::DeadlineExceededError("no snapshot offered in time");
+      }
+    }
+    const VerifiedOffer& offer = chosen->verified;
+    const uint64_t height = offer.header.height();
+    spdlog::info("state sync: snapshot at block {} from {}", height, chosen->peer);
+    // 2. The state, chunk by chunk, hashed as it comes.
+    leveldb::WriteBatch wb;
+    StateRootHasher hasher;
+    std::string after;
+    std::map<std::string, std::string> block_txs;  // index entries of the snapshot block's txs
+    for (bool last = false; !last;) {
+      std::optional<tds::SnapshotChunk> chunk;
+      for (int attempt = 0; attempt < kSnapshotChunkAttempts && !chunk.has_value(); ++attempt) {
+        tds::ConsensusMessage ask;
+        ask.mutable_snapshot_request()->set_height(height);
+        ask.mutable_snapshot_request()->set_after_key(after);
+        options_.send(chosen->peer, ask);
+        std::unique_lock<std::mutex> l(sync_.mu);
+        sync_.cv.wait_for(l, kSnapshotChunkWait, [&] { return sync_.chunk.has_value(); });
+        if (Stopping()) return absl::CancelledError("closing");
+        chunk = std::move(sync_.chunk);
+        sync_.chunk.reset();
+      }
+      if (!chunk.has_value()) {
+        return absl::UnavailableError(absl::StrCat(chosen->peer, " stopped sending the snapshot"));
+      }
+      if (chunk->height() != height || chunk->keys_size() != chunk->values_size()) {
+        return absl::DataLossError(absl::StrCat("malformed snapshot chunk from ", chosen->peer));
+      }
+      for (int i = 0; i < chunk->keys_size(); ++i) {
+        const std::string& k = chunk->keys(i);
+        if (k < kSnapshotBegin || k >= kSnapshotEnd) {
+          return absl::DataLossError(absl::StrCat("snapshot chunk from ", chosen->peer,
+                                                  ": a key outside the snapshot's range"));
+        }
+        if (absl::Status s = hasher.Add(k, chunk->values(i));
+            !s.ok() || (i == 0 && !after.empty() && k <= after)) {
+          return absl::DataLossError(
+              absl::StrCat("snapshot chunk from ", chosen->peer, ": entries out of key order"));
+        }
+        wb.Put(k, chunk->values(i));
+        if (k[0] == 'T' && chunk->values(i).size() == 16 &&
+            DecodeFixed64BE(chunk->values(i).data() + 8) == height) {
+          block_txs.emplace(k, chunk->values(i));
+        }
+      }
+      if (chunk->keys_size() > 0) after = chunk->keys(chunk->keys_size() - 1);
+      last = chunk->last();
+      if (chunk->keys_size() == 0 && !last) {
+        return absl::DataLossError(absl::StrCat("empty snapshot chunk from ", chosen->peer));
+      }
+    }
+    if (hasher.Finish() != offer.state_root) {
+      return absl::DataLossError(
+          absl::StrCat("the state ", chosen->peer, " sent does not have the block's state root"));
+    }
+    // 3. Everything else the store needs to go on from that block, in the same batch.
+    for (const merkle::StoredNode& n : offer.frontier) {
+      wb.Put(NodeKey(n.level, n.index), std::string(AsBytes(n.hash)));
+    }
+    tds::Block record = chosen->offer.block();
+    if (static_cast<uint64_t>(record.entries_size()) != offer.header.tx_count()) {
+      return absl::DataLossError(
+          absl::StrCat("the snapshot block from ", chosen->peer, " lacks its entries"));
+    }
+    // The block's own entries (it becomes the consensus root, served to lagging peers): each
+    // where the verified transaction index puts its id.
+    const uint64_t first = offer.header.log_size() - offer.header.tx_count();
+    for (int i = 0; i < record.entries_size(); ++i) {
+      const uint64_t index = first + static_cast<uint64_t>(i);
+      auto txid = TxIdOfEntry(record.entries(i));
+      auto at = txid.ok() ? block_txs.find(TxKey(AsBytes(*txid))) : block_txs.end();
+      if (at == block_txs.end() || at->second != EncodeTxLocation({index, height})) {
+        return absl::DataLossError(absl::StrCat("the snapshot block from ", chosen->peer,
+                                                " has an entry its state does not list"));
+      }
+      wb.Put(EntryKey(index), record.entries(i));
+    }
+    record.clear_entries();
+    record.clear_results();
+    wb.Put(BlockKey(height), record.SerializeAsString());
+    std::string h;
+    PutFixed64BE(&h, height);
+    wb.Put(MetaKey("height"), h);
+    for (int e = 0; e < chosen->offer.epoch_changes_size(); ++e) {
+      tds::EpochRecord ended;
+      *ended.mutable_change() = chosen->offer.epoch_changes(e);
+      wb.Put(EpochKey(static_cast<uint64_t>(e)), ended.SerializeAsString());
+    }
+    tds::BlockProposal slim;
+    slim.mutable_block()->set_round(offer.header.round());
+    slim.mutable_block()->set_parent(offer.header.parent_id());
+    slim.mutable_block()->set_header(record.header());
+    slim.mutable_justify()->ParseFromString(record.justify());
+    std::string one;
+    PutFixed64BE(&one, 1);
+    wb.Put(CommittedSeqKey(1), slim.SerializeAsString());
+    wb.Put(CommittedIdKey(AsBytes(offer.block_hash)), one);
+    wb.Put(MetaKey("cseq"), one);
+    TDS_RETURN_IF_ERROR(store_->Write(&wb, true));
+    TDS_RETURN_IF_ERROR(RecoverAll());
+    spdlog::info("state sync: installed block {} ({} state entries); following from there", height,
+                 hasher.entries());
+    return absl::OkStatus();
+  }
+
   const GenesisInfo& genesis() const { return genesis_; }
   const std::string& node_id() const { return node_id_; }
   const Store& store() const { return *store_; }
@@ -1437,6 +1771,29 @@ class Ledger::Impl : public consensus::BlockApp {
   uint64_t commit_seq_ = 0;  // committed consensus blocks so far (the "C" index)
   std::map<Hash, std::shared_ptr<Spec>> spec_;  // replica thread only: executed, uncommitted
   std::unique_ptr<consensus::Replica> replica_;
+
+  // State sync: the snapshot this node serves, and the one it may start from.
+  struct Served {
+    uint64_t height = 0;
+    std::shared_ptr<const leveldb::Snapshot> store;  // frozen right after block `height`
+  };
+  mutable std::mutex served_mu_;
+  Served served_;  // GUARDED_BY(served_mu_)
+  struct SyncOffer {
+    std::string peer;
+    tds::SnapshotOffer offer;
+    VerifiedOffer verified;
+  };
+  struct Sync {
+    std::mutex mu;
+    std::condition_variable cv;
+    std::optional<SyncOffer> best;            // GUARDED_BY(mu): the latest verified offer
+    std::set<std::string> none;               // GUARDED_BY(mu): peers without a snapshot
+    std::optional<tds::SnapshotChunk> chunk;  // GUARDED_BY(mu): from best's peer
+  };
+  Sync sync_;
+  std::atomic<bool> syncing_{false};
+  std::thread sync_thread_;
 };
 
 Ledger::Ledger(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}

@@ -53,6 +53,9 @@ struct LedgerOptions {
   // governance); otherwise found from the key.
   std::string member_id;
   int64_t consensus_timeout_ms = 1000;  // a view's first timeout; doubles while views fail
+  // A replica with an empty store among peers first asks them for a state snapshot
+  // (ledger/snapshot.h) and starts from it instead of replaying every block since genesis.
+  bool state_sync = true;
 };
 
 struct ConsensusStatus {

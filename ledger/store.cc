@@ -120,6 +120,33 @@ absl::StatusOr<std::optional<std::string>> Store::State::Get(std::string_view ke
   return store_->Get(StateKey(key));
 }
 
+std::shared_ptr<const leveldb::Snapshot> Store::Freeze() const {
+  leveldb::DB* db = db_.get();
+  return std::shared_ptr<const leveldb::Snapshot>(
+      db->GetSnapshot(), [db](const leveldb::Snapshot* s) { db->ReleaseSnapshot(s); });
+}
+
+absl::Status Store::ScanRaw(
+    const leveldb::Snapshot* at, std::string_view begin, std::string_view end,
+    std::string_view after, size_t limit,
+    const std::function<bool(std::string_view, std::string_view)>& fn) const {
+  leveldb::ReadOptions options;
+  options.snapshot = at;
+  std::unique_ptr<leveldb::Iterator> it(db_->NewIterator(options));
+  if (after.empty()) {
+    it->Seek(leveldb::Slice(begin.data(), begin.size()));
+  } else {
+    it->Seek(leveldb::Slice(after.data(), after.size()));
+    if (it->Valid() && it->key() == leveldb::Slice(after.data(), after.size())) it->Next();
+  }
+  for (size_t n = 0; it->Valid() && n < limit; it->Next(), ++n) {
+    const std::string_view k(it->key().data(), it->key().size());
+    if (k < begin || k >= end) break;
+    if (!fn(k, std::string_view(it->value().data(), it->value().size()))) break;
+  }
+  return FromLevelDb(it->status(), "scan");
+}
+
 absl::Status Store::State::Scan(
     std::string_view prefix, std::string_view start_after, size_t limit,
     const std::function<bool(std::string_view, std::string_view)>& fn) const {

@@ -18,6 +18,7 @@
 // Everything a block adds is written in one WriteBatch, so a block is durable whole or not at all.
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -30,6 +31,7 @@
 namespace leveldb {
 class DB;
 class FilterPolicy;
+class Snapshot;
 class WriteBatch;
 }  // namespace leveldb
 
@@ -67,6 +69,15 @@ class Store {
   const merkle::NodeStore& nodes() const { return node_store_; }
   // Committed application state ("S" keys) as a StateReader.
   const StateReader& state() const { return state_reader_; }
+
+  // The store as it is now, frozen: reads through it do not see later writes. Released with
+  // the last copy. REQUIRES: the Store outlives it.
+  std::shared_ptr<const leveldb::Snapshot> Freeze() const;
+  // Raw entries with keys in [begin, end), after `after` (exclusive; empty = from begin), in
+  // key order, at most `limit`, as of `at` (null = now); fn returns false to stop.
+  absl::Status ScanRaw(const leveldb::Snapshot* at, std::string_view begin, std::string_view end,
+                       std::string_view after, size_t limit,
+                       const std::function<bool(std::string_view, std::string_view)>& fn) const;
 
  private:
   class Nodes : public merkle::NodeStore {

@@ -16,12 +16,18 @@ class MemoryNetwork {
  public:
   // `l` receives the messages sent to member `id` (nullptr: none any more).
   void Attach(const std::string& id, Ledger* l) {
-    std::lock_guard<std::mutex> g(mu_);
+    std::lock_guard<std::recursive_mutex> g(mu_);
     ledgers_[id] = l;
   }
   void SetDown(const std::string& id, bool down) {
-    std::lock_guard<std::mutex> g(mu_);
+    std::lock_guard<std::recursive_mutex> g(mu_);
     down_[id] = down;
+  }
+  // A Byzantine network: `tamper` may alter each message (from its sender) before delivery.
+  using Tamper = std::function<void(const std::string& from, tds::ConsensusMessage*)>;
+  void SetTamper(Tamper tamper) {
+    std::lock_guard<std::recursive_mutex> g(mu_);
+    tamper_ = std::move(tamper);
   }
   // LedgerOptions::send for member `from`.
   std::function<void(const std::string&, const tds::ConsensusMessage&)> SenderFor(
@@ -33,17 +39,25 @@ class MemoryNetwork {
  private:
   // `to` is a member id, or "" for every other member.
   void Send(const std::string& from, const std::string& to, const tds::ConsensusMessage& m) {
-    std::lock_guard<std::mutex> g(mu_);
+    std::lock_guard<std::recursive_mutex> g(mu_);
     if (down_[from]) return;
+    tds::ConsensusMessage copy;
+    const tds::ConsensusMessage* out = &m;
+    if (tamper_) {
+      copy = m;
+      tamper_(from, &copy);
+      out = &copy;
+    }
     for (const auto& [id, ledger] : ledgers_) {
       if (id == from || (!to.empty() && id != to) || down_[id] || ledger == nullptr) continue;
-      ledger->DeliverConsensus(from, m);
+      ledger->DeliverConsensus(from, *out);
     }
   }
 
-  std::mutex mu_;
+  std::recursive_mutex mu_;                 // recursive: a ledger may answer from inside a delivery
   std::map<std::string, Ledger*> ledgers_;  // GUARDED_BY(mu_)
   std::map<std::string, bool> down_;        // GUARDED_BY(mu_)
+  Tamper tamper_;                           // GUARDED_BY(mu_)
 };
 
 }  // namespace tds::ledger::testing

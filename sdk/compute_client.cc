@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/sha256.h"
+#include "compute/psi/kkrt_psi.h"
 #include "compute/psi_params.h"
 #include "compute/stream_link.h"
 #include "proto/compute_service.grpc.pb.h"
@@ -25,6 +26,43 @@ absl::Status Explain(ClientStream& stream, grpc::ClientContext& ctx, bool peer_e
     return FromGrpc(status, "Compute.Run");
   }
   return local;
+}
+
+// Opens Compute.Run on `stream` with ComputeStart{request, params}; runs `protocol` over the
+// stream; then reads the node's ComputeResult. Errors explain themselves (Explain).
+template <typename Protocol>
+absl::StatusOr<tds::ComputeResult> RunOverStream(const std::shared_ptr<grpc::Channel>& channel,
+                                                 int64_t timeout_ms, const std::string& request,
+                                                 const std::string& params, Protocol protocol) {
+  std::unique_ptr<tds::Compute::Stub> stub = tds::Compute::NewStub(channel);
+  grpc::ClientContext ctx;
+  PrepareContext(&ctx, timeout_ms);
+  std::unique_ptr<ClientStream> stream = stub->Run(&ctx);
+
+  tds::ComputeMessage start;
+  start.mutable_start()->set_request(request);
+  start.mutable_start()->set_params(params);
+  if (!stream->Write(start)) {
+    return Explain(*stream, ctx, true,
+                   absl::UnavailableError("Compute.Run: the node ended the call"));
+  }
+  compute::StreamLink<ClientStream> link(stream.get(), [&ctx] { ctx.TryCancel(); });
+  if (absl::Status s = protocol(link); !s.ok()) {
+    return Explain(*stream, ctx, link.peer_ended(), s);
+  }
+  tds::ComputeMessage last;
+  if (!stream->Read(&last)) {
+    return Explain(*stream, ctx, true,
+                   absl::DataLossError("Compute.Run: the node ended the call without a result"));
+  }
+  if (last.kind_case() != tds::ComputeMessage::kResult) {
+    return Explain(*stream, ctx, false,
+                   absl::DataLossError("Compute.Run: expected the result after the protocol"));
+  }
+  stream->WritesDone();
+  const grpc::Status status = stream->Finish();
+  if (!status.ok()) return FromGrpc(status, "Compute.Run");
+  return std::move(*last.mutable_result());
 }
 
 }  // namespace
@@ -53,46 +91,34 @@ absl::StatusOr<PsiRunResult> RunPrepared(const std::shared_ptr<grpc::Channel>& c
                                          const PsiProgressFn& progress) {
   absl::StatusOr<compute::psi::PsiOutput> output = compute::PsiOutputFromName(run.psi.output());
   if (!output.ok()) return output.status();
-  std::unique_ptr<tds::Compute::Stub> stub = tds::Compute::NewStub(channel);
-  grpc::ClientContext ctx;
-  PrepareContext(&ctx, timeout_ms);
-  std::unique_ptr<ClientStream> stream = stub->Run(&ctx);
-
-  tds::ComputeMessage start;
-  start.mutable_start()->set_request(run.request);
-  start.mutable_start()->set_params(run.params);
-  if (!stream->Write(start)) {
-    return Explain(*stream, ctx, true,
-                   absl::UnavailableError("Compute.Run: the node ended the call"));
-  }
-
-  compute::StreamLink<ClientStream> link(stream.get(), [&ctx] { ctx.TryCancel(); });
-  compute::psi::EcdhPsiOptions options;
-  options.output = *output;
-  options.progress = progress;
+  absl::StatusOr<std::string> protocol = compute::StatedPsiProtocol(run.psi.protocol());
+  if (!protocol.ok()) return protocol.status();
   absl::StatusOr<compute::psi::PsiResult> psi =
-      compute::psi::RunEcdhPsi(compute::psi::PsiRole::kReceiver, ids, options, link);
-  if (!psi.ok()) return Explain(*stream, ctx, link.peer_ended(), psi.status());
-
-  tds::ComputeMessage last;
-  if (!stream->Read(&last)) {
-    return Explain(*stream, ctx, true,
-                   absl::DataLossError("Compute.Run: the node ended the call without a result"));
-  }
-  if (last.kind_case() != tds::ComputeMessage::kResult) {
-    return Explain(*stream, ctx, false,
-                   absl::DataLossError("Compute.Run: expected the result after the protocol"));
-  }
-  stream->WritesDone();
-  const grpc::Status status = stream->Finish();
-  if (!status.ok()) return FromGrpc(status, "Compute.Run");
+      absl::InternalError("Compute.Run: the protocol did not run");
+  absl::StatusOr<tds::ComputeResult> result = RunOverStream(
+      channel, timeout_ms, run.request, run.params, [&](compute::Link& link) -> absl::Status {
+        if (*protocol == compute::kPsiOt) {
+          compute::psi::KkrtPsiOptions options;
+          options.output = *output;
+          options.progress = progress;
+          psi = compute::psi::RunKkrtPsi(compute::psi::PsiRole::kReceiver, ids, options, link);
+        } else {
+          compute::psi::EcdhPsiOptions options;
+          options.output = *output;
+          options.progress = progress;
+          psi = compute::psi::RunEcdhPsi(compute::psi::PsiRole::kReceiver, ids, options, link);
+        }
+        return psi.status();
+      });
+  if (!result.ok()) return result.status();
 
   PsiRunResult out;
   out.matched = std::move(psi->matched);
   out.intersection_size = psi->intersection_size;
-  out.result = std::move(*last.mutable_result());
+  out.result = *std::move(result);
   out.stats.assign(out.result.stats().begin(), out.result.stats().end());
   out.request = run.request;
+  out.protocol = *protocol;
   return out;
 }
 
@@ -106,6 +132,55 @@ absl::StatusOr<PsiRunResult> RunPsi(const ClientOptions& options, const SigningK
   return RunPrepared(*channel, options.timeout_ms,
                      PreparePsi(consumer_key, consumer_id, contract_id, purpose, params), ids,
                      progress);
+}
+
+PreparedQuery PrepareQuery(const SigningKey& consumer_key, const std::string& consumer_id,
+                           const std::string& contract_id, const std::string& purpose,
+                           const tds::QueryParams& params, const std::string& nonce) {
+  PreparedQuery run;
+  run.query = params;
+  run.params = params.SerializeAsString();
+  run.request =
+      BuildUsageRequest(consumer_key, consumer_id, contract_id, "query", purpose,
+                        std::vector<std::string>(params.columns().begin(), params.columns().end()),
+                        std::string(AsBytes(Sha256(run.params))), nonce);
+  return run;
+}
+
+absl::StatusOr<QueryRunResult> RunPreparedQuery(const std::shared_ptr<grpc::Channel>& channel,
+                                                int64_t timeout_ms, const PreparedQuery& run,
+                                                const std::vector<std::string>& ids) {
+  if (ids.empty()) return absl::InvalidArgumentError("query: no identifiers to look up");
+  absl::StatusOr<std::vector<compute::query::QueryAnswer>> answers =
+      absl::InternalError("Compute.Run: the protocol did not run");
+  absl::StatusOr<tds::ComputeResult> result = RunOverStream(
+      channel, timeout_ms, run.request, run.params, [&](compute::Link& link) -> absl::Status {
+        compute::query::QueryConsumerOptions options;
+        options.required_k = std::max<uint64_t>(run.query.min_k(), 1);
+        answers = compute::query::RunQueryConsumer(ids, options, link);
+        return answers.status();
+      });
+  if (!result.ok()) return result.status();
+  QueryRunResult out;
+  out.answers = *std::move(answers);
+  out.columns.assign(run.query.columns().begin(), run.query.columns().end());
+  out.result = *std::move(result);
+  out.request = run.request;
+  return out;
+}
+
+absl::StatusOr<QueryRunResult> RunQuery(const ClientOptions& options,
+                                        const SigningKey& consumer_key,
+                                        const std::string& consumer_id,
+                                        const std::string& contract_id, const std::string& purpose,
+                                        const std::vector<std::string>& ids,
+                                        tds::QueryParams params) {
+  absl::StatusOr<std::shared_ptr<grpc::Channel>> channel = OpenChannel(options);
+  if (!channel.ok()) return channel.status();
+  params.set_identifiers(ids.size());
+  return RunPreparedQuery(*channel, options.timeout_ms,
+                          PrepareQuery(consumer_key, consumer_id, contract_id, purpose, params),
+                          ids);
 }
 
 }  // namespace tds::sdk

@@ -1,9 +1,11 @@
 #pragma once
 // The consumer's side of the metered gateway (proto/compute_service.proto, node/gateway):
-// private set intersection, and joint statistics over the intersection, with a provider's node.
+// private set intersection, joint statistics over the intersection, and anonymous query, with a
+// provider's node.
 //
 //   tds::PsiParams params;
 //   params.set_output("both");                       // must equal the contract's psi_output
+//   params.set_protocol("ot");                       // must equal compute::ChoosePsiProtocol
 //   auto r = sdk::RunPsi(options, *key, "bank", "c-…", "credit_risk", ids, params);
 //   r->matched            positions in `ids` the provider also holds
 //   r->result.receipt()   strict metering: proof that the usage record committed
@@ -11,12 +13,18 @@
 //
 // A run signs a UsageRequest (sdk::BuildUsageRequest: operation "psi", or "stats" when
 // params.stats is set, columns = the stat columns, a random nonce, the SHA-256 of the
-// serialized params), opens Compute.Run, sends ComputeStart and runs ECDH-PSI as the receiver
-// over the stream (compute/stream_link.h); the provider's node ends the stream with the
+// serialized params), opens Compute.Run, sends ComputeStart and runs the PSI protocol that
+// params.protocol names (ECDH-PSI for "" or ecdh, OT-PSI for ot) as the receiver over the
+// stream (compute/stream_link.h); the provider's node ends the stream with the
 // ComputeResult. A refusal comes back as the node's status, message intact, prefixed
 // "Compute.Run: " ("Compute.Run: terms.purposes: 'marketing' is not permitted by contract
 // c-…"). Under strict metering the provider releases the result only once its usage record
 // has committed; the result then carries the record's receipt.
+//
+// Anonymous query (operation "query"): PrepareQuery / RunPreparedQuery / RunQuery look up a
+// batch of identifiers in the provider's table (compute/query/anonymous_query.h): the consumer
+// learns the requested columns of the rows it finds, the provider neither the identifiers nor
+// whether they matched.
 
 #include <cstdint>
 #include <functional>
@@ -27,6 +35,7 @@
 #include "absl/status/statusor.h"
 #include "common/keys.h"
 #include "compute/psi/ecdh_psi.h"
+#include "compute/query/anonymous_query.h"
 #include "grpcpp/grpcpp.h"
 #include "proto/compute_service.pb.h"
 #include "sdk/channel.h"
@@ -44,6 +53,8 @@ struct PsiRunResult {
   tds::ComputeResult result;
   // The signed request this run sent (its nonce is now spent).
   std::string request;
+  // The protocol that ran: ecdh or ot.
+  std::string protocol;
 };
 
 // What a run sends: the consumer-signed UsageRequest envelope and the serialized parameters
@@ -71,10 +82,51 @@ absl::StatusOr<PsiRunResult> RunPrepared(const std::shared_ptr<grpc::Channel>& c
                                          const PsiProgressFn& progress = {});
 
 // PreparePsi with params.items = ids.size(), then RunPrepared over a channel to
-// options.address.
+// options.address. params.protocol must be the protocol the contract's node will choose
+// (compute::ChoosePsiProtocol over the contract's terms; DataSpaceClient::RunPsi does that).
 absl::StatusOr<PsiRunResult> RunPsi(const ClientOptions& options, const SigningKey& consumer_key,
                                     const std::string& consumer_id, const std::string& contract_id,
                                     const std::string& purpose, const std::vector<std::string>& ids,
                                     tds::PsiParams params, const PsiProgressFn& progress = {});
+
+// --- Anonymous query (operation "query") ---
+
+struct QueryRunResult {
+  // One answer per identifier, in the order given (found, and the columns when found).
+  std::vector<compute::query::QueryAnswer> answers;
+  // The names of the answers' columns (params.columns).
+  std::vector<std::string> columns;
+  // The provider's result: measurement (rows_out = identifiers asked), usage_txid, receipt
+  // (strict), violations.
+  tds::ComputeResult result;
+  std::string request;  // the signed request this run sent (its nonce is now spent)
+};
+
+struct PreparedQuery {
+  std::string request;
+  std::string params;
+  tds::QueryParams query;
+};
+
+// Signs a "query" request for `params` (columns: params.columns, which the contract must
+// permit; params.identifiers should be the batch size). nonce empty → random.
+PreparedQuery PrepareQuery(const SigningKey& consumer_key, const std::string& consumer_id,
+                           const std::string& contract_id, const std::string& purpose,
+                           const tds::QueryParams& params, const std::string& nonce = "");
+
+// Runs a prepared query for `ids` (1..the node's limit) over `channel`. The consumer's protocol
+// refuses a provider announcing buckets smaller than max(params.min_k, 1).
+absl::StatusOr<QueryRunResult> RunPreparedQuery(const std::shared_ptr<grpc::Channel>& channel,
+                                                int64_t timeout_ms, const PreparedQuery& run,
+                                                const std::vector<std::string>& ids);
+
+// PrepareQuery with params.identifiers = ids.size(), then RunPreparedQuery over a channel to
+// options.address.
+absl::StatusOr<QueryRunResult> RunQuery(const ClientOptions& options,
+                                        const SigningKey& consumer_key,
+                                        const std::string& consumer_id,
+                                        const std::string& contract_id, const std::string& purpose,
+                                        const std::vector<std::string>& ids,
+                                        tds::QueryParams params);
 
 }  // namespace tds::sdk

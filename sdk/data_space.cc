@@ -6,6 +6,7 @@
 #include "absl/strings/str_join.h"
 #include "common/status_macros.h"
 #include "compute/psi_params.h"
+#include "contracts/terms.h"
 #include "ledger/genesis.h"
 #include "sdk/tx_builders.h"
 
@@ -130,32 +131,54 @@ absl::StatusOr<tds::Terms> DataSpaceClient::ContractTerms(const std::string& con
   return terms;
 }
 
+absl::Status DataSpaceClient::ChoosePurpose(const std::string& contract_id, const tds::Terms& terms,
+                                            std::string* purpose) {
+  if (!purpose->empty()) return absl::OkStatus();
+  if (terms.purposes_size() != 1) {
+    return absl::InvalidArgumentError(absl::StrCat("purpose: contract ", contract_id, " permits ",
+                                                   absl::StrJoin(terms.purposes(), ", "),
+                                                   "; name the purpose of this run"));
+  }
+  *purpose = terms.purposes(0);
+  return absl::OkStatus();
+}
+
 absl::StatusOr<tds::PsiParams> DataSpaceClient::RunParams(const std::string& contract_id,
                                                           std::string* purpose,
-                                                          const std::string& output) {
+                                                          const std::string& output,
+                                                          const std::string& protocol,
+                                                          uint64_t items) {
   tds::PsiParams params;
   params.set_output(output);
-  if (!purpose->empty() && !output.empty()) return params;
+  const bool choose = protocol.empty() || protocol == compute::kPsiAuto;
+  if (!choose) {
+    TDS_ASSIGN_OR_RETURN(std::string stated, compute::StatedPsiProtocol(protocol));
+    params.set_protocol(stated);
+  }
+  if (!purpose->empty() && !output.empty() && !choose) return params;
   TDS_ASSIGN_OR_RETURN(tds::Terms terms, ContractTerms(contract_id));
   if (output.empty()) params.set_output(compute::PsiOutputNameOrDefault(terms.psi_output()));
-  if (purpose->empty()) {
-    if (terms.purposes_size() != 1) {
-      return absl::InvalidArgumentError(absl::StrCat("purpose: contract ", contract_id, " permits ",
-                                                     absl::StrJoin(terms.purposes(), ", "),
-                                                     "; name the purpose of this run"));
+  if (choose) {
+    // The node makes the same choice from the same inputs (node/gateway, CheckPsiParams).
+    absl::StatusOr<std::string> chosen =
+        compute::ChoosePsiProtocol(terms.psi_protocol(), params.output(), items);
+    if (!chosen.ok()) {
+      return absl::Status(
+          chosen.status().code(),
+          absl::StrCat("contract ", contract_id, ": ", std::string(chosen.status().message())));
     }
-    *purpose = terms.purposes(0);
+    params.set_protocol(*chosen);
   }
+  TDS_RETURN_IF_ERROR(ChoosePurpose(contract_id, terms, purpose));
   return params;
 }
 
-absl::StatusOr<PsiRunResult> DataSpaceClient::RunPsi(const std::string& contract_id,
-                                                     const std::string& purpose,
-                                                     const std::vector<std::string>& ids,
-                                                     const std::string& output,
-                                                     const PsiProgressFn& progress) {
+absl::StatusOr<PsiRunResult> DataSpaceClient::RunPsi(
+    const std::string& contract_id, const std::string& purpose, const std::vector<std::string>& ids,
+    const std::string& output, const PsiProgressFn& progress, const std::string& protocol) {
   std::string chosen = purpose;
-  TDS_ASSIGN_OR_RETURN(tds::PsiParams params, RunParams(contract_id, &chosen, output));
+  TDS_ASSIGN_OR_RETURN(tds::PsiParams params,
+                       RunParams(contract_id, &chosen, output, protocol, ids.size()));
   return sdk::RunPsi(options_, *key_, member_id_, contract_id, chosen, ids, std::move(params),
                      progress);
 }
@@ -169,10 +192,29 @@ absl::StatusOr<PsiRunResult> DataSpaceClient::RunStats(const std::string& contra
     return absl::InvalidArgumentError("stats: name at least one aggregate (column and kind)");
   }
   std::string chosen = purpose;
-  TDS_ASSIGN_OR_RETURN(tds::PsiParams params, RunParams(contract_id, &chosen, ""));
+  TDS_ASSIGN_OR_RETURN(tds::PsiParams params, RunParams(contract_id, &chosen, "", "", ids.size()));
   for (const tds::StatSpec& spec : stats) *params.add_stats() = spec;
   return sdk::RunPsi(options_, *key_, member_id_, contract_id, chosen, ids, std::move(params),
                      progress);
+}
+
+absl::StatusOr<QueryRunResult> DataSpaceClient::RunQuery(const std::string& contract_id,
+                                                         const std::string& purpose,
+                                                         const std::vector<std::string>& ids,
+                                                         const std::vector<std::string>& columns,
+                                                         uint64_t min_k) {
+  if (ids.empty()) return absl::InvalidArgumentError("query: no identifiers to look up");
+  TDS_ASSIGN_OR_RETURN(tds::Terms terms, ContractTerms(contract_id));
+  std::string chosen = purpose;
+  TDS_RETURN_IF_ERROR(ChoosePurpose(contract_id, terms, &chosen));
+  tds::QueryParams params;
+  if (columns.empty()) {
+    *params.mutable_columns() = terms.columns();
+  } else {
+    for (const std::string& c : columns) params.add_columns(c);
+  }
+  params.set_min_k(min_k != 0 ? min_k : contracts::QueryKOf(terms));
+  return sdk::RunQuery(options_, *key_, member_id_, contract_id, chosen, ids, std::move(params));
 }
 
 absl::StatusOr<std::vector<tds::UsageItem>> DataSpaceClient::ListUsage(

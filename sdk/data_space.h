@@ -87,19 +87,33 @@ class DataSpaceClient {
   //
   // PSI on `ids` under `contract_id`. `purpose` "" = the contract's only purpose (refused,
   // naming them, when it permits several); `output` "" = the contract's terms.psi_output
-  // (consumer_only, both or size_only; the node refuses any other). `progress` may be empty;
-  // it is called from the protocol's thread.
+  // (consumer_only, both or size_only; the node refuses any other). `protocol` "" or "auto" =
+  // the one the node will choose (compute::ChoosePsiProtocol over the contract's
+  // psi_protocol, the output and ids.size()); "ecdh" or "ot" insist on one (the node refuses,
+  // naming both, when its choice differs). result.protocol says which ran. `progress` may be
+  // empty; it is called from the protocol's thread.
   absl::StatusOr<PsiRunResult> RunPsi(const std::string& contract_id, const std::string& purpose,
                                       const std::vector<std::string>& ids,
                                       const std::string& output = "",
-                                      const PsiProgressFn& progress = {});
+                                      const PsiProgressFn& progress = {},
+                                      const std::string& protocol = "");
   // Joint statistics (operation "stats"): aligns `ids` with the provider's rows by PSI, and the
   // provider computes `stats` over its matched rows (result.stats; the contract's psi_output
-  // must be "both"). `purpose` as for RunPsi.
+  // must be "both"). `purpose` as for RunPsi; the protocol is the node's choice.
   absl::StatusOr<PsiRunResult> RunStats(const std::string& contract_id, const std::string& purpose,
                                         const std::vector<std::string>& ids,
                                         const std::vector<tds::StatSpec>& stats,
                                         const PsiProgressFn& progress = {});
+  // Anonymous query (operation "query"): looks `ids` up in the provider's table and returns,
+  // per id in order, found or not and `columns` of the row found. `columns` empty = every
+  // column the contract permits, in its order; `min_k` 0 = the contract's k
+  // (contracts::QueryKOf): the run fails if the provider hides an id among fewer rows.
+  // `purpose` as for RunPsi.
+  absl::StatusOr<QueryRunResult> RunQuery(const std::string& contract_id,
+                                          const std::string& purpose,
+                                          const std::vector<std::string>& ids,
+                                          const std::vector<std::string>& columns = {},
+                                          uint64_t min_k = 0);
   // The terms a contract currently carries (agreed once ACTIVE), parsed.
   absl::StatusOr<tds::Terms> ContractTerms(const std::string& contract_id);
 
@@ -122,10 +136,15 @@ class DataSpaceClient {
  private:
   DataSpaceClient() = default;
   absl::StatusOr<tds::SubmitResponse> Submit(const TxBody& tx);
-  // The PsiParams of a run under `contract_id` (output: `output` or the contract's), and the
-  // purpose (`purpose` or the contract's only one).
+  // The PsiParams of a run of `items` ids under `contract_id` (output: `output` or the
+  // contract's; protocol: `protocol`, or the node's choice for "" / "auto"), and the purpose
+  // (`purpose` or the contract's only one).
   absl::StatusOr<tds::PsiParams> RunParams(const std::string& contract_id, std::string* purpose,
-                                           const std::string& output);
+                                           const std::string& output, const std::string& protocol,
+                                           uint64_t items);
+  // `purpose` or the contract's only one.
+  absl::Status ChoosePurpose(const std::string& contract_id, const tds::Terms& terms,
+                             std::string* purpose);
 
   ClientOptions options_;
   // Declared before the query client, which signs with it.

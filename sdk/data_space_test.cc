@@ -54,6 +54,39 @@ metering: METERING_STRICT
 price: {currency: CNY, per_call: 100}
 )";
 
+// A level-2 registry over the same rows, open to anonymous query.
+constexpr char kRegistryYaml[] = R"(
+id: registry
+title: Income registry
+description: Declared incomes by tax id, for anonymous lookup
+level: 2
+update_cadence: monthly
+operations: [psi, query]
+schema:
+  - {name: tax_id, type: string, level: 2}
+  - {name: income, type: int64, level: 2}
+offer:
+  operations: [psi, query]
+  purposes: [credit_risk]
+  columns: [tax_id, income]
+  max_calls_total: 100
+  query_k: 4
+  metering: METERING_STRICT
+  price: {currency: CNY, per_call: 10, per_row: 2}
+)";
+
+constexpr char kRegistryTermsYaml[] = R"(
+operations: [psi, query]
+purposes: [credit_risk]
+columns: [tax_id, income]
+psi_protocol: ot
+query_k: 5
+valid_until_ms: 4102444800000
+max_calls_total: 20
+metering: METERING_STRICT
+price: {currency: CNY, per_call: 10, per_row: 2}
+)";
+
 class DataSpaceClientTest : public InProcessDataSpaceTest {
  protected:
   // The node serves "bureau" from a CSV: T000..T019, income 1000 * i.
@@ -69,6 +102,9 @@ class DataSpaceClientTest : public InProcessDataSpaceTest {
     source->set_kind("csv");
     source->set_path(dir_.Sub("bureau.csv"));
     source->set_id_column("tax_id");
+    tds::DataSourceConfig* registry = config->add_sources();
+    *registry = *source;
+    registry->set_product("registry");
   }
 
   std::unique_ptr<DataSpaceClient> Connect(const Who& who) {
@@ -78,11 +114,12 @@ class DataSpaceClientTest : public InProcessDataSpaceTest {
     return client.ok() ? *std::move(client) : nullptr;
   }
 
-  // The bank requests kBankTermsYaml on "bureau" and the node (its provider) accepts.
-  std::string Negotiate(DataSpaceClient& bank) {
-    MustSubmit(kNode, sdk::PublishProduct(FromYaml<tds::Product>(kBureauYaml)));
-    absl::StatusOr<std::string> id =
-        bank.RequestContract("bureau", FromYaml<tds::Terms>(kBankTermsYaml));
+  // The bank requests `terms` on `product` and the node (its provider) accepts.
+  std::string Negotiate(DataSpaceClient& bank, const char* product = kBureauYaml,
+                        const char* terms = kBankTermsYaml) {
+    const tds::Product p = FromYaml<tds::Product>(product);
+    MustSubmit(kNode, sdk::PublishProduct(p));
+    absl::StatusOr<std::string> id = bank.RequestContract(p.id(), FromYaml<tds::Terms>(terms));
     EXPECT_TRUE(id.ok()) << id.status();
     std::unique_ptr<DataSpaceClient> provider = Connect(kNode);
     absl::StatusOr<tds::GetContractResponse> contract = provider->GetContract(*id);
@@ -163,6 +200,60 @@ TEST_F(DataSpaceClientTest, StatisticsAggregateTheProvidersMatchedRows) {
   EXPECT_EQ(run->stats[1].value(), "10");
   EXPECT_THAT(bank->RunStats(id, "", ids, {}).status().message(),
               HasSubstr("name at least one aggregate"));
+}
+
+TEST_F(DataSpaceClientTest, PsiRunsTheProtocolTheContractChooses) {
+  std::unique_ptr<DataSpaceClient> bank = Connect(kBank);
+  ASSERT_NE(bank, nullptr);
+  const std::string id = Negotiate(*bank, kRegistryYaml, kRegistryTermsYaml);  // psi_protocol ot
+  absl::StatusOr<PsiRunResult> run = bank->RunPsi(id, "", {"T003", "X999", "T017", "T003"});
+  ASSERT_TRUE(run.ok()) << run.status();
+  EXPECT_EQ(run->protocol, "ot");
+  EXPECT_THAT(run->matched, ElementsAre(0, 2, 3));
+  ASSERT_TRUE(run->result.has_receipt());
+  // Insisting on the other protocol: the node refuses, naming both.
+  absl::Status ecdh = bank->RunPsi(id, "", {"T003"}, "", {}, "ecdh").status();
+  EXPECT_EQ(ecdh.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(std::string(ecdh.message()),
+              HasSubstr("the consumer runs 'ecdh' but contract " + id));
+  EXPECT_THAT(std::string(ecdh.message()), HasSubstr("runs 'ot'"));
+}
+
+TEST_F(DataSpaceClientTest, AnonymousQueryReturnsTheRowsFoundAndIsMeteredPerIdentifier) {
+  std::unique_ptr<DataSpaceClient> bank = Connect(kBank);
+  ASSERT_NE(bank, nullptr);
+  const std::string id = Negotiate(*bank, kRegistryYaml, kRegistryTermsYaml);
+  absl::StatusOr<QueryRunResult> run = bank->RunQuery(id, "", {"T012", "nobody", "T000"});
+  ASSERT_TRUE(run.ok()) << run.status();
+  EXPECT_THAT(run->columns, ElementsAre("tax_id", "income"));  // the contract's, by default
+  ASSERT_EQ(run->answers.size(), 3u);
+  EXPECT_TRUE(run->answers[0].found);
+  EXPECT_THAT(run->answers[0].columns, ElementsAre("T012", "12000"));
+  EXPECT_FALSE(run->answers[1].found);
+  EXPECT_THAT(run->answers[2].columns, ElementsAre("T000", "0"));
+  EXPECT_EQ(run->result.measurement().rows_out(), 3u);
+  absl::StatusOr<ledger::VerifiedReceipt> verified =
+      DataSpaceClient::VerifyReceiptLocally(run->result.receipt(), dir_.Sub("genesis.json"));
+  ASSERT_TRUE(verified.ok()) << verified.status();
+
+  // One column; the contract's k (5) is the consumer's floor unless it asks for more.
+  absl::StatusOr<QueryRunResult> income = bank->RunQuery(id, "", {"T019"}, {"income"});
+  ASSERT_TRUE(income.ok()) << income.status();
+  EXPECT_THAT(income->answers[0].columns, ElementsAre("19000"));
+  absl::Status more_k = bank->RunQuery(id, "", {"T019"}, {"income"}, 6).status();
+  EXPECT_EQ(more_k.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(std::string(more_k.message()), HasSubstr("params.min_k"));
+
+  // Billing applies per_row per identifier asked: the records' rows_out are 3 and 1.
+  tds::ListUsageRequest filters;
+  filters.set_contract_id(id);
+  absl::StatusOr<std::vector<tds::UsageItem>> usage = bank->ListUsage(filters);
+  ASSERT_TRUE(usage.ok()) << usage.status();
+  ASSERT_EQ(usage->size(), 2u);
+  EXPECT_EQ((*usage)[0].record().operation(), "query");
+  EXPECT_EQ(
+      (*usage)[0].record().measurement().rows_out() + (*usage)[1].record().measurement().rows_out(),
+      4u);
 }
 
 TEST_F(DataSpaceClientTest, RefusalsCarryTheNodesMessage) {

@@ -3,6 +3,7 @@
 // of its customers, runs joint statistics, and verifies the receipts offline.
 
 #include <algorithm>
+#include <filesystem>
 #include <fstream>
 #include <memory>
 #include <regex>
@@ -61,6 +62,35 @@ constexpr char kCustomers[] =
     "\"Zhao \"\"Jr\"\"\",T003\r\n"
     "Qian,Y123\r\n";
 
+// The same rows as a level-2 product open to anonymous query.
+constexpr char kRegistry[] = R"(id: registry
+title: Income registry
+description: Declared incomes by tax id, for anonymous lookup
+level: 2
+update_cadence: monthly
+operations: [query]
+schema:
+  - {name: tax_id, type: string, level: 2}
+  - {name: income, type: int64, level: 2}
+offer:
+  operations: [query]
+  purposes: [credit_risk]
+  columns: [tax_id, income]
+  max_calls_total: 100
+  metering: METERING_STRICT
+  price: {currency: CNY, per_call: 10, per_row: 1}
+)";
+
+constexpr char kQueryTerms[] = R"(operations: [query]
+purposes: [credit_risk]
+columns: [tax_id, income]
+query_k: 5
+valid_until_ms: 4102444800000
+max_calls_total: 20
+metering: METERING_STRICT
+price: {currency: CNY, per_call: 10, per_row: 1}
+)";
+
 class RunCliTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -75,9 +105,12 @@ class RunCliTest : public ::testing::Test {
              std::to_string(1000 * i) + "\n";
     }
     ASSERT_TRUE(WriteFileAtomic(dir_.File("bureau.csv"), csv).ok());
-    ASSERT_TRUE(WriteFileAtomic(dir_.File("node.yaml"),
-                                "sources:\n  - {product: bureau, kind: csv, path: " +
-                                    dir_.File("bureau.csv") + ", id_column: tax_id}\n")
+    ASSERT_TRUE(WriteFileAtomic(
+                    dir_.File("node.yaml"),
+                    "sources:\n  - {product: bureau, kind: csv, path: " + dir_.File("bureau.csv") +
+                        ", id_column: tax_id}\n  - {product: registry, kind: csv, "
+                        "path: " +
+                        dir_.File("bureau.csv") + ", id_column: tax_id}\n")
                     .ok());
     ASSERT_TRUE(WriteFileAtomic(dir_.File("bureau.yaml"), kProduct).ok());
     ASSERT_TRUE(WriteFileAtomic(dir_.File("terms.yaml"), kTerms).ok());
@@ -142,9 +175,10 @@ TEST_F(RunCliTest, PsiWritesTheMatchedRowsAndVerifiesTheReceipt) {
                   "--column", "tax_id", "--out", out, "--genesis", genesis_});
   ASSERT_EQ(r.exit_code, 0) << r.Describe() << node_->Log();
   // One line: what matched, where it went, the usage record, the offline check.
-  EXPECT_THAT(r.out, ContainsRegex("^matched 3 of 5 ids; wrote 3 row\\(s\\) to " + out +
-                                   "; usage [0-9a-f]{64} \\(block [0-9]+\\); receipt verified "
-                                   "locally\n$"));
+  EXPECT_THAT(r.out,
+              ContainsRegex("^matched 3 of 5 ids \\(ECDH-PSI\\); wrote 3 row\\(s\\) to " + out +
+                            "; usage [0-9a-f]{64} \\(block [0-9]+\\); receipt verified "
+                            "locally\n$"));
   // Progress went to stderr as whole lines (not a terminal).
   EXPECT_THAT(r.err, ContainsRegex("(^|\n)psi: [a-z-]+"));
   // The matched rows of the input, byte for byte, header first.
@@ -227,6 +261,38 @@ TEST_F(RunCliTest, TheSdkExampleIntersectsAndVerifies) {
   EXPECT_THAT(r.out, HasSubstr("contract " + contract_ + ": purposes credit_risk"));
   EXPECT_THAT(r.out, HasSubstr("intersection: 2 of 3 ids\n"));
   EXPECT_THAT(r.out, HasSubstr("receipt verified offline: block "));
+}
+
+TEST_F(RunCliTest, QueryPrintsEachIdFoundOrNotWithTheRequestedColumns) {
+  ASSERT_TRUE(WriteFileAtomic(dir_.File("registry.yaml"), kRegistry).ok());
+  ASSERT_TRUE(WriteFileAtomic(dir_.File("query-terms.yaml"), kQueryTerms).ok());
+  Ok("node-1", {"product", "publish", dir_.File("registry.yaml")});
+  const std::string requested =
+      Ok("bank", {"contract", "request", "registry", "--terms", dir_.File("query-terms.yaml")});
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(requested, m, std::regex("result: (c-[0-9a-f]{32})\n")))
+      << requested;
+  const std::string contract = m[1];
+  Ok("node-1", {"contract", "accept", contract});
+
+  CommandResult r = As("bank", {"run", "query", "--contract", contract, "--id", "T003", "--id",
+                                "X999", "--columns", "income", "-o", "csv", "--genesis", genesis_});
+  ASSERT_EQ(r.exit_code, 0) << r.Describe() << node_->Log();
+  EXPECT_EQ(r.out, "id,found,income\r\nT003,yes,3000\r\nX999,no,\r\n");  // RFC 4180
+  EXPECT_THAT(r.err, ContainsRegex("found 1 of 2 ids \\(anonymous query; 2 identifier\\(s\\) "
+                                   "metered\\); usage [0-9a-f]{64} \\(block [0-9]+\\); receipt "
+                                   "verified locally"));
+  // The node's anonymous query secrets: the master secret (0600) and the contract's pinned
+  // bucket count, beside the ledger.
+  const std::filesystem::path master = dir_.File("data") + "/query-master.key";
+  ASSERT_TRUE(std::filesystem::exists(master));
+  EXPECT_EQ(std::filesystem::file_size(master), 32u);
+  EXPECT_EQ(std::filesystem::status(master).permissions() & std::filesystem::perms::all,
+            std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+  EXPECT_TRUE(std::filesystem::exists(dir_.File("data") + "/query-buckets/" + contract));
+  // Neither --id nor --input: refused before anything is spent.
+  OneLineError(As("bank", {"run", "query", "--contract", contract}),
+               "give the identifiers either with --id (repeatable) or with --input");
 }
 
 }  // namespace

@@ -145,7 +145,11 @@ class Core::Impl {
       ArmTimer();
     } else if (view == safety_.view()) {
       if (!NeedsProgress()) {
-        ArmTimer();  // idle: nothing to order, nothing to time out
+        // Idle: nothing to order, nothing to time out. Ask one validator, in turn, whether
+        // anything committed that this replica missed (it would hear of nothing else).
+        sync_peer_ = (sync_peer_ + 1) % set_.size();
+        if (sync_peer_ != self_) CatchUpFrom(sync_peer_);
+        ArmTimer();
       } else {
         LocalTimeout(view);
       }
@@ -732,8 +736,10 @@ class Core::Impl {
     const uint32_t max = std::min(std::max(r.max_blocks(), 1u), opt_.max_fetch_blocks);
     // Backwards from the block asked for; complete if it reaches what the requester has.
     tds::ConsensusMessage m;
+    // The requester has the block itself (a catch-up from its root): only what follows counts.
+    const bool has_it = known.count(r.id()) > 0;
     bool reaches = false;
-    for (Hash at = *id; m.block_response().blocks_size() < static_cast<int>(max);) {
+    for (Hash at = *id; !has_it && m.block_response().blocks_size() < static_cast<int>(max);) {
       const Node* n = Find(at);
       if (n == nullptr || n->round == 0) break;
       *m.mutable_block_response()->add_blocks() = n->proposal;
@@ -747,11 +753,35 @@ class Core::Impl {
         auto after = HashField(k, "known id");
         if (!after.ok()) return after.status();
         std::vector<tds::BlockProposal> forward = CommittedAfter(*after, max);
+        if (forward.empty() && *after != root_id_) continue;
+        // Reaching this replica's root, go on along the certified chain to the high QC and
+        // send that QC: without it the requester could not commit what this replica committed
+        // (an idle data space sends nothing else).
+        bool tip = false;
+        if (forward.empty() || DescribeRef(forward.back().block())->id == root_id_) {
+          std::vector<const Node*> chain;
+          for (Hash at = high_qc_id_; at != root_id_;) {
+            auto it = blocks_.find(at);
+            if (it == blocks_.end()) {
+              chain.clear();
+              break;
+            }
+            chain.push_back(&it->second);
+            at = it->second.parent;
+          }
+          if (forward.size() + chain.size() <= max) {
+            for (auto it = chain.rbegin(); it != chain.rend(); ++it) {
+              forward.push_back((*it)->proposal);
+            }
+            tip = !forward.empty();
+          }
+        }
         if (forward.empty()) continue;
         m.mutable_block_response()->clear_blocks();
         for (auto it = forward.rbegin(); it != forward.rend(); ++it) {
           *m.mutable_block_response()->add_blocks() = std::move(*it);
         }
+        if (tip) *m.mutable_block_response()->mutable_tip_qc() = safety_.high_qc();
         break;
       }
     }

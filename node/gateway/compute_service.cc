@@ -63,6 +63,8 @@ absl::StatusOr<std::unique_ptr<GatewayNode>> GatewayNode::Create(
   GatewayOptions options;
   options.key = std::shared_ptr<const SigningKey>(std::move(*key));
   options.submit = std::move(submit);
+  // Anonymous query's master secret and bucket pins beside the ledger (query_tables.h).
+  options.query_dir = config.data();
   node->gateway_ = std::make_unique<Gateway>(ledger, node->sources_.get(), std::move(options));
   const std::string member = node->gateway_->MemberId();
   if (member.empty()) {

@@ -10,16 +10,20 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "catalog/catalog_state.h"
 #include "common/envelope.h"
 #include "common/sha256.h"
 #include "common/status_macros.h"
 #include "compute/psi/ecdh_psi.h"
+#include "compute/psi/kkrt_psi.h"
 #include "compute/psi_params.h"
+#include "compute/query/anonymous_query.h"
 #include "compute/stats/stats.h"
 #include "contracts/contract_state.h"
 #include "contracts/metering.h"
 #include "contracts/negotiation.h"
+#include "contracts/terms.h"
 #include "ledger/genesis.h"
 #include "ledger/membership.h"
 #include "node/gateway/metered_link.h"
@@ -106,6 +110,7 @@ class Gateway::Session {
       TDS_ASSIGN_OR_RETURN(reserve_, Submit(contracts::kReserveTxType, body.SerializeAsString(),
                                             /*release_nonce_when_done=*/false));
     }
+    if (request_.operation() == "query") return RunQuery();
     TDS_RETURN_IF_ERROR(ReadData());
     absl::StatusOr<compute::psi::PsiResult> protocol = RunProtocol();
     if (!protocol.ok()) {
@@ -135,6 +140,86 @@ class Gateway::Session {
     for (const tds::Violation& v : violations_) *result.add_violations() = v;
     if (output_ == PsiOutput::kBoth) result.set_intersection_size(psi.intersection_size);
     return result;
+  }
+
+  // "query": the contract's prepared table, the anonymous query with the consumer, metered per
+  // identifier at the protocol's gate (before anything the consumer could use is sent).
+  absl::StatusOr<tds::ComputeResult> RunQuery() {
+    QueryTables::Want want;
+    want.contract_id = contract_.id();
+    want.product_version = served_.product.version();
+    want.columns.assign(query_.columns().begin(), query_.columns().end());
+    want.k = contracts::QueryKOf(terms_);
+    want.max_rows = g_.options_.max_rows;
+    want.load = [this] { return LoadQueryRows(); };
+    TDS_ASSIGN_OR_RETURN(std::shared_ptr<const QueryTable> table, g_.query_tables_->Get(want));
+    rows_in_ = table->table->rows();
+
+    compute::query::QueryProviderOptions options;
+    // The signed request announced the batch: the protocol refuses a larger one.
+    options.max_batch = static_cast<uint32_t>(query_.identifiers());
+    options.threads = g_.options_.psi_threads;
+    options.before_answer = [this](const compute::query::QueryInfo& info) -> absl::Status {
+      if (info.identifiers != query_.identifiers()) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("params.identifiers: the consumer's batch has ", info.identifiers,
+                         " identifiers; its signed request announced ", query_.identifiers()));
+      }
+      input_digest_ = info.request_digest;
+      // Counts and digests only: the identifiers never reach the provider in the clear.
+      return RecordOnce(/*rows_out=*/info.identifiers, /*min_group_rows=*/0);
+    };
+    absl::StatusOr<compute::query::QueryInfo> info =
+        compute::query::RunQueryProvider(table->key, *table->table, options, metered_);
+    if (!info.ok()) {
+      std::lock_guard<std::mutex> lock(record_mu_);
+      if (record_attempted_ && !record_status_.ok()) return record_status_;
+      return info.status();
+    }
+    TDS_RETURN_IF_ERROR(RecordOnce(info->identifiers, 0));  // a no-op: the gate recorded
+    tds::ComputeResult result;
+    *result.mutable_measurement() = measurement_;
+    result.set_usage_txid(std::string(AsBytes(record_->txid)));
+    if (strict_) *result.mutable_receipt() = receipt_;
+    for (const tds::Violation& v : violations_) *result.add_violations() = v;
+    return result;
+  }
+
+  // The rows of a query table: the id column and the requested columns, in that order; NULL
+  // ids are skipped (they match nothing), NULL values become "".
+  absl::StatusOr<std::vector<compute::query::Row>> LoadQueryRows() {
+    const std::string& id_column = served_.config.id_column();
+    std::vector<std::string> scan = {id_column};
+    std::vector<size_t> at;  // where each requested column is in `scan`
+    for (const std::string& c : query_.columns()) {
+      auto it = std::find(scan.begin(), scan.end(), c);
+      at.push_back(static_cast<size_t>(it - scan.begin()));
+      if (it == scan.end()) scan.push_back(c);
+    }
+    std::vector<compute::query::Row> rows;
+    const uint64_t max_rows = g_.options_.max_rows;
+    bool too_many = false;
+    absl::Status scanned =
+        served_.source->Scan(scan, g_.options_.scan_chunk_rows, [&](const std::vector<Row>& chunk) {
+          for (const Row& row : chunk) {
+            if (!row[0].has_value()) continue;
+            if (rows.size() >= max_rows) {
+              too_many = true;
+              return false;
+            }
+            compute::query::Row& out = rows.emplace_back();
+            out.id = *row[0];
+            for (size_t i : at) out.columns.push_back(row[i].value_or(""));
+          }
+          return true;
+        });
+    if (too_many) {
+      return absl::ResourceExhaustedError(absl::StrCat("product ", served_.product.id(),
+                                                       " has more than ", max_rows,
+                                                       " rows, this node's limit per table"));
+    }
+    if (!scanned.ok()) return Prefixed(scanned, "reading the product's source: ");
+    return rows;
   }
 
   void Report(const absl::Status& status) {
@@ -264,10 +349,76 @@ class Gateway::Session {
     }
     TDS_RETURN_IF_ERROR(
         contracts::CheckRequestAgainstTerms(contract_, terms_, request_, block_time_ms_));
-    if (op != "psi" && op != "stats") {
+    if (op == "query") {
+      TDS_RETURN_IF_ERROR(CheckQueryParams(product));
+    } else if (op == "psi" || op == "stats") {
+      TDS_RETURN_IF_ERROR(CheckPsiParams(product, op));
+    } else {
       return absl::UnimplementedError(absl::StrCat(
-          "operation '", op, "' is not run by this node's gateway (it runs psi and stats)"));
+          "operation '", op, "' is not run by this node's gateway (it runs psi, stats and query)"));
     }
+    TDS_ASSIGN_OR_RETURN(tds::UsageCounters counters,
+                         contracts::CountersAt(state(), contract_.id(), height_ + 1));
+    TDS_RETURN_IF_ERROR(contracts::CheckQuota(contract_, terms_, counters, block_time_ms_));
+    TDS_RETURN_IF_ERROR(contracts::CheckNonceUnused(state(), contract_.id(), request_.nonce()));
+    strict_ = terms_.metering() == tds::METERING_STRICT;
+    return absl::OkStatus();
+  }
+
+  // "query" parameters (QueryParams). Reads no data.
+  absl::Status CheckQueryParams(const tds::Product& product) {
+    if (!query_.ParseFromString(start_.params())) {
+      return absl::InvalidArgumentError("params: not a tds.QueryParams message");
+    }
+    const uint64_t n = query_.identifiers();
+    if (n == 0) {
+      return absl::InvalidArgumentError("params.identifiers: 0; a query asks for at least one");
+    }
+    if (n > g_.options_.query_max_batch) {
+      return absl::InvalidArgumentError(absl::StrCat("params.identifiers: ", n,
+                                                     " exceeds this node's limit of ",
+                                                     g_.options_.query_max_batch, " per query"));
+    }
+    if (terms_.max_rows_per_call() != 0 && n > terms_.max_rows_per_call()) {
+      return absl::ResourceExhaustedError(
+          absl::StrCat("terms.max_rows_per_call: a query of ", n, " identifiers exceeds the ",
+                       terms_.max_rows_per_call(), " per call of contract ", contract_.id()));
+    }
+    if (query_.columns().empty()) {
+      return absl::InvalidArgumentError("params.columns: name at least one column to return");
+    }
+    // The request's columns are the ones CheckRequestAgainstTerms found permitted and the ones
+    // the usage record names: the query returns exactly those.
+    if (!std::equal(query_.columns().begin(), query_.columns().end(), request_.columns().begin(),
+                    request_.columns().end())) {
+      return absl::InvalidArgumentError(absl::StrCat("params.columns: [",
+                                                     absl::StrJoin(query_.columns(), ","),
+                                                     "] differ from the request's signed columns [",
+                                                     absl::StrJoin(request_.columns(), ","), "]"));
+    }
+    std::set<std::string> seen;
+    for (const std::string& c : query_.columns()) {
+      if (!seen.insert(c).second) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("params.columns: '", c, "' is listed twice"));
+      }
+      if (std::none_of(product.schema().begin(), product.schema().end(),
+                       [&](const tds::Column& col) { return col.name() == c; })) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("params.columns: product ", product.id(), " has no column '", c, "'"));
+      }
+    }
+    const uint64_t k = contracts::QueryKOf(terms_);
+    if (query_.min_k() > k) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("params.min_k: the consumer requires buckets of at least ", query_.min_k(),
+                       " rows; contract ", contract_.id(), " sets query_k ", k));
+    }
+    return absl::OkStatus();
+  }
+
+  // "psi" and "stats" parameters (PsiParams) and the protocol. Reads no data.
+  absl::Status CheckPsiParams(const tds::Product& product, const std::string& op) {
     if (!params_.ParseFromString(start_.params())) {
       return absl::InvalidArgumentError("params: not a tds.PsiParams message");
     }
@@ -284,17 +435,27 @@ class Gateway::Session {
                                                      " exceeds this node's limit of ",
                                                      g_.options_.max_rows));
     }
+    TDS_ASSIGN_OR_RETURN(const std::string stated, compute::StatedPsiProtocol(params_.protocol()));
+    absl::StatusOr<std::string> chosen =
+        compute::ChoosePsiProtocol(terms_.psi_protocol(), granted, params_.items());
+    if (!chosen.ok()) {
+      return absl::Status(
+          chosen.status().code(),
+          absl::StrCat(std::string(chosen.status().message()), " (contract ", contract_.id(), ")"));
+    }
+    if (stated != *chosen) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "params.protocol: the consumer runs '", stated, "' but contract ", contract_.id(),
+          " (psi_protocol '", terms_.psi_protocol().empty() ? "auto" : terms_.psi_protocol(),
+          "', output '", granted, "', ", params_.items(), " consumer items) runs '", *chosen, "'"));
+    }
+    protocol_ = *chosen;
     if (op == "stats") {
       TDS_RETURN_IF_ERROR(CheckStatSpecs(product, granted));
     } else if (params_.stats_size() != 0) {
       return absl::InvalidArgumentError(
           "params.stats: statistics run under operation 'stats', not 'psi'");
     }
-    TDS_ASSIGN_OR_RETURN(tds::UsageCounters counters,
-                         contracts::CountersAt(state(), contract_.id(), height_ + 1));
-    TDS_RETURN_IF_ERROR(contracts::CheckQuota(contract_, terms_, counters, block_time_ms_));
-    TDS_RETURN_IF_ERROR(contracts::CheckNonceUnused(state(), contract_.id(), request_.nonce()));
-    strict_ = terms_.metering() == tds::METERING_STRICT;
     return absl::OkStatus();
   }
 
@@ -372,10 +533,22 @@ class Gateway::Session {
                                                        " rows, this node's limit per run"));
     }
     if (!scanned.ok()) return Prefixed(scanned, "reading the product's source: ");
+    rows_in_ = ids_.size();
     return absl::OkStatus();
   }
 
   absl::StatusOr<compute::psi::PsiResult> RunProtocol() {
+    if (protocol_ == compute::kPsiOt) {
+      compute::psi::KkrtPsiOptions options;
+      options.output = output_;
+      options.threads = g_.options_.psi_threads;
+      options.max_peer_items = params_.items();
+      options.before_release = [this](const compute::psi::PsiReleaseInfo&) {
+        // As for ECDH-PSI: the provider learns the intersection (in "both") only after the key.
+        return RecordOnce(/*rows_out=*/0, /*min_group_rows=*/0);
+      };
+      return compute::psi::RunKkrtPsi(compute::psi::PsiRole::kSender, ids_, options, metered_);
+    }
     compute::psi::EcdhPsiOptions options;
     options.output = output_;
     options.threads = g_.options_.psi_threads;
@@ -418,7 +591,7 @@ class Gateway::Session {
       report_.reserve_wait_us = SteadyUs() - t0;
       if (!reserved.ok()) return reserved.status();  // metering's refusal, as is
     }
-    measurement_.set_rows_in(ids_.size());
+    measurement_.set_rows_in(rows_in_);
     measurement_.set_rows_out(rows_out);
     measurement_.set_bytes_in(metered_.received());
     measurement_.set_bytes_out(metered_.sent());
@@ -427,6 +600,7 @@ class Gateway::Session {
     measurement_.set_compute_ms(static_cast<uint64_t>(SteadyUs() - started_steady_us_) / 1000);
     measurement_.set_result_digest(std::string(AsBytes(metered_.sent_digest())));
     measurement_.set_min_group_rows(min_group_rows);
+    measurement_.set_input_digest(input_digest_);
     tds::UsageRecordBody body;
     body.set_request(start_.request());  // exact bytes as the consumer signed them
     *body.mutable_measurement() = measurement_;
@@ -510,6 +684,8 @@ class Gateway::Session {
   tds::Contract contract_;
   tds::Terms terms_;
   tds::PsiParams params_;
+  tds::QueryParams query_;
+  std::string protocol_;  // "psi"/"stats": kPsiEcdh or kPsiOt
   std::vector<tds::StatSpec> specs_;
   ServedProduct served_;
   std::string member_id_;
@@ -523,6 +699,8 @@ class Gateway::Session {
   // The data.
   std::vector<std::string> ids_;
   std::map<std::string, compute::stats::ColumnValues, std::less<>> values_;
+  uint64_t rows_in_ = 0;      // provider rows entering the protocol
+  std::string input_digest_;  // "query": SHA-256 of the consumer's request message
   int64_t started_ms_ = 0;
   int64_t started_steady_us_ = 0;
 
@@ -542,7 +720,9 @@ Gateway::Gateway(ledger::Ledger* ledger, ProductSources* sources, GatewayOptions
     : ledger_(ledger),
       sources_(sources),
       options_(std::move(options)),
-      shared_(std::make_shared<Shared>()) {}
+      shared_(std::make_shared<Shared>()),
+      query_tables_(std::make_unique<QueryTables>(QueryTablesOptions{
+          options_.query_dir, options_.query_cache_tables, options_.psi_threads})) {}
 
 Gateway::~Gateway() = default;
 

@@ -17,17 +17,27 @@
 //      CheckQuota over CountersAt, CheckNonceUnused — one implementation for both): export
 //      operations never run on level >= 3 products; operation, purpose, columns, window;
 //      params: psi_output equal to the contract's (default consumer_only), "stats" only with
-//      "both" over permitted numeric columns the request lists, specs valid; quota; the nonce
-//      unused in state and not in use by a run in flight. Nothing has been read yet.
+//      "both" over permitted numeric columns the request lists, specs valid; "query": 1..
+//      query_max_batch identifiers (and at most terms.max_rows_per_call), the columns equal to
+//      the request's signed columns, min_k at most the contract's k (contracts::QueryKOf);
+//      quota; the nonce unused in state and not in use by a run in flight. Nothing has been
+//      read yet.
 //  (d) strict metering: usage.reserve, signed by this node's key, submitted through the node's
 //      submit path (the ledger, or a follower's Forwarder). It commits while (e) runs: its
 //      outcome is awaited at the release gate, before anything is released, so strict metering
 //      costs one ledger commit (the record's) on top of the computation, not two.
-//  (e) run: Scan the product's id column (+ stat columns) into memory, at most max_rows rows;
-//      RunEcdhPsi as the sender over the consumer's link (bytes counted both ways).
-//  (f)+(g) at the protocol's release gate (EcdhPsiOptions::before_release) — or, with a
-//      protocol that has no gate, once it ends and before the result leaves — measure (rows
-//      in/out, bytes, compute ms, started/ended, result digest, smallest group) and submit
+//  (e) run: "psi"/"stats": Scan the product's id column (+ stat columns) into memory, at most
+//      max_rows rows; the PSI protocol compute::ChoosePsiProtocol picks for the contract and the
+//      consumer's set (the consumer must have stated the same one in params.protocol, else
+//      FailedPrecondition naming both): RunEcdhPsi or RunKkrtPsi as the sender over the
+//      consumer's link (bytes counted both ways). "query": the contract's prepared table
+//      (QueryTables: built from the id column + the requested columns at the first query,
+//      cached) and RunQueryProvider.
+//  (f)+(g) at the protocol's release gate (EcdhPsiOptions / KkrtPsiOptions::before_release,
+//      QueryProviderOptions::before_answer) — or, with a protocol that has no gate, once it
+//      ends and before the result leaves — measure (rows in/out — for "query" rows_out is the
+//      number of identifiers asked, what a query is priced and capped by — bytes, compute ms,
+//      started/ended, result digest, the query's request digest, smallest group) and submit
 //      usage.record ONCE: strict waits for its commit and fetches its receipt (a refused
 //      reservation or record refuses the run: nothing is released); batched submits without
 //      waiting (the record commits within the contract's delay).
@@ -50,6 +60,7 @@
 #include "compute/link.h"
 #include "ledger/ledger.h"
 #include "node/gateway/product_sources.h"
+#include "node/gateway/query_tables.h"
 #include "proto/compute_service.pb.h"
 
 namespace tds::node::gateway {
@@ -86,8 +97,16 @@ struct GatewayOptions {
   int64_t commit_timeout_ms = 30'000;
   // usage.reserve ttl_blocks (0 = the ledger's default).
   uint64_t reservation_ttl_blocks = 0;
-  // PSI worker threads per run (0 = hardware concurrency).
+  // PSI worker threads per run (0 = hardware concurrency); also anonymous query's workers.
   int psi_threads = 0;
+  // Anonymous query: where the master secret (query-master.key) and the contracts' pinned
+  // bucket counts live (the node's data directory); empty = in memory, a random master secret
+  // per gateway (tests). See query_tables.h.
+  std::string query_dir;
+  // Prepared query tables kept in memory (LRU).
+  size_t query_cache_tables = 4;
+  // Most identifiers in one query.
+  uint32_t query_max_batch = 10'000;
   // Called at the end of every run that passed admission (from the run's thread).
   std::function<void(const RunReport&)> on_run;
 };
@@ -112,6 +131,9 @@ class Gateway {
   // the genesis member); empty if none.
   std::string MemberId() const;
 
+  // The prepared anonymous query tables (tests and logs).
+  const QueryTables& query_tables() const { return *query_tables_; }
+
  private:
   class Session;
   struct Shared;
@@ -121,6 +143,7 @@ class Gateway {
   const GatewayOptions options_;
   // State that batched records' callbacks may touch after the gateway is gone.
   std::shared_ptr<Shared> shared_;
+  std::unique_ptr<QueryTables> query_tables_;
   std::atomic<size_t> running_{0};
 };
 

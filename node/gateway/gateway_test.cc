@@ -18,6 +18,8 @@
 #include "common/sha256.h"
 #include "compute/link.h"
 #include "compute/psi/ecdh_psi.h"
+#include "compute/psi/kkrt_psi.h"
+#include "compute/psi_params.h"
 #include "compute/stream_link.h"
 #include "contracts/contract_state.h"
 #include "contracts/contracts.h"
@@ -298,6 +300,32 @@ class GatewayTest : public ::testing::Test {
     ASSERT_FALSE(r.ok()) << "expected a refusal containing: " << message;
     EXPECT_EQ(r.status().code(), code) << r.status();
     EXPECT_THAT(std::string(r.status().message()), HasSubstr(message));
+    EXPECT_EQ(Scans(), scans) << "a refused run read data";
+    EXPECT_EQ(Counters(contract_id).SerializeAsString(), before.SerializeAsString());
+    EXPECT_EQ(ledger_->Status().height, height) << "a refused run submitted a transaction";
+  }
+
+  // As ExpectRefused, but the consumer only opens the run and waits for the node's answer (no
+  // protocol of its own that could fail first, e.g. an OT-PSI receiver refusing size_only).
+  void ExpectStartRefused(const sdk::PreparedRun& run, absl::StatusCode code,
+                          const std::string& message, const std::string& contract_id) {
+    const int scans = Scans();
+    const tds::UsageCounters before = Counters(contract_id);
+    const uint64_t height = ledger_->Status().height;
+    auto stub = tds::Compute::NewStub(channel_);
+    grpc::ClientContext ctx;
+    auto stream = stub->Run(&ctx);
+    tds::ComputeMessage start;
+    start.mutable_start()->set_request(run.request);
+    start.mutable_start()->set_params(run.params);
+    ASSERT_TRUE(stream->Write(start));
+    tds::ComputeMessage ignored;
+    while (stream->Read(&ignored)) {
+    }
+    const grpc::Status status = stream->Finish();
+    EXPECT_EQ(static_cast<int>(status.error_code()), static_cast<int>(code))
+        << status.error_message();
+    EXPECT_THAT(status.error_message(), HasSubstr(message));
     EXPECT_EQ(Scans(), scans) << "a refused run read data";
     EXPECT_EQ(Counters(contract_id).SerializeAsString(), before.SerializeAsString());
     EXPECT_EQ(ledger_->Status().height, height) << "a refused run submitted a transaction";
@@ -828,6 +856,422 @@ TEST_F(GatewayTest, ConcurrentRunsOfOneRequestRunOnce) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   EXPECT_EQ(Counters("c-1").calls_total(), 1u);
+}
+
+// --- OT-PSI (KKRT16) through the gate. ---
+
+tds::PsiParams OtParams(const std::string& output) {
+  tds::PsiParams p;
+  p.set_output(output);
+  p.set_protocol(compute::kPsiOt);
+  return p;
+}
+
+// Consumer ids id-(100 - n/2) ..: the first half of them are provider rows.
+std::vector<std::string> ManyIds(int n) {
+  std::vector<std::string> ids;
+  for (int i = 0; i < n; ++i) ids.push_back(absl::StrCat("id-", 100 - n / 2 + i));
+  return ids;
+}
+
+TEST_F(GatewayTest, OtPsiRunIsCorrectRecordedOnceAndReceipted) {
+  tds::Terms terms = BaseTerms(tds::METERING_STRICT);
+  terms.set_psi_protocol("ot");
+  SeedContract("c-ot", terms);
+  std::atomic<int> records{0};
+  filter_ = [&](std::string envelope, ledger::Ledger::Done done) {
+    if (TypeOf(envelope) == contracts::kRecordTxType) ++records;
+    ledger_->Submit(std::move(envelope), std::move(done));
+  };
+  sdk::PreparedRun run = Prepare("c-ot", OtParams("both"));
+  auto r = RunPrepared(run);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->protocol, "ot");
+  // Against the plaintext intersection: consumer positions 0..49 (id-50..id-99).
+  std::vector<uint64_t> expected;
+  for (uint64_t i = 0; i < 50; ++i) expected.push_back(i);
+  EXPECT_EQ(r->matched, expected);
+  EXPECT_EQ(r->intersection_size, 50u);
+  EXPECT_EQ(r->result.intersection_size(), 50u);  // "both": the provider learns it too
+
+  auto genesis = ledger::GenesisInfo::Parse(genesis_json_, "genesis");
+  ASSERT_TRUE(genesis.ok());
+  auto verified = ledger::VerifyReceipt(r->result.receipt(), *genesis);
+  ASSERT_TRUE(verified.ok()) << verified.status();
+  EXPECT_EQ(verified->tx.type(), contracts::kRecordTxType);
+  tds::UsageRecordBody body;
+  ASSERT_TRUE(body.ParseFromString(verified->tx.body()));
+  EXPECT_EQ(body.request(), run.request);
+  const tds::Measurement& m = body.measurement();
+  EXPECT_EQ(m.rows_in(), 100u);
+  EXPECT_GT(m.bytes_in(), 100u * 64);  // a 512-bit OT row per cuckoo bin, at least
+  EXPECT_EQ(m.result_digest().size(), 32u);
+  EXPECT_TRUE(m.input_digest().empty());
+  EXPECT_EQ(records.load(), 1);
+  EXPECT_EQ(Counters("c-ot").calls_total(), 1u);
+  EXPECT_EQ(Counters("c-ot").reserved_open(), 0u);
+
+  // Statistics align by the same OT-PSI ("both" tells the provider its matched rows).
+  tds::PsiParams stats = OtParams("both");
+  *stats.add_stats() = Stat("sum", "income");
+  auto s = RunPrepared(Prepare("c-ot", stats));
+  ASSERT_TRUE(s.ok()) << s.status();
+  ASSERT_EQ(s->stats.size(), 1u);
+  EXPECT_EQ(s->stats[0].value(), "3725012.5");  // rows 50..99: sum of 1000·i + 0.25
+  EXPECT_EQ(records.load(), 2);
+}
+
+TEST_F(GatewayTest, AutoRunsEcdhForSmallConsumerSetsAndOtForLargeOnes) {
+  SeedContract("c-auto", BaseTerms(tds::METERING_BATCHED, "consumer_only"));
+  // 100 items < 2^10: ECDH-PSI.
+  ASSERT_EQ(*compute::ChoosePsiProtocol("", "consumer_only", 100), "ecdh");
+  auto small = RunPrepared(Prepare("c-auto", Params("consumer_only")));
+  ASSERT_TRUE(small.ok()) << small.status();
+  EXPECT_EQ(small->protocol, "ecdh");
+  EXPECT_EQ(small->intersection_size, 50u);
+  // 2,000 items: OT-PSI, and a consumer stating ecdh is refused.
+  const std::vector<std::string> ids = ManyIds(2000);  // id-(-900)..id-1099: 100 in the table
+  ASSERT_EQ(*compute::ChoosePsiProtocol("auto", "consumer_only", ids.size()), "ot");
+  tds::PsiParams params = OtParams("consumer_only");
+  params.set_items(ids.size());
+  auto large = sdk::RunPrepared(
+      channel_, 30'000,
+      sdk::PreparePsi(*KeyFromByte(kBank.key), kBank.id, "c-auto", "credit_risk", params), ids);
+  ASSERT_TRUE(large.ok()) << large.status();
+  EXPECT_EQ(large->protocol, "ot");
+  EXPECT_EQ(large->intersection_size, 100u);
+  std::vector<uint64_t> expected;
+  for (uint64_t i = 900; i < 1000; ++i) expected.push_back(i);  // id-0..id-99
+  EXPECT_EQ(large->matched, expected);
+
+  params.set_protocol("ecdh");
+  auto mismatch = sdk::RunPrepared(
+      channel_, 30'000,
+      sdk::PreparePsi(*KeyFromByte(kBank.key), kBank.id, "c-auto", "credit_risk", params), ids);
+  ASSERT_FALSE(mismatch.ok());
+  EXPECT_EQ(mismatch.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(std::string(mismatch.status().message()),
+              HasSubstr("params.protocol: the consumer runs 'ecdh' but contract c-auto "
+                        "(psi_protocol 'auto', output 'consumer_only', 2000 consumer items) runs "
+                        "'ot'"));
+}
+
+TEST_F(GatewayTest, RefusesAProtocolOtherThanTheContractsChoice) {
+  tds::Terms ot = BaseTerms(tds::METERING_STRICT);
+  ot.set_psi_protocol("ot");
+  SeedContract("c-ot", ot);
+  tds::Terms ecdh = BaseTerms(tds::METERING_STRICT);
+  ecdh.set_psi_protocol("ecdh");
+  SeedContract("c-ecdh", ecdh);
+  // "" is what consumers before OT-PSI send: ecdh.
+  ExpectRefused(Prepare("c-ot", Params("both")), absl::StatusCode::kFailedPrecondition,
+                "params.protocol: the consumer runs 'ecdh' but contract c-ot (psi_protocol 'ot', "
+                "output 'both', 100 consumer items) runs 'ot'",
+                "c-ot");
+  ExpectRefused(Prepare("c-ecdh", OtParams("both")), absl::StatusCode::kFailedPrecondition,
+                "params.protocol: the consumer runs 'ot' but contract c-ecdh (psi_protocol "
+                "'ecdh', output 'both', 100 consumer items) runs 'ecdh'",
+                "c-ecdh");
+  tds::PsiParams bogus = Params("both");
+  bogus.set_protocol("rr22");
+  ExpectRefused(Prepare("c-ecdh", bogus), absl::StatusCode::kInvalidArgument,
+                "params.protocol: 'rr22' is not ecdh or ot", "c-ecdh");
+}
+
+TEST_F(GatewayTest, RefusesOtPsiForSizeOnlyNamingWhy) {
+  // A contract that (wrongly: ValidateTerms refuses it) pairs ot with size_only.
+  tds::Terms terms = BaseTerms(tds::METERING_STRICT, "size_only");
+  terms.set_psi_protocol("ot");
+  SeedContract("c-ot-size", terms);
+  ExpectStartRefused(
+      Prepare("c-ot-size", OtParams("size_only")), absl::StatusCode::kFailedPrecondition,
+      "terms.psi_protocol: 'ot' cannot run psi_output 'size_only' (an OT-PSI receiver "
+      "always learns which of its items matched); the contract needs psi_protocol ecdh "
+      "or auto (contract c-ot-size)",
+      "c-ot-size");
+  // Under auto, size_only runs ECDH-PSI whatever the size: a consumer stating ot is refused.
+  SeedContract("c-size", BaseTerms(tds::METERING_STRICT, "size_only"));
+  ExpectStartRefused(Prepare("c-size", OtParams("size_only")),
+                     absl::StatusCode::kFailedPrecondition,
+                     "params.protocol: the consumer runs 'ot' but contract c-size (psi_protocol "
+                     "'auto', output 'size_only', 100 consumer items) runs 'ecdh'",
+                     "c-size");
+}
+
+// A consumer link that breaks its own protocol stream: truncates its `victim`-th message by one
+// byte, or (truncate = false) closes the link instead of sending it.
+class BreakingLink : public compute::Link {
+ public:
+  BreakingLink(compute::Link* inner, int victim, bool truncate)
+      : inner_(inner), victim_(victim), truncate_(truncate) {}
+  absl::Status Send(std::string message) override {
+    if (++sent_ == victim_) {
+      if (!truncate_) {
+        inner_->Close();
+        return absl::UnavailableError("closed by the test");
+      }
+      message.pop_back();
+    }
+    return inner_->Send(std::move(message));
+  }
+  absl::StatusOr<std::string> Recv() override { return inner_->Recv(); }
+  void Close() override { inner_->Close(); }
+
+ private:
+  compute::Link* const inner_;
+  const int victim_;
+  const bool truncate_;
+  int sent_ = 0;
+};
+
+TEST_F(GatewayTest, AMalformedOrTruncatedOtStreamEndsTheRunWithNothingRecorded) {
+  tds::Terms terms = BaseTerms(tds::METERING_STRICT);
+  terms.set_psi_protocol("ot");
+  SeedContract("c-ot", terms);
+  std::atomic<int> records{0};
+  filter_ = [&](std::string envelope, ledger::Ledger::Done done) {
+    if (TypeOf(envelope) == contracts::kRecordTxType) ++records;
+    ledger_->Submit(std::move(envelope), std::move(done));
+  };
+  // The receiver sends hello (1), the base-OT point (2), then the OT-extension columns (3).
+  struct Case {
+    int victim;
+    bool truncate;
+    const char* provider_says;
+  };
+  for (const Case& c : {Case{3, true, "kkrt psi sender: the receiver's columns"},
+                        Case{1, true, "kkrt psi sender"}, Case{3, false, ""}}) {
+    SCOPED_TRACE(absl::StrCat("message ", c.victim, c.truncate ? " truncated" : " never sent"));
+    sdk::PreparedRun run = Prepare("c-ot", OtParams("both"));
+    auto stub = tds::Compute::NewStub(channel_);
+    grpc::ClientContext ctx;
+    auto stream = stub->Run(&ctx);
+    tds::ComputeMessage start;
+    start.mutable_start()->set_request(run.request);
+    start.mutable_start()->set_params(run.params);
+    ASSERT_TRUE(stream->Write(start));
+    compute::StreamLink<grpc::ClientReaderWriter<tds::ComputeMessage, tds::ComputeMessage>> link(
+        stream.get(), [&ctx] { ctx.TryCancel(); });
+    BreakingLink broken(&link, c.victim, c.truncate);
+    compute::psi::KkrtPsiOptions options;
+    options.output = compute::psi::PsiOutput::kBoth;
+    options.threads = 1;
+    auto psi =
+        compute::psi::RunKkrtPsi(compute::psi::PsiRole::kReceiver, ConsumerIds(), options, broken);
+    EXPECT_FALSE(psi.ok()) << "the consumer learned a result from a broken run";
+    if (!c.truncate) ctx.TryCancel();
+    grpc::Status status = stream->Finish();
+    EXPECT_FALSE(status.ok());
+    if (*c.provider_says != '\0') {
+      EXPECT_THAT(status.error_message(), HasSubstr(c.provider_says));
+    }
+  }
+  // Nothing was recorded as delivered; each run's reservation stays open until it expires.
+  EXPECT_EQ(records.load(), 0);
+  EXPECT_EQ(Counters("c-ot").calls_total(), 0u);
+  std::lock_guard<std::mutex> lock(reports_mu_);
+  for (const RunReport& r : reports_) EXPECT_FALSE(r.recorded);
+}
+
+// --- Anonymous query through the gate. ---
+
+tds::Terms QueryTerms(tds::MeteringMode mode, uint32_t k = 10) {
+  tds::Terms t = BaseTerms(mode);
+  t.clear_operations();
+  t.add_operations("query");
+  t.set_query_k(k);
+  return t;
+}
+
+class GatewayQueryTest : public GatewayTest {
+ protected:
+  sdk::PreparedQuery PrepareQuery(const std::string& contract_id, std::vector<std::string> columns,
+                                  uint64_t identifiers, uint64_t min_k = 10) {
+    tds::QueryParams params;
+    for (std::string& c : columns) params.add_columns(std::move(c));
+    params.set_identifiers(identifiers);
+    params.set_min_k(min_k);
+    return sdk::PrepareQuery(*KeyFromByte(kBank.key), kBank.id, contract_id, "credit_risk", params);
+  }
+
+  absl::StatusOr<sdk::QueryRunResult> RunQuery(const sdk::PreparedQuery& run,
+                                               const std::vector<std::string>& ids) {
+    return sdk::RunPreparedQuery(channel_, 30'000, run, ids);
+  }
+
+  // As ExpectRefused, for a query.
+  void ExpectQueryRefused(const sdk::PreparedQuery& run, const std::vector<std::string>& ids,
+                          absl::StatusCode code, const std::string& message,
+                          const std::string& contract_id) {
+    const int scans = Scans();
+    const tds::UsageCounters before = Counters(contract_id);
+    const uint64_t height = ledger_->Status().height;
+    auto r = RunQuery(run, ids);
+    ASSERT_FALSE(r.ok()) << "expected a refusal containing: " << message;
+    EXPECT_EQ(r.status().code(), code) << r.status();
+    EXPECT_THAT(std::string(r.status().message()), HasSubstr(message));
+    EXPECT_EQ(Scans(), scans) << "a refused query read data";
+    EXPECT_EQ(Counters(contract_id).SerializeAsString(), before.SerializeAsString());
+    EXPECT_EQ(ledger_->Status().height, height) << "a refused query submitted a transaction";
+  }
+};
+
+TEST_F(GatewayQueryTest, ReturnsThePermittedColumnsOfPresentIdsAndNothingForAbsentOnes) {
+  SeedContract("c-q", QueryTerms(tds::METERING_STRICT));
+  // One present, one absent, then a batch with a duplicate.
+  auto one = RunQuery(PrepareQuery("c-q", {"income", "region"}, 1), {"id-7"});
+  ASSERT_TRUE(one.ok()) << one.status();
+  ASSERT_EQ(one->answers.size(), 1u);
+  EXPECT_TRUE(one->answers[0].found);
+  EXPECT_THAT(one->answers[0].columns, ::testing::ElementsAre("7000.25", "north"));
+  EXPECT_THAT(one->columns, ::testing::ElementsAre("income", "region"));
+
+  auto none = RunQuery(PrepareQuery("c-q", {"income", "region"}, 1), {"id-100"});
+  ASSERT_TRUE(none.ok()) << none.status();
+  ASSERT_EQ(none->answers.size(), 1u);
+  EXPECT_FALSE(none->answers[0].found);
+  EXPECT_TRUE(none->answers[0].columns.empty());
+
+  const std::vector<std::string> batch = {"id-42", "nobody", "id-99", "id-42", "id-0"};
+  auto many = RunQuery(PrepareQuery("c-q", {"age", "income"}, batch.size()), batch);
+  ASSERT_TRUE(many.ok()) << many.status();
+  ASSERT_EQ(many->answers.size(), batch.size());
+  EXPECT_THAT(many->answers[0].columns, ::testing::ElementsAre("62", "42000.25"));
+  EXPECT_FALSE(many->answers[1].found);
+  EXPECT_THAT(many->answers[2].columns, ::testing::ElementsAre("69", "99000.25"));
+  EXPECT_THAT(many->answers[3].columns, ::testing::ElementsAre("62", "42000.25"));
+  EXPECT_THAT(many->answers[4].columns, ::testing::ElementsAre("20", "0.25"));
+
+  // Metered per identifier, strictly: the receipt proves the record, rows_out = identifiers.
+  auto genesis = ledger::GenesisInfo::Parse(genesis_json_, "genesis");
+  ASSERT_TRUE(genesis.ok());
+  auto verified = ledger::VerifyReceipt(many->result.receipt(), *genesis);
+  ASSERT_TRUE(verified.ok()) << verified.status();
+  const tds::Measurement& m = many->result.measurement();
+  EXPECT_EQ(m.rows_in(), 100u);
+  EXPECT_EQ(m.rows_out(), batch.size());
+  EXPECT_EQ(m.input_digest().size(), 32u);
+  EXPECT_GT(m.bytes_out(), 0u);
+  auto record = contracts::ReadUsageRecord(ledger_->state(), verified->index);
+  ASSERT_TRUE(record.ok() && record->has_value());
+  EXPECT_EQ((*record)->operation(), "query");
+  EXPECT_THAT((*record)->columns(), ::testing::ElementsAre("age", "income"));
+  EXPECT_EQ((*record)->violations_size(), 0);
+  const tds::UsageCounters counters = Counters("c-q");
+  EXPECT_EQ(counters.calls_total(), 3u);
+  EXPECT_EQ(counters.rows_total(), 1u + 1u + batch.size());
+  EXPECT_EQ(counters.reserved_open(), 0u);
+  // The table was prepared once per column selection, not per query.
+  EXPECT_EQ(gateway_->query_tables().prepared(), 2u);
+}
+
+TEST_F(GatewayQueryTest, UsageRecordHoldsCountsAndDigestsNeverIdentifiers) {
+  SeedContract("c-q", QueryTerms(tds::METERING_BATCHED));
+  const std::vector<std::string> ids = {"id-73", "absent-customer-9917", "id-18"};
+  auto r = RunQuery(PrepareQuery("c-q", {"income"}, ids.size()), ids);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_TRUE(r->answers[0].found);
+  EXPECT_FALSE(r->answers[1].found);
+  auto txid = HashFromBytes(r->result.usage_txid(), "txid");
+  ASSERT_TRUE(txid.ok());
+  absl::StatusOr<ledger::TxRecord> tx;
+  for (int i = 0; i < 500; ++i) {
+    tx = ledger_->GetTransaction(*txid);
+    if (tx.ok()) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  ASSERT_TRUE(tx.ok()) << tx.status();
+  auto receipt = ledger_->GetReceipt(*txid);
+  ASSERT_TRUE(receipt.ok()) << receipt.status();
+  auto record = contracts::ReadUsageRecord(ledger_->state(), receipt->index());
+  ASSERT_TRUE(record.ok() && record->has_value());
+  EXPECT_EQ((*record)->measurement().rows_out(), 3u);
+  EXPECT_EQ((*record)->measurement().input_digest().size(), 32u);
+  // Nowhere in what the ledger holds — the transaction (the consumer's signed request and the
+  // measurement), the record in state, the receipt — does an identifier appear.
+  const std::string everything =
+      absl::StrCat(receipt->SerializeAsString(), (*record)->SerializeAsString(), r->request);
+  for (const std::string& id : ids) {
+    EXPECT_EQ(everything.find(id), std::string::npos) << id << " is in the usage record";
+  }
+}
+
+TEST_F(GatewayQueryTest, StrictQueryWhoseRecordIsRefusedAnswersNothing) {
+  SeedContract("c-q", QueryTerms(tds::METERING_STRICT));
+  filter_ = [this](std::string envelope, ledger::Ledger::Done done) {
+    if (TypeOf(envelope) == contracts::kRecordTxType) {
+      done(absl::FailedPreconditionError("simulated ledger refusal"));
+      return;
+    }
+    ledger_->Submit(std::move(envelope), std::move(done));
+  };
+  auto r = RunQuery(PrepareQuery("c-q", {"income"}, 1), {"id-7"});
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(std::string(r.status().message()),
+              HasSubstr("usage.record: simulated ledger refusal"));
+  EXPECT_EQ(Counters("c-q").calls_total(), 0u);
+}
+
+TEST_F(GatewayQueryTest, RefusalsNameWhatFailedReadNothingAndMeterNothing) {
+  SeedContract("c-q", QueryTerms(tds::METERING_STRICT, 10));
+  tds::Terms narrow = QueryTerms(tds::METERING_STRICT);
+  narrow.clear_columns();
+  narrow.add_columns("id_hash");
+  narrow.add_columns("income");
+  narrow.set_max_rows_per_call(2);
+  SeedContract("c-narrow", narrow);
+  SeedContract("c-psi", BaseTerms(tds::METERING_STRICT));  // psi and stats only
+
+  // The consumer requires more anonymity than the contract gives.
+  ExpectQueryRefused(PrepareQuery("c-q", {"income"}, 1, /*min_k=*/11), {"id-7"},
+                     absl::StatusCode::kFailedPrecondition,
+                     "params.min_k: the consumer requires buckets of at least 11 rows; contract "
+                     "c-q sets query_k 10",
+                     "c-q");
+  // A column the contract does not permit.
+  ExpectQueryRefused(PrepareQuery("c-narrow", {"income", "age"}, 1), {"id-7"},
+                     absl::StatusCode::kPermissionDenied,
+                     "terms.columns: 'age' not permitted by contract c-narrow", "c-narrow");
+  // An operation the contract does not grant.
+  ExpectQueryRefused(PrepareQuery("c-psi", {"income"}, 1), {"id-7"},
+                     absl::StatusCode::kPermissionDenied,
+                     "terms.operations: 'query' is not permitted by contract c-psi (allowed: "
+                     "'psi', 'stats')",
+                     "c-psi");
+  // More identifiers than the contract allows per call.
+  ExpectQueryRefused(PrepareQuery("c-narrow", {"income"}, 3), {"id-1", "id-2", "id-3"},
+                     absl::StatusCode::kResourceExhausted,
+                     "terms.max_rows_per_call: a query of 3 identifiers exceeds the 2 per call of "
+                     "contract c-narrow",
+                     "c-narrow");
+  // Parameters whose columns differ from the signed request's.
+  sdk::PreparedQuery run = PrepareQuery("c-q", {"income"}, 1);
+  tds::QueryParams other = run.query;
+  other.add_columns("age");
+  sdk::PreparedQuery forged =
+      sdk::PrepareQuery(*KeyFromByte(kBank.key), kBank.id, "c-q", "credit_risk", other);
+  forged.request =
+      sdk::BuildUsageRequest(*KeyFromByte(kBank.key), kBank.id, "c-q", "query", "credit_risk",
+                             {"income"}, std::string(AsBytes(Sha256(forged.params))), "");
+  ExpectQueryRefused(forged, {"id-7"}, absl::StatusCode::kInvalidArgument,
+                     "params.columns: [income,age] differ from the request's signed columns "
+                     "[income]",
+                     "c-q");
+  // No identifiers, no columns.
+  ExpectQueryRefused(PrepareQuery("c-q", {"income"}, 0), {"id-7"},
+                     absl::StatusCode::kInvalidArgument,
+                     "params.identifiers: 0; a query asks for at least one", "c-q");
+  ExpectQueryRefused(PrepareQuery("c-q", {}, 1), {"id-7"}, absl::StatusCode::kInvalidArgument,
+                     "params.columns: name at least one column to return", "c-q");
+}
+
+TEST_F(GatewayQueryTest, ABatchLargerThanAnnouncedIsRefusedAndNothingIsRecorded) {
+  SeedContract("c-q", QueryTerms(tds::METERING_STRICT));
+  // Signed for 1 identifier, sends 2: the provider's protocol refuses the hello.
+  auto r = RunQuery(PrepareQuery("c-q", {"income"}, 1), {"id-1", "id-2"});
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(Counters("c-q").calls_total(), 0u);
 }
 
 // --- Sources. ---

@@ -8,10 +8,12 @@
 #include <utility>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "common/bytes.h"
 #include "common/file.h"
+#include "google/protobuf/struct.pb.h"
 #include "ledger/genesis.h"
 #include "ledger/receipt.h"
 #include "sdk/cli/id_table.h"
@@ -25,7 +27,12 @@ namespace {
 
 struct RunArgs {
   std::string contract, input, column, purpose, output, out, genesis;
+  std::string protocol = "auto";
   std::vector<std::string> stats;
+  // query: ids on the command line (instead of --input), the columns wanted, the smallest k.
+  std::vector<std::string> ids;
+  std::vector<std::string> columns;
+  uint64_t min_k = 0;
   OutputFormat format = OutputFormat::kTable;
 };
 
@@ -39,12 +46,14 @@ struct Prepared {
 
 absl::StatusOr<Prepared> Prepare(const GlobalOptions& g, const RunArgs& a) {
   Prepared p;
-  absl::StatusOr<IdTable> table = IdTable::Read(a.input, a.column);
-  if (!table.ok()) return table.status();
-  if (table->ids().empty()) {
-    return absl::InvalidArgumentError(a.input + ": no ids (only a header row)");
+  if (a.ids.empty()) {
+    absl::StatusOr<IdTable> table = IdTable::Read(a.input, a.column);
+    if (!table.ok()) return table.status();
+    if (table->ids().empty()) {
+      return absl::InvalidArgumentError(a.input + ": no ids (only a header row)");
+    }
+    p.table = *std::move(table);
   }
-  p.table = *std::move(table);
   if (!a.genesis.empty()) {
     absl::StatusOr<ledger::GenesisInfo> genesis = ledger::GenesisInfo::Load(a.genesis);
     if (!genesis.ok()) {
@@ -105,12 +114,13 @@ int RunPsi(const GlobalOptions& g, const RunArgs& a) {
 
   ProgressLine progress(std::cerr, "psi", ProgressLine::StderrIsTty());
   absl::StatusOr<sdk::PsiRunResult> run =
-      p->client->RunPsi(a.contract, a.purpose, ids, a.output, ProgressTo(progress));
+      p->client->RunPsi(a.contract, a.purpose, ids, a.output, ProgressTo(progress), a.protocol);
   progress.Finish();
   if (!run.ok()) return Fail(run.status());
 
   std::string summary = "matched " + std::to_string(run->intersection_size) + " of " +
-                        std::to_string(ids.size()) + " ids";
+                        std::to_string(ids.size()) + " ids (" +
+                        (run->protocol == "ot" ? "OT-PSI" : "ECDH-PSI") + ")";
   if (!a.out.empty()) {
     if (run->matched.empty() && run->intersection_size > 0) {
       summary += "; no rows written (the contract reveals only the intersection size)";
@@ -195,6 +205,54 @@ int RunStats(const GlobalOptions& g, const RunArgs& a) {
   return 0;
 }
 
+// `tds run query`: one row per identifier — id, found, the requested columns.
+int RunQuery(const GlobalOptions& g, const RunArgs& a) {
+  if (a.ids.empty() == a.input.empty()) {
+    return Fail(absl::InvalidArgumentError(
+        "run query: give the identifiers either with --id (repeatable) or with --input"));
+  }
+  absl::StatusOr<Prepared> p = Prepare(g, a);
+  if (!p.ok()) return Fail(p.status());
+  const std::vector<std::string>& ids = p->table.has_value() ? p->table->ids() : a.ids;
+  std::vector<std::string> columns;
+  for (const std::string& list : a.columns) {
+    for (absl::string_view c : absl::StrSplit(list, ',', absl::SkipEmpty())) {
+      columns.emplace_back(c);
+    }
+  }
+  absl::StatusOr<sdk::QueryRunResult> run =
+      p->client->RunQuery(a.contract, a.purpose, ids, columns, a.min_k);
+  if (!run.ok()) return Fail(run.status());
+
+  std::vector<std::string> header = {"id", "found"};
+  header.insert(header.end(), run->columns.begin(), run->columns.end());
+  Listing listing(header);
+  uint64_t found = 0;
+  for (size_t i = 0; i < ids.size() && i < run->answers.size(); ++i) {
+    const compute::query::QueryAnswer& answer = run->answers[i];
+    google::protobuf::Struct row;
+    (*row.mutable_fields())["id"].set_string_value(ids[i]);
+    (*row.mutable_fields())["found"].set_bool_value(answer.found);
+    std::vector<std::string> cells = {ids[i], answer.found ? "yes" : "no"};
+    google::protobuf::Struct* values = (*row.mutable_fields())["columns"].mutable_struct_value();
+    for (size_t c = 0; c < run->columns.size(); ++c) {
+      const std::string value = answer.found && c < answer.columns.size() ? answer.columns[c] : "";
+      cells.push_back(value);
+      if (answer.found) (*values->mutable_fields())[run->columns[c]].set_string_value(value);
+    }
+    if (answer.found) ++found;
+    listing.AddRow(std::move(cells), row);
+  }
+  absl::StatusOr<std::string> record = DescribeRecord(run->result, p->genesis);
+  if (!record.ok()) return Fail(record.status());
+  listing.Print(std::cout, a.format);
+  // stdout is the listing (parsable in json and csv); the summary goes to stderr.
+  std::cerr << "found " << found << " of " << ids.size() << " ids (anonymous query; "
+            << run->result.measurement().rows_out() << " identifier(s) metered); " << *record
+            << "\n";
+  return 0;
+}
+
 void AddCommonOptions(CLI::App* sub, RunArgs* a) {
   sub->add_option("--contract", a->contract, "ACTIVE contract with the provider")->required();
   sub->add_option("--input", a->input, "CSV with a header row; one column holds the ids")
@@ -224,6 +282,10 @@ void AddRunCommands(CLI::App& app, Context& ctx) {
   AddCommonOptions(psi, pa.get());
   psi->add_option("--output", pa->output, "What the run reveals (default: the contract's)")
       ->check(CLI::IsMember({"consumer_only", "both", "size_only"}));
+  psi->add_option("--protocol", pa->protocol,
+                  "PSI protocol: auto (default: the contract's choice for this set size), ecdh "
+                  "or ot")
+      ->check(CLI::IsMember({"auto", "ecdh", "ot"}));
   psi->add_option("--out", pa->out,
                   "Write the header and the matched rows of --input here (not overwritten)");
   psi->footer(
@@ -245,6 +307,35 @@ void AddRunCommands(CLI::App& app, Context& ctx) {
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
   AddOutputOption(stats, &sa->format);
   OnRun(stats, ctx, [&g, sa] { return RunStats(g, *sa); });
+
+  auto qa = std::make_shared<RunArgs>();
+  CLI::App* query = run->add_subcommand(
+      "query",
+      "Anonymous query: look identifiers up in the provider's table without revealing them");
+  query->add_option("--contract", qa->contract, "ACTIVE contract with the provider")->required();
+  query->add_option("--id", qa->ids, "An identifier to look up (repeatable)")
+      ->expected(1)
+      ->allow_extra_args(false)
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+  query->add_option("--input", qa->input, "CSV with a header row; one column holds the ids");
+  query->add_option("--column", qa->column, "Header name of the id column (default: the first)");
+  query->add_option("--columns", qa->columns,
+                    "Columns to return, comma-separated (default: every column the contract "
+                    "permits)");
+  query->add_option("--min-k", qa->min_k,
+                    "Refuse unless every id hides among at least K rows (default: the "
+                    "contract's query_k)");
+  query->add_option("--purpose", qa->purpose,
+                    "Purpose of this run (default: the contract's only purpose)");
+  query->add_option("--genesis", qa->genesis,
+                    "Genesis file you trust: verify the usage receipt locally");
+  AddOutputOption(query, &qa->format);
+  query->footer(
+      "The provider learns how many ids you asked and, per id, a bucket of at least k rows it\n"
+      "could be among; not the ids, and not whether they were found. Metered per id.\n"
+      "Example:\n  tds --node provider:7400 --key bank.key run query --contract c-... --id "
+      "110101199001011234 --columns score,segment");
+  OnRun(query, ctx, [&g, qa] { return RunQuery(g, *qa); });
 }
 
 }  // namespace tds::cli
