@@ -305,6 +305,23 @@ class GatewayTest : public ::testing::Test {
     EXPECT_EQ(ledger_->Status().height, height) << "a refused run submitted a transaction";
   }
 
+  // A Compute.Run stream opened by hand with `run`'s ComputeStart, for tests that drive the
+  // consumer's side themselves.
+  struct RawRun {
+    grpc::ClientContext ctx;
+    std::unique_ptr<grpc::ClientReaderWriter<tds::ComputeMessage, tds::ComputeMessage>> stream;
+    bool started = false;  // the start message was written
+  };
+  std::unique_ptr<RawRun> StartRaw(const sdk::PreparedRun& run) {
+    auto raw = std::make_unique<RawRun>();
+    raw->stream = tds::Compute::NewStub(channel_)->Run(&raw->ctx);
+    tds::ComputeMessage start;
+    start.mutable_start()->set_request(run.request);
+    start.mutable_start()->set_params(run.params);
+    raw->started = raw->stream->Write(start);
+    return raw;
+  }
+
   // As ExpectRefused, but the consumer only opens the run and waits for the node's answer (no
   // protocol of its own that could fail first, e.g. an OT-PSI receiver refusing size_only).
   void ExpectStartRefused(const sdk::PreparedRun& run, absl::StatusCode code,
@@ -312,13 +329,10 @@ class GatewayTest : public ::testing::Test {
     const int scans = Scans();
     const tds::UsageCounters before = Counters(contract_id);
     const uint64_t height = ledger_->Status().height;
-    auto stub = tds::Compute::NewStub(channel_);
-    grpc::ClientContext ctx;
-    auto stream = stub->Run(&ctx);
-    tds::ComputeMessage start;
-    start.mutable_start()->set_request(run.request);
-    start.mutable_start()->set_params(run.params);
-    ASSERT_TRUE(stream->Write(start));
+    std::unique_ptr<RawRun> raw = StartRaw(run);
+    ASSERT_TRUE(raw->started);
+    grpc::ClientContext& ctx = raw->ctx;
+    auto& stream = raw->stream;
     tds::ComputeMessage ignored;
     while (stream->Read(&ignored)) {
     }
@@ -767,13 +781,10 @@ TEST_F(GatewayTest, StrictRefusalAtTheReleaseGateLeavesTheConsumerWithNothing) {
     ledger_->Submit(std::move(envelope), std::move(done));
   };
   sdk::PreparedRun run = Prepare("c-1", Params("both"));
-  auto stub = tds::Compute::NewStub(channel_);
-  grpc::ClientContext ctx;
-  auto stream = stub->Run(&ctx);
-  tds::ComputeMessage start;
-  start.mutable_start()->set_request(run.request);
-  start.mutable_start()->set_params(run.params);
-  ASSERT_TRUE(stream->Write(start));
+  std::unique_ptr<RawRun> raw = StartRaw(run);
+  ASSERT_TRUE(raw->started);
+  grpc::ClientContext& ctx = raw->ctx;
+  auto& stream = raw->stream;
   compute::StreamLink<grpc::ClientReaderWriter<tds::ComputeMessage, tds::ComputeMessage>> link(
       stream.get(), [&ctx] { ctx.TryCancel(); });
   compute::psi::EcdhPsiOptions options;
@@ -1043,13 +1054,10 @@ TEST_F(GatewayTest, AMalformedOrTruncatedOtStreamEndsTheRunWithNothingRecorded) 
                         Case{1, true, "kkrt psi sender"}, Case{3, false, ""}}) {
     SCOPED_TRACE(absl::StrCat("message ", c.victim, c.truncate ? " truncated" : " never sent"));
     sdk::PreparedRun run = Prepare("c-ot", OtParams("both"));
-    auto stub = tds::Compute::NewStub(channel_);
-    grpc::ClientContext ctx;
-    auto stream = stub->Run(&ctx);
-    tds::ComputeMessage start;
-    start.mutable_start()->set_request(run.request);
-    start.mutable_start()->set_params(run.params);
-    ASSERT_TRUE(stream->Write(start));
+    std::unique_ptr<RawRun> raw = StartRaw(run);
+    ASSERT_TRUE(raw->started);
+    grpc::ClientContext& ctx = raw->ctx;
+    auto& stream = raw->stream;
     compute::StreamLink<grpc::ClientReaderWriter<tds::ComputeMessage, tds::ComputeMessage>> link(
         stream.get(), [&ctx] { ctx.TryCancel(); });
     BreakingLink broken(&link, c.victim, c.truncate);
