@@ -1,7 +1,9 @@
 // Consensus simulator sweep: runs the seeded scenario of tests/consensus_sim.h (chaos, heal,
 // liveness; crashes and Byzantine replicas) for seeds 1..N on T threads.
 //
-//   consensus_sim_bench [--seeds N] [--threads T]   seeds 1..N (default 100000), T threads (2)
+//   consensus_sim_bench [--seeds N] [--first S] [--threads T]
+//       seeds S..S+N-1 (default 1..100000) on T threads (2); a line of progress on stderr every
+//       5,000 seeds (a long sweep can be split into ranges, or resumed)
 //   consensus_sim_bench --seed S [--verbose]        one seed; --verbose traces every step
 //
 // Prints human-readable figures, then a last machine-readable line:
@@ -26,10 +28,11 @@ namespace {
 namespace sim = ::tds::consensus::sim;
 
 [[noreturn]] void Usage(const char* message) {
-  std::fprintf(stderr,
-               "error: %s\nusage: consensus_sim_bench [--seeds N] [--threads T] | --seed S "
-               "[--verbose]\n",
-               message);
+  std::fprintf(
+      stderr,
+      "error: %s\nusage: consensus_sim_bench [--seeds N] [--first S] [--threads T] | --seed S "
+      "[--verbose]\n",
+      message);
   std::exit(2);
 }
 
@@ -77,6 +80,7 @@ int main(int argc, char** argv) {
   uint64_t seeds = 100'000;
   uint64_t threads = 2;
   uint64_t only = 0;
+  uint64_t from = 1;
   bool verbose = false;
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
@@ -87,6 +91,8 @@ int main(int argc, char** argv) {
     if (i + 1 >= argc) Usage(("missing value for " + arg).c_str());
     if (arg == "--seeds") {
       seeds = ParseCount("--seeds needs a positive count", argv[++i]);
+    } else if (arg == "--first") {
+      from = ParseCount("--first needs a positive seed", argv[++i]);
     } else if (arg == "--threads") {
       threads = ParseCount("--threads needs a positive count", argv[++i]);
     } else if (arg == "--seed") {
@@ -98,8 +104,8 @@ int main(int argc, char** argv) {
 
   sim::SimOptions options;
   options.verbose = verbose;
-  const uint64_t first = only != 0 ? only : 1;
-  const uint64_t last = only != 0 ? only : seeds;
+  const uint64_t first = only != 0 ? only : from;
+  const uint64_t last = only != 0 ? only : from + seeds - 1;
   if (only != 0) threads = 1;
 
   Totals totals;
@@ -112,6 +118,13 @@ int main(int argc, char** argv) {
       std::lock_guard<std::mutex> lock(mu);
       totals.Add(seed, r);
       if (!r.ok) std::fprintf(stderr, "FAIL seed %llu\n", static_cast<unsigned long long>(seed));
+      if (totals.seeds % 5000 == 0) {
+        const double s =
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+        std::fprintf(stderr, "progress: %llu seeds, %llu failures, %.1f seeds/s\n",
+                     static_cast<unsigned long long>(totals.seeds),
+                     static_cast<unsigned long long>(totals.failures), totals.seeds / s);
+      }
     }
   };
   std::vector<std::thread> pool;
