@@ -33,9 +33,7 @@
 namespace tds::consensus::sim {
 
 // What Byzantine replicas may do (bit set). Each Byzantine replica picks a non-empty subset
-// from the seed. kCensor is not among the defaults: the core does not yet replace a leader that
-// keeps the chain moving without anyone's transactions (see the disabled test
-// ConsensusSim.CensoringLeaderIsReplaced).
+// from the seed.
 enum Attack : uint32_t {
   kEquivocate = 1 << 0,  // two proposals per round to two halves; builds on QCs it assembles
   kDoubleVote = 1 << 1,  // a second vote, for another block, in each round it votes
@@ -45,7 +43,7 @@ enum Attack : uint32_t {
   kMalformed = 1 << 5,    // random bytes, truncated and bit-flipped serializations
   kSilent = 1 << 6,       // drops some of its own messages
   kCensor = 1 << 7,       // as leader, proposes empty blocks in place of its core's
-  kDefaultAttacks = (1 << 7) - 1,
+  kDefaultAttacks = (1 << 8) - 1,
 };
 
 struct NetworkOptions {

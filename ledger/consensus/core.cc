@@ -445,9 +445,12 @@ class Core::Impl {
       if (!Known(info->id) && round > root_round_) Request(from, info->id);
       const bool same_view = ViewOf(round + 1) == safety_.view();
       AdvanceRound(round + 1);
-      if (same_view) {
+      // Progress in this view: a block with transactions certified, or an empty one that
+      // certifies such a block, or nothing waiting. A leader that keeps the chain moving with
+      // empty blocks while transactions wait does not count, so it is timed out and replaced.
+      if (same_view && (!qc.block().header().empty() || ChainNeedsBlocks() || !app_.HasWork())) {
         consecutive_timeouts_ = 0;
-        ArmTimer();  // progress in this view
+        ArmTimer();
       }
     }
   }
