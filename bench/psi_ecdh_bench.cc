@@ -18,36 +18,23 @@
 // holds both parties and both input sets. The intersection found is checked against the known
 // overlap. Last line: "psi-ecdh n=<n> wall_s=<s> floor_s=<s> ratio=<wall/floor> peak_rss_mb=<mb>".
 
-#include <sys/resource.h>
-
 #include <algorithm>
-#include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <string>
 #include <thread>
-#include <utility>
 #include <vector>
 
+#include "bench/compute_bench_util.h"
 #include "compute/psi/ecdh_psi.h"
 #include "compute/psi/x25519.h"
-#include "compute/socket_link.h"
 
 namespace tds::compute::psi {
 namespace {
 
-using Clock = std::chrono::steady_clock;
-
-double Seconds(Clock::time_point since) {
-  return std::chrono::duration<double>(Clock::now() - since).count();
-}
-
-[[noreturn]] void Die(const std::string& what) {
-  std::fprintf(stderr, "psi_ecdh_bench: %s\n", what.c_str());
-  std::exit(1);
-}
+using namespace tds::compute_bench;
 
 struct Flags {
   uint64_t n = uint64_t{1} << 20;
@@ -58,65 +45,31 @@ struct Flags {
   uint64_t floor_ops = 200'000;
 };
 
-uint64_t ParseCount(const char* flag, const char* v) {
-  char* end = nullptr;
-  errno = 0;
-  const double d = std::strtod(v, &end);  // accepts 1e7 as well as 10000000
-  if (errno != 0 || end == v || *end != '\0' || d < 0 || d > 1e12 ||
-      d != static_cast<uint64_t>(d)) {
-    Die(std::string(flag) + ": not a count: " + v);
-  }
-  return static_cast<uint64_t>(d);
-}
-
 Flags ParseFlags(int argc, char** argv) {
   Flags f;
-  for (int i = 1; i < argc; ++i) {
-    const std::string arg = argv[i];
-    auto value = [&]() -> const char* {
-      if (i + 1 >= argc) Die(arg + " needs a value");
-      return argv[++i];
-    };
-    if (arg == "--n") {
-      f.n = ParseCount("--n", value());
-    } else if (arg == "--overlap") {
-      f.overlap = std::strtod(value(), nullptr);
-      if (!(f.overlap >= 0 && f.overlap <= 1)) Die("--overlap must be in [0, 1]");
-    } else if (arg == "--threads") {
-      f.threads = static_cast<int>(ParseCount("--threads", value()));
-    } else if (arg == "--chunk") {
-      f.chunk = ParseCount("--chunk", value());
-    } else if (arg == "--floor-ops") {
-      f.floor_ops = std::max<uint64_t>(2, ParseCount("--floor-ops", value()));
-    } else if (arg == "--output") {
-      const std::string m = value();
-      if (m == "consumer-only") {
-        f.output = PsiOutput::kConsumerOnly;
-      } else if (m == "both") {
-        f.output = PsiOutput::kBoth;
-      } else if (m == "size-only") {
-        f.output = PsiOutput::kSizeOnly;
-      } else {
-        Die("--output must be consumer-only, both or size-only");
-      }
-    } else if (arg == "-h" || arg == "--help") {
-      std::printf(
-          "usage: psi_ecdh_bench [--n N] [--overlap F] [--threads T] [--chunk C]\n"
-          "                      [--output consumer-only|both|size-only] [--floor-ops K]\n");
-      std::exit(0);
+  FlagReader flags(
+      "psi_ecdh_bench",
+      "usage: psi_ecdh_bench [--n N] [--overlap F] [--threads T] [--chunk C]\n"
+      "                      [--output consumer-only|both|size-only] [--floor-ops K]\n",
+      argc, argv);
+  while (flags.Next()) {
+    if (flags.Is("--n")) {
+      f.n = flags.Count();
+    } else if (flags.Is("--overlap")) {
+      f.overlap = flags.Fraction();
+    } else if (flags.Is("--threads")) {
+      f.threads = static_cast<int>(flags.Count());
+    } else if (flags.Is("--chunk")) {
+      f.chunk = flags.Count();
+    } else if (flags.Is("--floor-ops")) {
+      f.floor_ops = std::max<uint64_t>(2, flags.Count());
+    } else if (flags.Is("--output")) {
+      f.output = flags.Output(/*size_only=*/true);
     } else {
-      Die("unknown flag " + arg);
+      flags.Unknown();
     }
   }
   return f;
-}
-
-// Identifier k: 15 characters (short-string optimised, no heap block per item).
-std::string Id(uint64_t k) {
-  char buf[16];
-  std::snprintf(buf, sizeof(buf), "u%014llx",
-                static_cast<unsigned long long>(k & 0xffffffffffffffull));
-  return std::string(buf, 15);
 }
 
 constexpr uint64_t kTimingBlock = 10'000;
@@ -134,22 +87,9 @@ void TimeScalarMult(uint64_t ops, std::vector<double>& blocks) {
       if (!key.Mask(p, q)) Die("low-order point while timing");
       std::memcpy(p, q, kPointBytes);
     }
-    blocks.push_back(Seconds(start) / static_cast<double>(block));
+    blocks.push_back(SecondsSince(start) / static_cast<double>(block));
     ops -= block;
   }
-}
-
-double Median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v.size() % 2 ? v[v.size() / 2] : (v[v.size() / 2 - 1] + v[v.size() / 2]) / 2;
-}
-
-// User + system CPU seconds of this process so far.
-double CpuSeconds() {
-  rusage u{};
-  getrusage(RUSAGE_SELF, &u);
-  return u.ru_utime.tv_sec + u.ru_utime.tv_usec * 1e-6 + u.ru_stime.tv_sec +
-         u.ru_stime.tv_usec * 1e-6;
 }
 
 // Whole-machine CPU time from /proc/stat (all cores, in clock ticks): {idle, total}. Lets the
@@ -167,18 +107,6 @@ std::pair<double, double> MachineTicks() {
   return {static_cast<double>(v[3] + v[4]), total};  // idle + iowait
 }
 
-double PeakRssMb() {
-  rusage u{};
-  getrusage(RUSAGE_SELF, &u);
-  return static_cast<double>(u.ru_maxrss) / 1024.0;  // ru_maxrss is in KiB on Linux
-}
-
-const char* OutputName(PsiOutput o) {
-  return o == PsiOutput::kConsumerOnly ? "consumer-only"
-         : o == PsiOutput::kBoth       ? "both"
-                                       : "size-only";
-}
-
 }  // namespace
 }  // namespace tds::compute::psi
 
@@ -190,12 +118,8 @@ int main(int argc, char** argv) {
 
   const uint64_t n = f.n;
   const uint64_t overlap = static_cast<uint64_t>(static_cast<double>(n) * f.overlap);
-  // R holds ids [0, n); S holds ids [n - overlap, 2n - overlap).
   std::vector<std::string> r_items, s_items;
-  r_items.reserve(n);
-  s_items.reserve(n);
-  for (uint64_t i = 0; i < n; ++i) r_items.push_back(Id(i));
-  for (uint64_t i = 0; i < n; ++i) s_items.push_back(Id(n - overlap + i));
+  OverlappingSets(n, overlap, r_items, s_items);
 
   const int hw = std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
   const int per_party = f.threads > 0 ? f.threads : hw;
@@ -213,29 +137,22 @@ int main(int argc, char** argv) {
   std::vector<double> before, after;
   TimeScalarMult(f.floor_ops / 2, before);
 
-  auto links = LoopbackSocketPair();
-  if (!links.ok()) Die(std::string(links.status().message()));
   EcdhPsiOptions options;
   options.output = f.output;
   options.threads = f.threads;
   options.chunk_items = f.chunk;
-  absl::StatusOr<PsiResult> r_result = absl::UnknownError("not run");
-  absl::StatusOr<PsiResult> s_result = absl::UnknownError("not run");
-  const double cpu_start = CpuSeconds();
   const auto machine_start = MachineTicks();
-  const Clock::time_point start = Clock::now();
-  std::thread sender(
-      [&] { s_result = RunEcdhPsi(PsiRole::kSender, s_items, options, *links->second); });
-  r_result = RunEcdhPsi(PsiRole::kReceiver, r_items, options, *links->first);
-  sender.join();
-  const double wall = Seconds(start);
-  const double cpu = CpuSeconds() - cpu_start;
+  const PsiRun run = RunPsiOverLoopback(RunEcdhPsi, options, r_items, s_items);
   const auto machine_end = MachineTicks();
+  const double wall = run.wall;
+  const double cpu = run.cpu;
   const double machine_total = machine_end.second - machine_start.second;
   const double idle_share =
       machine_total > 0 ? (machine_end.first - machine_start.first) / machine_total : 0;
-  if (!r_result.ok()) Die("receiver: " + std::string(r_result.status().message()));
-  if (!s_result.ok()) Die("sender: " + std::string(s_result.status().message()));
+  if (!run.receiver.ok()) Die("receiver: " + std::string(run.receiver.status().message()));
+  if (!run.sender.ok()) Die("sender: " + std::string(run.sender.status().message()));
+  const PsiResult& r_result = *run.receiver;
+  const PsiResult& s_result = *run.sender;
 
   TimeScalarMult(f.floor_ops - f.floor_ops / 2, after);
   std::vector<double> blocks = before;
@@ -249,19 +166,19 @@ int main(int argc, char** argv) {
   const double floor_s = static_cast<double>(ops) * t_op / cores;
   const double rss = PeakRssMb();
 
-  if (r_result->intersection_size != overlap) {
-    Die("intersection size " + std::to_string(r_result->intersection_size) + ", expected " +
+  if (r_result.intersection_size != overlap) {
+    Die("intersection size " + std::to_string(r_result.intersection_size) + ", expected " +
         std::to_string(overlap));
   }
-  if (f.output != PsiOutput::kSizeOnly && r_result->matched.size() != overlap) {
-    Die("receiver matched " + std::to_string(r_result->matched.size()) + " positions");
+  if (f.output != PsiOutput::kSizeOnly && r_result.matched.size() != overlap) {
+    Die("receiver matched " + std::to_string(r_result.matched.size()) + " positions");
   }
-  if (f.output == PsiOutput::kBoth && s_result->matched.size() != overlap) {
-    Die("sender matched " + std::to_string(s_result->matched.size()) + " positions");
+  if (f.output == PsiOutput::kBoth && s_result.matched.size() != overlap) {
+    Die("sender matched " + std::to_string(s_result.matched.size()) + " positions");
   }
 
   std::printf("intersection: %llu (verified against the known overlap)\n",
-              static_cast<unsigned long long>(r_result->intersection_size));
+              static_cast<unsigned long long>(r_result.intersection_size));
   std::printf("wall:         %.2f s  (%.0f items/s per party)\n", wall,
               static_cast<double>(n) / wall);
   std::printf(
@@ -281,8 +198,8 @@ int main(int argc, char** argv) {
       "machine:      %.0f%% of all cores idle during the run (the rest of the %d cores "
       "not used by this run went to other processes)\n",
       idle_share * 100, hw);
-  std::printf("traffic:      receiver sent %.1f MB, received %.1f MB\n",
-              links->first->bytes_sent() / 1e6, links->first->bytes_received() / 1e6);
+  std::printf("traffic:      receiver sent %.1f MB, received %.1f MB\n", run.r_sent / 1e6,
+              run.r_received / 1e6);
   std::printf("peak RSS:     %.0f MB (both parties and both input sets, one process)\n", rss);
   std::printf("psi-ecdh n=%llu wall_s=%.2f floor_s=%.2f ratio=%.3f peak_rss_mb=%.0f\n",
               static_cast<unsigned long long>(n), wall, floor_s, wall / floor_s, rss);

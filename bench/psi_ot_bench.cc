@@ -13,34 +13,21 @@
 // taken before the optional ECDH run. Last line:
 //   "psi-ot n=<n> wall_s=<s> mb=<MB both ways> peak_rss_mb=<MB>" (+ ecdh_wall_s, ecdh_mb).
 
-#include <sys/resource.h>
-
 #include <algorithm>
-#include <cerrno>
-#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "bench/compute_bench_util.h"
 #include "compute/psi/ecdh_psi.h"
 #include "compute/psi/kkrt_psi.h"
-#include "compute/socket_link.h"
 
 namespace tds::compute::psi {
 namespace {
 
-using Clock = std::chrono::steady_clock;
-
-double Seconds(Clock::time_point since) {
-  return std::chrono::duration<double>(Clock::now() - since).count();
-}
-
-[[noreturn]] void Die(const std::string& what) {
-  std::fprintf(stderr, "psi_ot_bench: %s\n", what.c_str());
-  std::exit(1);
-}
+using namespace tds::compute_bench;
 
 struct Flags {
   uint64_t n = uint64_t{1} << 20;
@@ -52,78 +39,33 @@ struct Flags {
   bool compare_ecdh = false;
 };
 
-uint64_t ParseCount(const char* flag, const char* v) {
-  char* end = nullptr;
-  errno = 0;
-  const double d = std::strtod(v, &end);  // accepts 1e7 and 1048576
-  if (errno != 0 || end == v || *end != '\0' || d < 0 || d > 1e12 ||
-      d != static_cast<uint64_t>(d)) {
-    Die(std::string(flag) + ": not a count: " + v);
-  }
-  return static_cast<uint64_t>(d);
-}
-
 Flags ParseFlags(int argc, char** argv) {
   Flags f;
-  for (int i = 1; i < argc; ++i) {
-    const std::string arg = argv[i];
-    auto value = [&]() -> const char* {
-      if (i + 1 >= argc) Die(arg + " needs a value");
-      return argv[++i];
-    };
-    if (arg == "--n") {
-      f.n = ParseCount("--n", value());
-    } else if (arg == "--overlap") {
-      f.overlap = std::strtod(value(), nullptr);
-      if (!(f.overlap >= 0 && f.overlap <= 1)) Die("--overlap must be in [0, 1]");
-    } else if (arg == "--threads") {
-      f.threads = static_cast<int>(ParseCount("--threads", value()));
-    } else if (arg == "--bucket") {
-      f.bucket = ParseCount("--bucket", value());
-    } else if (arg == "--chunk") {
-      f.chunk = ParseCount("--chunk", value());
-    } else if (arg == "--compare-ecdh") {
+  FlagReader flags(
+      "psi_ot_bench",
+      "usage: psi_ot_bench [--n N] [--overlap F] [--threads T] [--output consumer-only|both]\n"
+      "                    [--bucket B] [--chunk C] [--compare-ecdh]\n",
+      argc, argv);
+  while (flags.Next()) {
+    if (flags.Is("--n")) {
+      f.n = flags.Count();
+    } else if (flags.Is("--overlap")) {
+      f.overlap = flags.Fraction();
+    } else if (flags.Is("--threads")) {
+      f.threads = static_cast<int>(flags.Count());
+    } else if (flags.Is("--bucket")) {
+      f.bucket = flags.Count();
+    } else if (flags.Is("--chunk")) {
+      f.chunk = flags.Count();
+    } else if (flags.Is("--compare-ecdh")) {
       f.compare_ecdh = true;
-    } else if (arg == "--output") {
-      const std::string m = value();
-      if (m == "consumer-only") {
-        f.output = PsiOutput::kConsumerOnly;
-      } else if (m == "both") {
-        f.output = PsiOutput::kBoth;
-      } else {
-        Die("--output must be consumer-only or both (size-only needs ECDH-PSI)");
-      }
-    } else if (arg == "-h" || arg == "--help") {
-      std::printf(
-          "usage: psi_ot_bench [--n N] [--overlap F] [--threads T] [--output consumer-only|both]\n"
-          "                    [--bucket B] [--chunk C] [--compare-ecdh]\n");
-      std::exit(0);
+    } else if (flags.Is("--output")) {
+      f.output = flags.Output(/*size_only=*/false);
     } else {
-      Die("unknown flag " + arg);
+      flags.Unknown();
     }
   }
   return f;
-}
-
-// Identifier k: 15 characters (short-string optimised, no heap block per item).
-std::string Id(uint64_t k) {
-  char buf[16];
-  std::snprintf(buf, sizeof(buf), "u%014llx",
-                static_cast<unsigned long long>(k & 0xffffffffffffffull));
-  return std::string(buf, 15);
-}
-
-double CpuSeconds() {
-  rusage u{};
-  getrusage(RUSAGE_SELF, &u);
-  return u.ru_utime.tv_sec + u.ru_utime.tv_usec * 1e-6 + u.ru_stime.tv_sec +
-         u.ru_stime.tv_usec * 1e-6;
-}
-
-double PeakRssMb() {
-  rusage u{};
-  getrusage(RUSAGE_SELF, &u);
-  return static_cast<double>(u.ru_maxrss) / 1024.0;  // KiB on Linux
 }
 
 struct Run {
@@ -136,28 +78,21 @@ struct Run {
 template <typename Options, typename Fn>
 Run RunBoth(const std::vector<std::string>& r_items, const std::vector<std::string>& s_items,
             const Options& options, Fn run_psi, const char* name) {
-  auto links = LoopbackSocketPair();
-  if (!links.ok()) Die(std::string(links.status().message()));
-  absl::StatusOr<PsiResult> r_result = absl::UnknownError("not run");
-  absl::StatusOr<PsiResult> s_result = absl::UnknownError("not run");
-  const double cpu_start = CpuSeconds();
-  const Clock::time_point start = Clock::now();
-  std::thread sender(
-      [&] { s_result = run_psi(PsiRole::kSender, s_items, options, *links->second); });
-  r_result = run_psi(PsiRole::kReceiver, r_items, options, *links->first);
-  sender.join();
+  const PsiRun psi = RunPsiOverLoopback(run_psi, options, r_items, s_items);
+  if (!psi.receiver.ok()) {
+    Die(std::string(name) + " receiver: " + std::string(psi.receiver.status().message()));
+  }
+  if (!psi.sender.ok()) {
+    Die(std::string(name) + " sender: " + std::string(psi.sender.status().message()));
+  }
   Run run;
-  run.wall = Seconds(start);
-  run.cpu = CpuSeconds() - cpu_start;
-  if (!r_result.ok())
-    Die(std::string(name) + " receiver: " + std::string(r_result.status().message()));
-  if (!s_result.ok())
-    Die(std::string(name) + " sender: " + std::string(s_result.status().message()));
-  run.r_sent_mb = links->first->bytes_sent() / 1e6;
-  run.s_sent_mb = links->second->bytes_sent() / 1e6;
-  run.r_matched = r_result->matched.size();
-  run.s_matched = s_result->matched.size();
-  run.size = r_result->intersection_size;
+  run.wall = psi.wall;
+  run.cpu = psi.cpu;
+  run.r_sent_mb = psi.r_sent / 1e6;
+  run.s_sent_mb = psi.s_sent / 1e6;
+  run.r_matched = psi.receiver->matched.size();
+  run.s_matched = psi.sender->matched.size();
+  run.size = psi.receiver->intersection_size;
   return run;
 }
 
@@ -181,10 +116,7 @@ int main(int argc, char** argv) {
   const uint64_t n = f.n;
   const uint64_t overlap = static_cast<uint64_t>(static_cast<double>(n) * f.overlap);
   std::vector<std::string> r_items, s_items;
-  r_items.reserve(n);
-  s_items.reserve(n);
-  for (uint64_t i = 0; i < n; ++i) r_items.push_back(Id(i));
-  for (uint64_t i = 0; i < n; ++i) s_items.push_back(Id(n - overlap + i));
+  OverlappingSets(n, overlap, r_items, s_items);
   const double input_rss = PeakRssMb();
 
   const int hw = std::max(1, static_cast<int>(std::thread::hardware_concurrency()));

@@ -13,10 +13,7 @@
 // (both directions) for one session. Last line:
 //   "query rows=<N> k=<k> latency_ms=<ms> batch_per_s=<x> prepare_s=<s>"
 
-#include <sys/resource.h>
-
 #include <algorithm>
-#include <cerrno>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -26,23 +23,14 @@
 #include <utility>
 #include <vector>
 
+#include "bench/compute_bench_util.h"
 #include "compute/query/anonymous_query.h"
-#include "compute/socket_link.h"
 #include "compute/worker_pool.h"
 
 namespace tds::compute::query {
 namespace {
 
-using Clock = std::chrono::steady_clock;
-
-double Seconds(Clock::time_point since) {
-  return std::chrono::duration<double>(Clock::now() - since).count();
-}
-
-[[noreturn]] void Die(const std::string& what) {
-  std::fprintf(stderr, "query_bench: %s\n", what.c_str());
-  std::exit(1);
-}
+using namespace tds::compute_bench;
 
 struct Flags {
   uint64_t rows = 1'000'000;
@@ -53,76 +41,36 @@ struct Flags {
   int threads = 0;
 };
 
-uint64_t ParseCount(const std::string& flag, const char* v) {
-  char* end = nullptr;
-  errno = 0;
-  const double d = std::strtod(v, &end);  // accepts 1e6 as well as 1000000
-  if (errno != 0 || end == v || *end != '\0' || d < 0 || d > 1e12 ||
-      d != static_cast<uint64_t>(d)) {
-    Die(flag + ": not a count: " + v);
-  }
-  return static_cast<uint64_t>(d);
-}
-
 Flags ParseFlags(int argc, char** argv) {
   Flags f;
-  for (int i = 1; i < argc; ++i) {
-    const std::string arg = argv[i];
-    auto value = [&]() -> const char* {
-      if (i + 1 >= argc) Die(arg + " needs a value");
-      return argv[++i];
-    };
-    if (arg == "--rows") {
-      f.rows = ParseCount(arg, value());
-    } else if (arg == "--k") {
-      f.k = std::max<uint64_t>(1, ParseCount(arg, value()));
-    } else if (arg == "--batch") {
-      f.batch = std::max<uint64_t>(1, ParseCount(arg, value()));
-    } else if (arg == "--runs") {
-      f.runs = std::max<uint64_t>(1, ParseCount(arg, value()));
-    } else if (arg == "--batches") {
-      f.batches = std::max<uint64_t>(1, ParseCount(arg, value()));
-    } else if (arg == "--threads") {
-      f.threads = static_cast<int>(ParseCount(arg, value()));
-    } else if (arg == "-h" || arg == "--help") {
-      std::printf(
-          "usage: query_bench [--rows N] [--k K] [--batch B] [--runs R] [--batches M] "
-          "[--threads T]\n");
-      std::exit(0);
+  FlagReader flags("query_bench",
+                   "usage: query_bench [--rows N] [--k K] [--batch B] [--runs R] [--batches M] "
+                   "[--threads T]\n",
+                   argc, argv);
+  while (flags.Next()) {
+    if (flags.Is("--rows")) {
+      f.rows = flags.Count();
+    } else if (flags.Is("--k")) {
+      f.k = std::max<uint64_t>(1, flags.Count());
+    } else if (flags.Is("--batch")) {
+      f.batch = std::max<uint64_t>(1, flags.Count());
+    } else if (flags.Is("--runs")) {
+      f.runs = std::max<uint64_t>(1, flags.Count());
+    } else if (flags.Is("--batches")) {
+      f.batches = std::max<uint64_t>(1, flags.Count());
+    } else if (flags.Is("--threads")) {
+      f.threads = static_cast<int>(flags.Count());
     } else {
-      Die("unknown flag " + arg);
+      flags.Unknown();
     }
   }
   return f;
 }
 
-std::string Id(uint64_t i) {
-  char buf[16];
-  std::snprintf(buf, sizeof(buf), "u%014llx", static_cast<unsigned long long>(i));
-  return std::string(buf, 15);
-}
-
+// Identifiers are BenchId(i) (ids below 2^56, as every --rows here is).
+std::string Id(uint64_t i) { return BenchId(i); }
 std::string Name(uint64_t i) { return "name-" + std::to_string(i * 7919 % 1000003); }
 std::string Score(uint64_t i) { return std::to_string(300 + i % 551); }
-
-double Median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v.size() % 2 ? v[v.size() / 2] : (v[v.size() / 2 - 1] + v[v.size() / 2]) / 2;
-}
-
-// User + system CPU seconds of this process so far.
-double CpuSeconds() {
-  rusage u{};
-  getrusage(RUSAGE_SELF, &u);
-  return u.ru_utime.tv_sec + u.ru_utime.tv_usec * 1e-6 + u.ru_stime.tv_sec +
-         u.ru_stime.tv_usec * 1e-6;
-}
-
-double PeakRssMb() {
-  rusage u{};
-  getrusage(RUSAGE_SELF, &u);
-  return static_cast<double>(u.ru_maxrss) / 1024.0;
-}
 
 // Checks answers against the table: id i is present iff i < rows.
 void Verify(const std::vector<uint64_t>& which, uint64_t rows,
@@ -175,14 +123,14 @@ int main(int argc, char** argv) {
   prepare.progress = [&](const PrepareProgress& p) {
     if (p.done >= next_report && p.done < p.total) {
       std::printf("  prepare: %llu / %llu rows, %.1f s\n", static_cast<unsigned long long>(p.done),
-                  static_cast<unsigned long long>(p.total), Seconds(prepare_start));
+                  static_cast<unsigned long long>(p.total), SecondsSince(prepare_start));
       std::fflush(stdout);
       next_report += f.rows / 10;
     }
   };
   const double prepare_cpu_start = CpuSeconds();
   auto prepared = PreparedTable::Prepare(*key, rows, prepare);
-  const double prepare_s = Seconds(prepare_start);
+  const double prepare_s = SecondsSince(prepare_start);
   const double prepare_cpu = CpuSeconds() - prepare_cpu_start;
   if (!prepared.ok()) Die(std::string(prepared.status().message()));
   const PreparedTable& table = **prepared;
@@ -202,10 +150,9 @@ int main(int argc, char** argv) {
       table.entry_bytes(), table.payload_bytes(), table_mb);
   std::fflush(stdout);
 
-  auto links = LoopbackSocketPair();
-  if (!links.ok()) Die(std::string(links.status().message()));
-  Link& consumer_link = *links->first;
-  Link& provider_link = *links->second;
+  auto links = LoopbackLinks();
+  Link& consumer_link = *links.first;
+  Link& provider_link = *links.second;
   const uint64_t sessions = f.runs + f.batches;
   QueryProviderOptions provider_options;
   provider_options.pool = &provider_pool;
@@ -236,7 +183,7 @@ int main(int argc, char** argv) {
     const Clock::time_point start = Clock::now();
     absl::StatusOr<std::vector<QueryAnswer>> answers =
         RunQueryConsumer(ids, consumer_options, consumer_link);
-    const double s = Seconds(start);
+    const double s = SecondsSince(start);
     if (!answers.ok()) Die("consumer: " + std::string(answers.status().message()));
     Verify(which, f.rows, *answers);
     return {s, consumer_link.bytes_sent() + consumer_link.bytes_received() - bytes_before};

@@ -22,6 +22,8 @@ PACKAGES=(
   python3
   # the TLS tests probe the server with `openssl s_client`
   openssl
+  # breast-cancer data for the federated LR test and bench
+  python3-sklearn
 )
 # The scripts also use bash, coreutils, grep, sed and awk: essential on every Debian system.
 

@@ -45,7 +45,9 @@
 #include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "common/bytes.h"
 #include "common/status_macros.h"
+#include "compute/protocol_session.h"
 #include "compute/psi/match_table.h"
 #include "compute/psi/release_key.h"
 #include "compute/psi/secure_random.h"
@@ -79,48 +81,12 @@ constexpr size_t kWindow = 3;
 constexpr size_t kSlicesPerWorker = 2;
 constexpr size_t kMinSlice = 64;
 
-void PutU32(std::string& out, uint32_t v) {
-  for (int shift = 24; shift >= 0; shift -= 8) out.push_back(static_cast<char>(v >> shift));
-}
-void PutU64(std::string& out, uint64_t v) {
-  for (int shift = 56; shift >= 0; shift -= 8) out.push_back(static_cast<char>(v >> shift));
-}
-uint32_t GetU32(const char* p) {
-  uint32_t v = 0;
-  for (int i = 0; i < 4; ++i) v = (v << 8) | static_cast<uint8_t>(p[i]);
-  return v;
-}
-uint64_t GetU64(const char* p) {
-  uint64_t v = 0;
-  for (int i = 0; i < 8; ++i) v = (v << 8) | static_cast<uint8_t>(p[i]);
-  return v;
-}
-
-const char* RoleName(PsiRole role) { return role == PsiRole::kReceiver ? "receiver" : "sender"; }
-
-const char* OutputName(PsiOutput output) {
-  switch (output) {
-    case PsiOutput::kConsumerOnly:
-      return "consumer-only";
-    case PsiOutput::kBoth:
-      return "both";
-    case PsiOutput::kSizeOnly:
-      return "size-only";
-  }
-  return "unknown";
-}
-
-std::string TagText(uint8_t tag) {
-  static const char kHex[] = "0123456789abcdef";
-  return std::string{'0', 'x', kHex[tag >> 4], kHex[tag & 15]};
-}
-
 // A new chunk message with its header and room for `count` values of `width` bytes.
 std::string NewChunk(Tag tag, uint32_t count, size_t width) {
   std::string m;
   m.reserve(kChunkHeaderBytes + count * width);
   m.push_back(static_cast<char>(tag));
-  PutU32(m, count);
+  PutFixed32BE(&m, count);
   m.resize(kChunkHeaderBytes + count * width);
   return m;
 }
@@ -160,11 +126,14 @@ uint8_t WireOutput(PsiOutput output) {
 }
 
 // One party of one session.
-class Session {
+class Session : public ProtocolSession {
  public:
   Session(PsiRole role, const std::vector<std::string>& items, const EcdhPsiOptions& options,
           Link& link)
-      : role_(role), items_(items), options_(options), link_(link) {}
+      : ProtocolSession("ecdh psi", RoleName(role), PeerName(role), link),
+        role_(role),
+        items_(items),
+        options_(options) {}
 
   ~Session() {
     // Slices use key_, items_ and perm_: stop the workers before those go.
@@ -204,9 +173,6 @@ class Session {
   absl::Status Release();
   absl::Status ReceiveFinish(PsiResult& result);
 
-  // Receives the next message (never empty) into `out`, or an error naming `what` was awaited.
-  absl::Status Recv(const std::string& what, std::string& out);
-  absl::Status Send(std::string message, const std::string& what);
   // Checks a chunk message: tag, count == expected, length.
   absl::Status CheckChunk(const std::string& m, Tag tag, size_t width, uint64_t expected,
                           const std::string& what) const;
@@ -219,14 +185,6 @@ class Session {
   absl::Status MaskPeerPoints(const std::string& in, const char* whose, uint64_t first,
                               size_t begin, size_t end, uint8_t* digests) const;
 
-  absl::Status Error(absl::StatusCode code, const std::string& text) const {
-    return absl::Status(code, absl::StrCat("ecdh psi ", RoleName(role_), ": ", text));
-  }
-  // Records the session's first error (later ones are consequences) and closes the link,
-  // which unblocks the peer and this party's other thread.
-  void Abort(absl::Status status);
-  absl::Status FirstError();
-  bool failed() const { return failed_.load(std::memory_order_relaxed); }
   void Progress(const char* phase, uint64_t done, uint64_t total) const {
     if (options_.progress) options_.progress(PsiProgress{phase, done, total});
   }
@@ -235,8 +193,6 @@ class Session {
   const PsiRole role_;
   const std::vector<std::string>& items_;
   const EcdhPsiOptions& options_;
-  Link& link_;
-  const char* const peer_name_ = role_ == PsiRole::kReceiver ? "sender" : "receiver";
 
   MaskingKey key_;
   uint64_t peer_items_ = 0;
@@ -245,10 +201,6 @@ class Session {
   // random, so that a position says nothing about the input order (see README, "Leakage").
   std::vector<uint32_t> perm_;
   std::optional<ReleaseKey> release_key_;  // S: seals the replies until the gate opens
-
-  std::mutex error_mu_;
-  absl::Status first_error_;  // GUARDED_BY(error_mu_)
-  std::atomic<bool> failed_{false};
 
   std::unique_ptr<WorkerPool> pool_;  // created by Run(); destroyed first
 };
@@ -266,87 +218,31 @@ absl::StatusOr<PsiResult> Session::Run() {
     result.peer_items = peer_items_;
     status = role_ == PsiRole::kReceiver ? RunReceiver(result) : RunSender(result);
   }
-  if (!status.ok()) {
-    Abort(std::move(status));
-    return FirstError();
-  }
+  if (!status.ok()) return Fail(std::move(status));
   return result;
 }
 
 absl::Status Session::CheckOptions() const {
-  if (options_.chunk_items < 1 || options_.chunk_items > kMaxChunkItems) {
-    return Error(absl::StatusCode::kInvalidArgument,
-                 absl::StrCat("options.chunk_items ", options_.chunk_items, " is outside [1, ",
-                              kMaxChunkItems, "]"));
-  }
-  if (items_.size() > kMaxItems) {
-    return Error(absl::StatusCode::kInvalidArgument,
-                 absl::StrCat(items_.size(), " items exceed the limit of ", kMaxItems));
-  }
-  if (options_.threads < 0) {
-    return Error(absl::StatusCode::kInvalidArgument,
-                 absl::StrCat("options.threads ", options_.threads, " is negative"));
-  }
-  return absl::OkStatus();
-}
-
-void Session::Abort(absl::Status status) {
-  {
-    std::lock_guard<std::mutex> lock(error_mu_);
-    if (first_error_.ok()) first_error_ = std::move(status);
-    failed_ = true;
-  }
-  link_.Close();
-}
-
-absl::Status Session::FirstError() {
-  std::lock_guard<std::mutex> lock(error_mu_);
-  return first_error_;
-}
-
-absl::Status Session::Recv(const std::string& what, std::string& out) {
-  absl::StatusOr<std::string> m = link_.Recv();
-  if (!m.ok()) {
-    return Error(m.status().code(),
-                 absl::StrCat("waiting for ", what, ": ", std::string(m.status().message())));
-  }
-  if (m->empty()) {
-    return Error(absl::StatusCode::kDataLoss, absl::StrCat("empty message instead of ", what));
-  }
-  out = *std::move(m);
-  return absl::OkStatus();
-}
-
-absl::Status Session::Send(std::string message, const std::string& what) {
-  absl::Status s = link_.Send(std::move(message));
-  if (!s.ok()) {
-    return Error(s.code(), absl::StrCat("sending ", what, ": ", std::string(s.message())));
-  }
-  return absl::OkStatus();
+  TDS_RETURN_IF_ERROR(CheckChunkItems(options_.chunk_items, kMaxChunkItems));
+  TDS_RETURN_IF_ERROR(CheckItemCount(items_.size(), kMaxItems));
+  return CheckThreads(options_.threads);
 }
 
 absl::Status Session::CheckChunk(const std::string& m, Tag tag, size_t width, uint64_t expected,
                                  const std::string& what) const {
-  const uint8_t got_tag = static_cast<uint8_t>(m[0]);
-  if (got_tag != tag) {
-    return Error(absl::StatusCode::kDataLoss,
-                 absl::StrCat(what, ": expected tag ", TagText(tag), ", got ", TagText(got_tag)));
-  }
+  TDS_RETURN_IF_ERROR(ExpectTag(m, tag, what));
   if (m.size() < kChunkHeaderBytes) {
-    return Error(absl::StatusCode::kDataLoss,
-                 absl::StrCat(what, ": truncated header (", m.size(), " bytes)"));
+    return DataLoss(absl::StrCat(what, ": truncated header (", m.size(), " bytes)"));
   }
-  const uint32_t count = GetU32(m.data() + 1);
+  const uint32_t count = DecodeFixed32BE(m.data() + 1);
   if (count != expected) {
-    return Error(absl::StatusCode::kDataLoss,
-                 absl::StrCat(what, ": carries ", count, " items, expected ", expected,
-                              " (chunks are full except the last)"));
+    return DataLoss(absl::StrCat(what, ": carries ", count, " items, expected ", expected,
+                                 " (chunks are full except the last)"));
   }
   const uint64_t want = kChunkHeaderBytes + uint64_t{count} * width;
   if (m.size() != want) {
-    return Error(absl::StatusCode::kDataLoss,
-                 absl::StrCat(what, ": ", m.size(), " bytes for ", count, " items of ", width,
-                              " bytes, expected ", want));
+    return DataLoss(absl::StrCat(what, ": ", m.size(), " bytes for ", count, " items of ", width,
+                                 " bytes, expected ", want));
   }
   return absl::OkStatus();
 }
@@ -392,32 +288,27 @@ absl::Status Session::Handshake() {
   hello.push_back(static_cast<char>(kVersion));
   hello.push_back(static_cast<char>(WireRole(role_)));
   hello.push_back(static_cast<char>(WireOutput(options_.output)));
-  PutU64(hello, items_.size());
-  PutU32(hello, static_cast<uint32_t>(options_.chunk_items));
+  PutFixed64BE(&hello, items_.size());
+  PutFixed32BE(&hello, static_cast<uint32_t>(options_.chunk_items));
   TDS_RETURN_IF_ERROR(Send(std::move(hello), "the hello"));
 
-  const std::string what = absl::StrCat("the ", peer_name_, "'s hello");
+  const std::string what = absl::StrCat("the ", peer(), "'s hello");
   std::string m;
   TDS_RETURN_IF_ERROR(Recv(what, m));
-  if (m.size() != kHelloBytes || static_cast<uint8_t>(m[0]) != kHello) {
-    return Error(absl::StatusCode::kDataLoss,
-                 absl::StrCat("malformed hello from the ", peer_name_, ": tag ",
-                              TagText(static_cast<uint8_t>(m[0])), ", ", m.size(),
-                              " bytes (expected tag 0x01, ", kHelloBytes, " bytes)"));
-  }
+  TDS_RETURN_IF_ERROR(
+      ExpectMessage(m, kHello, kHelloBytes, absl::StrCat("hello from the ", peer())));
   const uint8_t version = static_cast<uint8_t>(m[1]);
   const uint8_t role = static_cast<uint8_t>(m[2]);
   const uint8_t output = static_cast<uint8_t>(m[3]);
-  const uint64_t items = GetU64(m.data() + 4);
-  const uint32_t chunk = GetU32(m.data() + 12);
+  const uint64_t items = DecodeFixed64BE(m.data() + 4);
+  const uint32_t chunk = DecodeFixed32BE(m.data() + 12);
   if (version != kVersion) {
     return Error(
         absl::StatusCode::kInvalidArgument,
         absl::StrCat("the peer speaks protocol version ", version, ", this party ", kVersion));
   }
   if (role > 1) {
-    return Error(absl::StatusCode::kDataLoss,
-                 absl::StrCat("the peer's hello names an unknown role ", role));
+    return DataLoss(absl::StrCat("the peer's hello names an unknown role ", role));
   }
   if (role == WireRole(role_)) {
     return Error(absl::StatusCode::kInvalidArgument,
@@ -425,26 +316,23 @@ absl::Status Session::Handshake() {
   }
   const PsiOutput outputs[] = {PsiOutput::kConsumerOnly, PsiOutput::kBoth, PsiOutput::kSizeOnly};
   if (output >= std::size(outputs)) {
-    return Error(
-        absl::StatusCode::kDataLoss,
-        absl::StrCat("the ", peer_name_, "'s hello names an unknown output mode ", output));
+    return Error(absl::StatusCode::kDataLoss,
+                 absl::StrCat("the ", peer(), "'s hello names an unknown output mode ", output));
   }
   if (outputs[output] != options_.output) {
     return Error(
         absl::StatusCode::kInvalidArgument,
         absl::StrCat("output mode mismatch: this party asked for ", OutputName(options_.output),
-                     ", the ", peer_name_, " for ", OutputName(outputs[output])));
+                     ", the ", peer(), " for ", OutputName(outputs[output])));
   }
   if (items > options_.max_peer_items || items > kMaxItems) {
-    return Error(
-        absl::StatusCode::kInvalidArgument,
-        absl::StrCat("the ", peer_name_, " announces ", items, " items, over the limit of ",
-                     std::min<uint64_t>(options_.max_peer_items, kMaxItems)));
+    return Error(absl::StatusCode::kInvalidArgument,
+                 absl::StrCat("the ", peer(), " announces ", items, " items, over the limit of ",
+                              std::min<uint64_t>(options_.max_peer_items, kMaxItems)));
   }
   if (chunk < 1 || chunk > kMaxChunkItems) {
-    return Error(absl::StatusCode::kDataLoss,
-                 absl::StrCat("the ", peer_name_, "'s chunk size ", chunk, " is outside [1, ",
-                              kMaxChunkItems, "]"));
+    return DataLoss(absl::StrCat("the ", peer(), "'s chunk size ", chunk, " is outside [1, ",
+                                 kMaxChunkItems, "]"));
   }
   peer_items_ = items;
   peer_chunk_ = chunk;
@@ -498,8 +386,7 @@ absl::Status Session::ReceiveReplies(std::string& sealed, std::string& tags) {
     TDS_RETURN_IF_ERROR(Recv(what, m));
     const uint64_t expected = std::min(chunk, n - got);
     if (m.size() < kSealTagBytes + 1) {
-      return Error(absl::StatusCode::kDataLoss,
-                   absl::StrCat(what, ": truncated (", m.size(), " bytes)"));
+      return DataLoss(absl::StrCat(what, ": truncated (", m.size(), " bytes)"));
     }
     // The seal tag trails the chunk; what precedes it is an ordinary chunk message.
     tags.append(m, m.size() - kSealTagBytes, kSealTagBytes);
@@ -550,12 +437,7 @@ absl::Status Session::MaskSenderPoints(std::string& digests) {
 absl::Status Session::ReceiveKeyAndOpen(std::string& sealed, const std::string& tags) {
   std::string m;
   TDS_RETURN_IF_ERROR(Recv("the sender's release key", m));
-  if (m.size() != 1 + kReleaseKeyBytes || static_cast<uint8_t>(m[0]) != kKey) {
-    return Error(absl::StatusCode::kDataLoss,
-                 absl::StrCat("malformed release key message: tag ",
-                              TagText(static_cast<uint8_t>(m[0])), ", ", m.size(),
-                              " bytes (expected tag 0x07, ", 1 + kReleaseKeyBytes, " bytes)"));
-  }
+  TDS_RETURN_IF_ERROR(ExpectMessage(m, kKey, 1 + kReleaseKeyBytes, "release key message"));
   absl::StatusOr<ReleaseKey> key = ReleaseKey::FromBytes(std::string_view(m).substr(1));
   if (!key.ok()) return Error(absl::StatusCode::kDataLoss, std::string(key.status().message()));
   const uint64_t n = sealed.size() / kDigestBytes;
@@ -565,13 +447,12 @@ absl::Status Session::ReceiveKeyAndOpen(std::string& sealed, const std::string& 
   for (uint64_t index = 0; first < n; ++index) {
     const uint32_t count = static_cast<uint32_t>(std::min(chunk, n - first));
     std::string header(1, static_cast<char>(kReplies));
-    PutU32(header, count);
+    PutFixed32BE(&header, count);
     if (!key->Open(index, header, reinterpret_cast<uint8_t*>(sealed.data()) + first * kDigestBytes,
                    count * kDigestBytes,
                    reinterpret_cast<const uint8_t*>(tags.data()) + index * kSealTagBytes)) {
-      return Error(absl::StatusCode::kDataLoss,
-                   absl::StrCat("the sender's reply chunk ", index,
-                                " does not verify under the released key"));
+      return DataLoss(absl::StrCat("the sender's reply chunk ", index,
+                                   " does not verify under the released key"));
     }
     first += count;
   }
@@ -582,8 +463,8 @@ absl::Status Session::SendFinish(uint64_t intersection_size,
                                  const std::vector<uint64_t>& sender_positions) {
   std::string finish;
   finish.push_back(static_cast<char>(kFinish));
-  PutU64(finish, intersection_size);
-  PutU64(finish, sender_positions.size());
+  PutFixed64BE(&finish, intersection_size);
+  PutFixed64BE(&finish, sender_positions.size());
   TDS_RETURN_IF_ERROR(Send(std::move(finish), "the finish message"));
   const uint64_t chunk = options_.chunk_items;
   for (uint64_t first = 0; first < sender_positions.size(); first += chunk) {
@@ -591,8 +472,8 @@ absl::Status Session::SendFinish(uint64_t intersection_size,
     std::string m;
     m.reserve(kChunkHeaderBytes + count * kPositionBytes);
     m.push_back(static_cast<char>(kPositions));
-    PutU32(m, static_cast<uint32_t>(count));
-    for (uint64_t i = 0; i < count; ++i) PutU64(m, sender_positions[first + i]);
+    PutFixed32BE(&m, static_cast<uint32_t>(count));
+    for (uint64_t i = 0; i < count; ++i) PutFixed64BE(&m, sender_positions[first + i]);
     TDS_RETURN_IF_ERROR(Send(std::move(m), "matched positions"));
   }
   return absl::OkStatus();
@@ -721,27 +602,21 @@ absl::Status Session::ReceiveFinish(PsiResult& result) {
   const uint64_t n_s = items_.size();
   std::string m;
   TDS_RETURN_IF_ERROR(Recv("the receiver's finish message", m));
-  if (static_cast<uint8_t>(m[0]) != kFinish || m.size() != kFinishBytes) {
-    return Error(
-        absl::StatusCode::kDataLoss,
-        absl::StrCat("malformed finish message: tag ", TagText(static_cast<uint8_t>(m[0])), ", ",
-                     m.size(), " bytes (expected tag 0x05, ", kFinishBytes, " bytes)"));
-  }
-  const uint64_t size = GetU64(m.data() + 1);
-  const uint64_t positions = GetU64(m.data() + 9);
+  TDS_RETURN_IF_ERROR(ExpectMessage(m, kFinish, kFinishBytes, "finish message"));
+  const uint64_t size = DecodeFixed64BE(m.data() + 1);
+  const uint64_t positions = DecodeFixed64BE(m.data() + 9);
   if (options_.output != PsiOutput::kBoth) {
     if (size != 0 || positions != 0) {
-      return Error(absl::StatusCode::kDataLoss,
-                   absl::StrCat("the finish message carries results (size ", size, ", ", positions,
-                                " positions) in ", OutputName(options_.output), " mode"));
+      return DataLoss(absl::StrCat("the finish message carries results (size ", size, ", ",
+                                   positions, " positions) in ", OutputName(options_.output),
+                                   " mode"));
     }
     return absl::OkStatus();
   }
   if (size > peer_items_ || positions > n_s || (size == 0) != (positions == 0)) {
-    return Error(absl::StatusCode::kDataLoss,
-                 absl::StrCat("the finish message announces an intersection of ", size, " with ",
-                              positions, " of this party's ", n_s, " positions; the receiver has ",
-                              peer_items_, " items"));
+    return DataLoss(absl::StrCat("the finish message announces an intersection of ", size, " with ",
+                                 positions, " of this party's ", n_s,
+                                 " positions; the receiver has ", peer_items_, " items"));
   }
   uint64_t got = 0;
   uint64_t next_min = 0;  // positions are strictly ascending
@@ -752,10 +627,10 @@ absl::Status Session::ReceiveFinish(PsiResult& result) {
     const uint64_t expected = std::min<uint64_t>(peer_chunk_, positions - got);
     TDS_RETURN_IF_ERROR(CheckChunk(c, kPositions, kPositionBytes, expected, what));
     for (uint64_t i = 0; i < expected; ++i) {
-      const uint64_t p = GetU64(c.data() + kChunkHeaderBytes + i * kPositionBytes);
+      const uint64_t p = DecodeFixed64BE(c.data() + kChunkHeaderBytes + i * kPositionBytes);
       if (p < next_min || p >= n_s) {
-        return Error(absl::StatusCode::kDataLoss,
-                     absl::StrCat(what, ": position ", p, " is out of order or not below ", n_s));
+        return DataLoss(
+            absl::StrCat(what, ": position ", p, " is out of order or not below ", n_s));
       }
       next_min = p + 1;
       result.matched.push_back(perm_[p]);

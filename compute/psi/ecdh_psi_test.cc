@@ -13,6 +13,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "compute/link.h"
+#include "compute/psi/psi_test_util.h"
 #include "compute/psi/release_key.h"
 #include "compute/psi/x25519.h"
 #include "compute/socket_link.h"
@@ -27,10 +28,7 @@ using ::testing::IsEmpty;
 constexpr PsiOutput kAllOutputs[] = {PsiOutput::kConsumerOnly, PsiOutput::kBoth,
                                      PsiOutput::kSizeOnly};
 
-struct Outcome {
-  absl::StatusOr<PsiResult> receiver;
-  absl::StatusOr<PsiResult> sender;
-};
+using Outcome = PsiOutcome;
 
 EcdhPsiOptions Options(PsiOutput output, size_t chunk_items = 7) {
   EcdhPsiOptions o;
@@ -45,12 +43,8 @@ Outcome RunPair(const std::vector<std::string>& receiver_items,
                 const std::vector<std::string>& sender_items, const EcdhPsiOptions& r_options,
                 const EcdhPsiOptions& s_options) {
   auto [r_link, s_link] = MemoryLinkPair();
-  Outcome out{absl::UnknownError("not run"), absl::UnknownError("not run")};
-  std::thread sender(
-      [&] { out.sender = RunEcdhPsi(PsiRole::kSender, sender_items, s_options, *s_link); });
-  out.receiver = RunEcdhPsi(PsiRole::kReceiver, receiver_items, r_options, *r_link);
-  sender.join();
-  return out;
+  return RunPsiParties(RunEcdhPsi, receiver_items, sender_items, r_options, s_options, *r_link,
+                       *s_link);
 }
 
 Outcome RunPair(const std::vector<std::string>& receiver_items,
@@ -60,59 +54,12 @@ Outcome RunPair(const std::vector<std::string>& receiver_items,
                  Options(output, chunk_items));
 }
 
-// Positions of `mine` whose item occurs in `theirs`, ascending: the plaintext reference.
-std::vector<uint64_t> Reference(const std::vector<std::string>& mine,
-                                const std::vector<std::string>& theirs) {
-  const std::set<std::string> other(theirs.begin(), theirs.end());
-  std::vector<uint64_t> out;
-  for (uint64_t i = 0; i < mine.size(); ++i) {
-    if (other.count(mine[i])) out.push_back(i);
-  }
-  return out;
-}
-
-// Checks both parties' results against the plaintext reference for `output`.
-void ExpectCorrect(const std::vector<std::string>& r_items, const std::vector<std::string>& s_items,
-                   PsiOutput output, const Outcome& out) {
-  ASSERT_TRUE(out.receiver.ok()) << out.receiver.status();
-  ASSERT_TRUE(out.sender.ok()) << out.sender.status();
-  const std::vector<uint64_t> r_expected = Reference(r_items, s_items);
-  const std::vector<uint64_t> s_expected = Reference(s_items, r_items);
-  EXPECT_EQ(out.receiver->intersection_size, r_expected.size());
-  EXPECT_EQ(out.receiver->peer_items, s_items.size());
-  EXPECT_EQ(out.sender->peer_items, r_items.size());
-  switch (output) {
-    case PsiOutput::kConsumerOnly:
-      EXPECT_EQ(out.receiver->matched, r_expected);
-      EXPECT_THAT(out.sender->matched, IsEmpty());
-      EXPECT_EQ(out.sender->intersection_size, 0u);
-      break;
-    case PsiOutput::kBoth:
-      EXPECT_EQ(out.receiver->matched, r_expected);
-      EXPECT_EQ(out.sender->matched, s_expected);
-      EXPECT_EQ(out.sender->intersection_size, r_expected.size());
-      break;
-    case PsiOutput::kSizeOnly:
-      EXPECT_THAT(out.receiver->matched, IsEmpty());
-      EXPECT_THAT(out.sender->matched, IsEmpty());
-      EXPECT_EQ(out.sender->intersection_size, 0u);
-      break;
-  }
-}
-
-std::vector<std::string> Ids(const std::string& prefix, int from, int to) {
-  std::vector<std::string> out;
-  for (int i = from; i < to; ++i) out.push_back(absl::StrCat(prefix, i));
-  return out;
-}
-
 void RunAndCheck(const std::vector<std::string>& r, const std::vector<std::string>& s,
                  size_t chunk_items = 7) {
-  for (PsiOutput output : kAllOutputs) {
-    SCOPED_TRACE(absl::StrCat("output ", static_cast<int>(output), ", |R| ", r.size(), ", |S| ",
-                              s.size(), ", chunk ", chunk_items));
-    ExpectCorrect(r, s, output, RunPair(r, s, output, chunk_items));
-  }
+  RunAndCheckOutputs(kAllOutputs, r, s, chunk_items,
+                     [](const auto& r, const auto& s, PsiOutput output, size_t chunk) {
+                       return RunPair(r, s, output, chunk);
+                     });
 }
 
 TEST(EcdhPsiTest, EmptyVersusEmptyIsAnEmptyIntersection) { RunAndCheck({}, {}); }

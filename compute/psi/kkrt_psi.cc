@@ -49,7 +49,9 @@
 #include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "common/bytes.h"
 #include "common/status_macros.h"
+#include "compute/protocol_session.h"
 #include "compute/psi/base_ot.h"
 #include "compute/psi/cuckoo.h"
 #include "compute/psi/ot_extension.h"
@@ -89,45 +91,10 @@ constexpr uint32_t kDummy = UINT32_MAX;  // a padding slot in S's tag stream
 constexpr int kStatBits = 40;
 constexpr size_t kMinSlice = 256;
 
-void PutU32(std::string& out, uint32_t v) {
-  for (int shift = 24; shift >= 0; shift -= 8) out.push_back(static_cast<char>(v >> shift));
-}
-void PutU64(std::string& out, uint64_t v) {
-  for (int shift = 56; shift >= 0; shift -= 8) out.push_back(static_cast<char>(v >> shift));
-}
-uint32_t GetU32(const char* p) {
-  uint32_t v = 0;
-  for (int i = 0; i < 4; ++i) v = (v << 8) | static_cast<uint8_t>(p[i]);
-  return v;
-}
-uint64_t GetU64(const char* p) {
-  uint64_t v = 0;
-  for (int i = 0; i < 8; ++i) v = (v << 8) | static_cast<uint8_t>(p[i]);
-  return v;
-}
 uint64_t LoadLe64(const uint8_t* p) {
   uint64_t v;
   std::memcpy(&v, p, 8);
   return v;
-}
-
-const char* RoleName(PsiRole role) { return role == PsiRole::kReceiver ? "receiver" : "sender"; }
-
-const char* OutputName(PsiOutput output) {
-  switch (output) {
-    case PsiOutput::kConsumerOnly:
-      return "consumer-only";
-    case PsiOutput::kBoth:
-      return "both";
-    case PsiOutput::kSizeOnly:
-      return "size-only";
-  }
-  return "unknown";
-}
-
-std::string TagText(uint8_t tag) {
-  static const char kHex[] = "0123456789abcdef";
-  return std::string{'0', 'x', kHex[tag >> 4], kHex[tag & 15]};
 }
 
 // SHA-256(parts...) with a domain label, for the session's public parameters.
@@ -240,11 +207,14 @@ struct Groups {
   }
 };
 
-class Session {
+class Session : public ProtocolSession {
  public:
   Session(PsiRole role, const std::vector<std::string>& items, const KkrtPsiOptions& options,
           Link& link)
-      : role_(role), items_(items), options_(options), link_(link) {}
+      : ProtocolSession("kkrt psi", RoleName(role), PeerName(role), link),
+        role_(role),
+        items_(items),
+        options_(options) {}
   ~Session() { pool_.reset(); }
 
   absl::StatusOr<PsiResult> Run();
@@ -283,16 +253,6 @@ class Session {
   absl::Status Release();
   absl::Status ReceiveFinish(PsiResult& result);
 
-  absl::Status Recv(const std::string& what, std::string& out);
-  absl::Status Send(std::string message, const std::string& what);
-  absl::Status Error(absl::StatusCode code, const std::string& text) const {
-    return absl::Status(code, absl::StrCat("kkrt psi ", RoleName(role_), ": ", text));
-  }
-  absl::Status DataLoss(const std::string& text) const {
-    return Error(absl::StatusCode::kDataLoss, text);
-  }
-  void Abort(absl::Status status);
-  absl::Status FirstError();
   void Progress(const char* phase, uint64_t done, uint64_t total) const {
     if (options_.progress) options_.progress(PsiProgress{phase, done, total});
   }
@@ -303,8 +263,6 @@ class Session {
   const PsiRole role_;
   const std::vector<std::string>& items_;
   const KkrtPsiOptions& options_;
-  Link& link_;
-  const char* const peer_name_ = role_ == PsiRole::kReceiver ? "sender" : "receiver";
 
   // Session parameters (public, equal on both sides once Plan() ran).
   uint64_t n_r_ = 0, n_s_ = 0;
@@ -333,9 +291,6 @@ class Session {
   std::vector<uint32_t> slot_group_;
   std::optional<ReleaseKey> release_key_;
 
-  std::mutex error_mu_;
-  absl::Status first_error_;  // GUARDED_BY(error_mu_)
-  std::atomic<bool> failed_{false};
   std::unique_ptr<WorkerPool> pool_;
 };
 
@@ -352,10 +307,7 @@ absl::StatusOr<PsiResult> Session::Run() {
     Plan();
     status = role_ == PsiRole::kReceiver ? RunReceiver(result) : RunSender(result);
   }
-  if (!status.ok()) {
-    Abort(std::move(status));
-    return FirstError();
-  }
+  if (!status.ok()) return Fail(std::move(status));
   return result;
 }
 
@@ -368,56 +320,12 @@ absl::Status Session::CheckOptions() const {
   if (options_.output != PsiOutput::kConsumerOnly && options_.output != PsiOutput::kBoth) {
     return Error(absl::StatusCode::kInvalidArgument, "unknown output mode");
   }
-  if (options_.chunk_items < 1 || options_.chunk_items > kMaxChunkItems) {
-    return Error(absl::StatusCode::kInvalidArgument,
-                 absl::StrCat("options.chunk_items ", options_.chunk_items, " is outside [1, ",
-                              kMaxChunkItems, "]"));
-  }
+  TDS_RETURN_IF_ERROR(CheckChunkItems(options_.chunk_items, kMaxChunkItems));
   if (options_.max_bucket_items < 1) {
     return Error(absl::StatusCode::kInvalidArgument, "options.max_bucket_items is 0");
   }
-  if (items_.size() > kMaxItems) {
-    return Error(absl::StatusCode::kInvalidArgument,
-                 absl::StrCat(items_.size(), " items exceed the limit of ", kMaxItems));
-  }
-  if (options_.threads < 0) {
-    return Error(absl::StatusCode::kInvalidArgument,
-                 absl::StrCat("options.threads ", options_.threads, " is negative"));
-  }
-  return absl::OkStatus();
-}
-
-void Session::Abort(absl::Status status) {
-  {
-    std::lock_guard<std::mutex> lock(error_mu_);
-    if (first_error_.ok()) first_error_ = std::move(status);
-    failed_ = true;
-  }
-  link_.Close();
-}
-
-absl::Status Session::FirstError() {
-  std::lock_guard<std::mutex> lock(error_mu_);
-  return first_error_;
-}
-
-absl::Status Session::Recv(const std::string& what, std::string& out) {
-  absl::StatusOr<std::string> m = link_.Recv();
-  if (!m.ok()) {
-    return Error(m.status().code(),
-                 absl::StrCat("waiting for ", what, ": ", std::string(m.status().message())));
-  }
-  if (m->empty()) return DataLoss(absl::StrCat("empty message instead of ", what));
-  out = *std::move(m);
-  return absl::OkStatus();
-}
-
-absl::Status Session::Send(std::string message, const std::string& what) {
-  absl::Status s = link_.Send(std::move(message));
-  if (!s.ok()) {
-    return Error(s.code(), absl::StrCat("sending ", what, ": ", std::string(s.message())));
-  }
-  return absl::OkStatus();
+  TDS_RETURN_IF_ERROR(CheckItemCount(items_.size(), kMaxItems));
+  return CheckThreads(options_.threads);
 }
 
 absl::Status Session::Handshake() {
@@ -427,31 +335,26 @@ absl::Status Session::Handshake() {
   hello.push_back(static_cast<char>(kVersion));
   hello.push_back(static_cast<char>(role_ == PsiRole::kReceiver ? 0 : 1));
   hello.push_back(static_cast<char>(options_.output == PsiOutput::kBoth ? 1 : 0));
-  PutU64(hello, items_.size());
-  PutU64(hello, options_.max_bucket_items);
-  PutU32(hello, static_cast<uint32_t>(options_.chunk_items));
+  PutFixed64BE(&hello, items_.size());
+  PutFixed64BE(&hello, options_.max_bucket_items);
+  PutFixed32BE(&hello, static_cast<uint32_t>(options_.chunk_items));
   hello.append(reinterpret_cast<const char*>(nonce_), kNonceBytes);
   TDS_RETURN_IF_ERROR(Send(std::move(hello), "the hello"));
 
   std::string m;
-  TDS_RETURN_IF_ERROR(Recv(absl::StrCat("the ", peer_name_, "'s hello"), m));
-  const uint8_t tag = static_cast<uint8_t>(m[0]);
-  if (tag != kHello || m.size() != kHelloBytes) {
-    return DataLoss(absl::StrCat("malformed hello from the ", peer_name_, ": tag ", TagText(tag),
-                                 ", ", m.size(), " bytes (expected tag ", TagText(kHello), ", ",
-                                 kHelloBytes, " bytes)",
-                                 tag == 0x01 ? "; the peer runs ECDH-PSI" : ""));
-  }
+  TDS_RETURN_IF_ERROR(Recv(absl::StrCat("the ", peer(), "'s hello"), m));
+  TDS_RETURN_IF_ERROR(ExpectMessage(m, kHello, kHelloBytes, absl::StrCat("hello from the ", peer()),
+                                    "", m[0] == 0x01 ? "; the peer runs ECDH-PSI" : ""));
   const uint8_t version = static_cast<uint8_t>(m[1]);
   const uint8_t role = static_cast<uint8_t>(m[2]);
   const uint8_t output = static_cast<uint8_t>(m[3]);
-  const uint64_t items = GetU64(m.data() + 4);
-  const uint64_t limit = GetU64(m.data() + 12);
-  const uint32_t chunk = GetU32(m.data() + 20);
+  const uint64_t items = DecodeFixed64BE(m.data() + 4);
+  const uint64_t limit = DecodeFixed64BE(m.data() + 12);
+  const uint32_t chunk = DecodeFixed32BE(m.data() + 20);
   if (version != kVersion) {
     return Error(absl::StatusCode::kInvalidArgument,
-                 absl::StrCat("the ", peer_name_, " speaks protocol version ", version,
-                              ", this party ", kVersion));
+                 absl::StrCat("the ", peer(), " speaks protocol version ", version, ", this party ",
+                              kVersion));
   }
   if (role > 1) return DataLoss(absl::StrCat("the peer's hello names an unknown role ", role));
   if (role == (role_ == PsiRole::kReceiver ? 0 : 1)) {
@@ -459,25 +362,23 @@ absl::Status Session::Handshake() {
                  absl::StrCat("both parties are ", RoleName(role_), "s"));
   }
   if (output > 1) {
-    return DataLoss(
-        absl::StrCat("the ", peer_name_, "'s hello names an unknown output mode ", output));
+    return DataLoss(absl::StrCat("the ", peer(), "'s hello names an unknown output mode ", output));
   }
   const PsiOutput peer_output = output == 1 ? PsiOutput::kBoth : PsiOutput::kConsumerOnly;
   if (peer_output != options_.output) {
     return Error(
         absl::StatusCode::kInvalidArgument,
         absl::StrCat("output mode mismatch: this party asked for ", OutputName(options_.output),
-                     ", the ", peer_name_, " for ", OutputName(peer_output)));
+                     ", the ", peer(), " for ", OutputName(peer_output)));
   }
   if (items > options_.max_peer_items || items > kMaxItems) {
-    return Error(
-        absl::StatusCode::kInvalidArgument,
-        absl::StrCat("the ", peer_name_, " announces ", items, " items, over the limit of ",
-                     std::min<uint64_t>(options_.max_peer_items, kMaxItems)));
+    return Error(absl::StatusCode::kInvalidArgument,
+                 absl::StrCat("the ", peer(), " announces ", items, " items, over the limit of ",
+                              std::min<uint64_t>(options_.max_peer_items, kMaxItems)));
   }
-  if (limit < 1) return DataLoss(absl::StrCat("the ", peer_name_, "'s max_bucket_items is 0"));
+  if (limit < 1) return DataLoss(absl::StrCat("the ", peer(), "'s max_bucket_items is 0"));
   if (chunk < 1 || chunk > kMaxChunkItems) {
-    return DataLoss(absl::StrCat("the ", peer_name_, "'s chunk size ", chunk, " is outside [1, ",
+    return DataLoss(absl::StrCat("the ", peer(), "'s chunk size ", chunk, " is outside [1, ",
                                  kMaxChunkItems, "]"));
   }
   const uint64_t own_limit = options_.max_bucket_items;
@@ -612,10 +513,7 @@ absl::Status Session::RunReceiver(PsiResult& result) {
     TDS_RETURN_IF_ERROR(PrepareReceiverBucket(0, state));
     std::string reply;
     TDS_RETURN_IF_ERROR(Recv("the sender's base OT reply", reply));
-    if (static_cast<uint8_t>(reply[0]) != kOtReply) {
-      return DataLoss(absl::StrCat("the sender's base OT reply: expected tag ", TagText(kOtReply),
-                                   ", got ", TagText(static_cast<uint8_t>(reply[0]))));
-    }
+    TDS_RETURN_IF_ERROR(ExpectTag(reply, kOtReply, "the sender's base OT reply"));
     std::vector<OtSeed> k0, k1;
     absl::Status s = base.Finish(std::string_view(reply).substr(1), kCodeBits, k0, k1, pool_.get());
     if (!s.ok()) {
@@ -642,7 +540,7 @@ absl::Status Session::RunReceiver(PsiResult& result) {
     reader.join();
     if (!send_status.ok() || !reader_status.ok()) return FirstError();
     std::string ready(1, static_cast<char>(kReady));
-    PutU64(ready, buckets_ * cap_s_);
+    PutFixed64BE(&ready, buckets_ * cap_s_);
     TDS_RETURN_IF_ERROR(Send(std::move(ready), "the ready message"));
   }
   TDS_RETURN_IF_ERROR(ReceiveKeyAndOpen());
@@ -714,7 +612,7 @@ absl::Status Session::ReceiverBucket(uint64_t b, ReceiverBucketState& state, Opr
   std::vector<uint64_t> u(code.size());
   const uint64_t slabs = SlabsPerBucket();
   for (uint64_t slab = 0; slab < slabs; ++slab) {
-    if (failed_) return Error(absl::StatusCode::kCancelled, "session failed");
+    if (failed()) return Error(absl::StatusCode::kCancelled, "session failed");
     const uint64_t first = slab * kSlabRows;
     const uint64_t rows = std::min(kSlabRows, bins_ - first);
     // The code rows: C(identity, hash index) for occupied bins, zero for empty ones.
@@ -735,9 +633,9 @@ absl::Status Session::ReceiverBucket(uint64_t b, ReceiverBucketState& state, Opr
     std::string m;
     m.reserve(kSlabHeaderBytes + rows * kCodeBytes);
     m.push_back(static_cast<char>(kColumns));
-    PutU32(m, static_cast<uint32_t>(b));
-    PutU32(m, static_cast<uint32_t>(slab));
-    PutU32(m, static_cast<uint32_t>(rows));
+    PutFixed32BE(&m, static_cast<uint32_t>(b));
+    PutFixed32BE(&m, static_cast<uint32_t>(slab));
+    PutFixed32BE(&m, static_cast<uint32_t>(rows));
     m.append(reinterpret_cast<const char*>(u.data()), rows * kCodeBytes);
     TDS_RETURN_IF_ERROR(Send(std::move(m), absl::StrCat("columns of bucket ", b, " slab ", slab)));
     // The receiver's OPRF value of each occupied bin: H(instance, t0 row).
@@ -763,17 +661,13 @@ absl::Status Session::ReceiveTags() {
       const std::string what = absl::StrCat("the sender's tags of bucket ", b, " chunk ", c);
       std::string m;
       TDS_RETURN_IF_ERROR(Recv(what, m));
-      const uint8_t tag = static_cast<uint8_t>(m[0]);
-      if (tag != kTags) {
-        return DataLoss(
-            absl::StrCat(what, ": expected tag ", TagText(kTags), ", got ", TagText(tag)));
-      }
+      TDS_RETURN_IF_ERROR(ExpectTag(m, kTags, what));
       if (m.size() < kTagHeaderBytes + kSealTagBytes) {
         return DataLoss(absl::StrCat(what, ": truncated (", m.size(), " bytes)"));
       }
-      const uint32_t mb = GetU32(m.data() + 1);
-      const uint32_t mc = GetU32(m.data() + 5);
-      const uint32_t count = GetU32(m.data() + 9);
+      const uint32_t mb = DecodeFixed32BE(m.data() + 1);
+      const uint32_t mc = DecodeFixed32BE(m.data() + 5);
+      const uint32_t count = DecodeFixed32BE(m.data() + 9);
       const uint64_t expected = std::min<uint64_t>(tag_chunk_, cap_s_ - got);
       if (mb != b || mc != c) {
         return DataLoss(absl::StrCat(what, ": the message is bucket ", mb, " chunk ", mc,
@@ -799,11 +693,7 @@ absl::Status Session::ReceiveTags() {
 absl::Status Session::ReceiveKeyAndOpen() {
   std::string m;
   TDS_RETURN_IF_ERROR(Recv("the sender's release key", m));
-  if (m.size() != 1 + kReleaseKeyBytes || static_cast<uint8_t>(m[0]) != kKey) {
-    return DataLoss(absl::StrCat(
-        "malformed release key message: tag ", TagText(static_cast<uint8_t>(m[0])), ", ", m.size(),
-        " bytes (expected tag ", TagText(kKey), ", ", 1 + kReleaseKeyBytes, " bytes)"));
-  }
+  TDS_RETURN_IF_ERROR(ExpectMessage(m, kKey, 1 + kReleaseKeyBytes, "release key message"));
   absl::StatusOr<ReleaseKey> key = ReleaseKey::FromBytes(std::string_view(m).substr(1));
   if (!key.ok()) return DataLoss(std::string(key.status().message()));
   if (sealed_.empty()) return absl::OkStatus();
@@ -815,9 +705,9 @@ absl::Status Session::ReceiveKeyAndOpen() {
     for (uint64_t c = 0; c < chunks; ++c, ++index) {
       const uint32_t count = static_cast<uint32_t>(std::min<uint64_t>(tag_chunk_, cap_s_ - got));
       std::string header(1, static_cast<char>(kTags));
-      PutU32(header, static_cast<uint32_t>(b));
-      PutU32(header, static_cast<uint32_t>(c));
-      PutU32(header, count);
+      PutFixed32BE(&header, static_cast<uint32_t>(b));
+      PutFixed32BE(&header, static_cast<uint32_t>(c));
+      PutFixed32BE(&header, count);
       const size_t bytes = count * SlotBytes();
       if (!key->Open(index, header, reinterpret_cast<uint8_t*>(sealed_.data()) + offset, bytes,
                      reinterpret_cast<const uint8_t*>(seals_.data()) + index * kSealTagBytes)) {
@@ -834,16 +724,16 @@ absl::Status Session::ReceiveKeyAndOpen() {
 absl::Status Session::SendFinish(uint64_t intersection_size, const std::vector<uint64_t>& slots) {
   std::string finish;
   finish.push_back(static_cast<char>(kFinish));
-  PutU64(finish, intersection_size);
-  PutU64(finish, slots.size());
+  PutFixed64BE(&finish, intersection_size);
+  PutFixed64BE(&finish, slots.size());
   TDS_RETURN_IF_ERROR(Send(std::move(finish), "the finish message"));
   for (uint64_t first = 0; first < slots.size(); first += tag_chunk_) {
     const uint64_t count = std::min<uint64_t>(tag_chunk_, slots.size() - first);
     std::string m;
     m.reserve(kPositionsHeaderBytes + count * kPositionBytes);
     m.push_back(static_cast<char>(kPositions));
-    PutU32(m, static_cast<uint32_t>(count));
-    for (uint64_t i = 0; i < count; ++i) PutU64(m, slots[first + i]);
+    PutFixed32BE(&m, static_cast<uint32_t>(count));
+    for (uint64_t i = 0; i < count; ++i) PutFixed64BE(&m, slots[first + i]);
     TDS_RETURN_IF_ERROR(Send(std::move(m), "matched positions"));
   }
   return absl::OkStatus();
@@ -864,11 +754,7 @@ absl::Status Session::RunSender(PsiResult& result) {
     }
     std::string first;
     TDS_RETURN_IF_ERROR(Recv("the receiver's base OT message", first));
-    if (static_cast<uint8_t>(first[0]) != kOtFirst) {
-      return DataLoss(absl::StrCat("the receiver's base OT message: expected tag ",
-                                   TagText(kOtFirst), ", got ",
-                                   TagText(static_cast<uint8_t>(first[0]))));
-    }
+    TDS_RETURN_IF_ERROR(ExpectTag(first, kOtFirst, "the receiver's base OT message"));
     std::string reply;
     std::vector<OtSeed> seeds;
     absl::Status s =
@@ -891,11 +777,9 @@ absl::Status Session::RunSender(PsiResult& result) {
     std::string ready;
     TDS_RETURN_IF_ERROR(Recv("the receiver's ready message", ready));
     if (ready.size() != 9 || static_cast<uint8_t>(ready[0]) != kReady ||
-        GetU64(ready.data() + 1) != buckets_ * cap_s_) {
-      return DataLoss(absl::StrCat("malformed ready message: tag ",
-                                   TagText(static_cast<uint8_t>(ready[0])), ", ", ready.size(),
-                                   " bytes (expected tag ", TagText(kReady), ", 9 bytes, ",
-                                   buckets_ * cap_s_, " slots)"));
+        DecodeFixed64BE(ready.data() + 1) != buckets_ * cap_s_) {
+      return MalformedMessage(ready, kReady, 9, "ready message",
+                              absl::StrCat(", ", buckets_ * cap_s_, " slots"));
     }
   }
   TDS_RETURN_IF_ERROR(Release());
@@ -928,17 +812,13 @@ absl::Status Session::SenderBucket(uint64_t b, OprfSender& oprf, SecureRandom& r
     const std::string what = absl::StrCat("the receiver's columns of bucket ", b, " slab ", slab);
     std::string m;
     TDS_RETURN_IF_ERROR(Recv(what, m));
-    const uint8_t tag = static_cast<uint8_t>(m[0]);
-    if (tag != kColumns) {
-      return DataLoss(
-          absl::StrCat(what, ": expected tag ", TagText(kColumns), ", got ", TagText(tag)));
-    }
+    TDS_RETURN_IF_ERROR(ExpectTag(m, kColumns, what));
     if (m.size() < kSlabHeaderBytes) {
       return DataLoss(absl::StrCat(what, ": truncated header (", m.size(), " bytes)"));
     }
-    const uint32_t mb = GetU32(m.data() + 1);
-    const uint32_t ms = GetU32(m.data() + 5);
-    const uint32_t mrows = GetU32(m.data() + 9);
+    const uint32_t mb = DecodeFixed32BE(m.data() + 1);
+    const uint32_t ms = DecodeFixed32BE(m.data() + 5);
+    const uint32_t mrows = DecodeFixed32BE(m.data() + 9);
     if (mb != b || ms != slab) {
       return DataLoss(absl::StrCat(what, ": the message is bucket ", mb, " slab ", ms,
                                    " (out of order or replayed)"));
@@ -965,9 +845,9 @@ absl::Status Session::SenderBucket(uint64_t b, OprfSender& oprf, SecureRandom& r
     const uint32_t count = static_cast<uint32_t>(std::min<uint64_t>(tag_chunk_, cap_s_ - first));
     std::string m;
     m.push_back(static_cast<char>(kTags));
-    PutU32(m, static_cast<uint32_t>(b));
-    PutU32(m, static_cast<uint32_t>(c));
-    PutU32(m, count);
+    PutFixed32BE(&m, static_cast<uint32_t>(b));
+    PutFixed32BE(&m, static_cast<uint32_t>(c));
+    PutFixed32BE(&m, count);
     m.resize(kTagHeaderBytes + count * SlotBytes());
     auto* out = reinterpret_cast<uint8_t*>(m.data()) + kTagHeaderBytes;
     ParallelFor(*pool_, count, kMinSlice, [&](size_t begin, size_t end) {
@@ -1032,13 +912,9 @@ absl::Status Session::Release() {
 absl::Status Session::ReceiveFinish(PsiResult& result) {
   std::string m;
   TDS_RETURN_IF_ERROR(Recv("the receiver's finish message", m));
-  if (static_cast<uint8_t>(m[0]) != kFinish || m.size() != kFinishBytes) {
-    return DataLoss(absl::StrCat(
-        "malformed finish message: tag ", TagText(static_cast<uint8_t>(m[0])), ", ", m.size(),
-        " bytes (expected tag ", TagText(kFinish), ", ", kFinishBytes, " bytes)"));
-  }
-  const uint64_t size = GetU64(m.data() + 1);
-  const uint64_t positions = GetU64(m.data() + 9);
+  TDS_RETURN_IF_ERROR(ExpectMessage(m, kFinish, kFinishBytes, "finish message"));
+  const uint64_t size = DecodeFixed64BE(m.data() + 1);
+  const uint64_t positions = DecodeFixed64BE(m.data() + 9);
   if (options_.output != PsiOutput::kBoth) {
     if (size != 0 || positions != 0) {
       return DataLoss(absl::StrCat("the finish message carries results (size ", size, ", ",
@@ -1060,19 +936,15 @@ absl::Status Session::ReceiveFinish(PsiResult& result) {
     std::string c;
     TDS_RETURN_IF_ERROR(Recv(what, c));
     const uint64_t expected = std::min<uint64_t>(tag_chunk_, positions - got);
-    const uint8_t tag = static_cast<uint8_t>(c[0]);
-    if (tag != kPositions) {
-      return DataLoss(
-          absl::StrCat(what, ": expected tag ", TagText(kPositions), ", got ", TagText(tag)));
-    }
-    if (c.size() < kPositionsHeaderBytes || GetU32(c.data() + 1) != expected ||
+    TDS_RETURN_IF_ERROR(ExpectTag(c, kPositions, what));
+    if (c.size() < kPositionsHeaderBytes || DecodeFixed32BE(c.data() + 1) != expected ||
         c.size() != kPositionsHeaderBytes + expected * kPositionBytes) {
       return DataLoss(absl::StrCat(what, ": ", c.size(), " bytes, expected ", expected,
                                    " positions (",
                                    kPositionsHeaderBytes + expected * kPositionBytes, " bytes)"));
     }
     for (uint64_t i = 0; i < expected; ++i) {
-      const uint64_t p = GetU64(c.data() + kPositionsHeaderBytes + i * kPositionBytes);
+      const uint64_t p = DecodeFixed64BE(c.data() + kPositionsHeaderBytes + i * kPositionBytes);
       if (p < next_min || p >= total_slots) {
         return DataLoss(
             absl::StrCat(what, ": position ", p, " is out of order or not below ", total_slots));

@@ -13,6 +13,7 @@
 #include "absl/strings/str_cat.h"
 #include "compute/link.h"
 #include "compute/psi/ecdh_psi.h"
+#include "compute/psi/psi_test_util.h"
 
 namespace tds::compute::psi {
 namespace {
@@ -24,10 +25,7 @@ using ::testing::IsEmpty;
 
 constexpr PsiOutput kOutputs[] = {PsiOutput::kConsumerOnly, PsiOutput::kBoth};
 
-struct Outcome {
-  absl::StatusOr<PsiResult> receiver = absl::UnknownError("not run");
-  absl::StatusOr<PsiResult> sender = absl::UnknownError("not run");
-};
+using Outcome = PsiOutcome;
 
 KkrtPsiOptions Options(PsiOutput output, size_t chunk_items = 7) {
   KkrtPsiOptions o;
@@ -69,12 +67,7 @@ Outcome RunPair(const std::vector<std::string>& r_items, const std::vector<std::
   auto pass = [](int, std::string m) { return std::vector<std::string>{std::move(m)}; };
   TamperingLink r_tamper(*r_link, r_mutate ? r_mutate : pass);
   TamperingLink s_tamper(*s_link, s_mutate ? s_mutate : pass);
-  Outcome out;
-  std::thread sender(
-      [&] { out.sender = RunKkrtPsi(PsiRole::kSender, s_items, s_options, s_tamper); });
-  out.receiver = RunKkrtPsi(PsiRole::kReceiver, r_items, r_options, r_tamper);
-  sender.join();
-  return out;
+  return RunPsiParties(RunKkrtPsi, r_items, s_items, r_options, s_options, r_tamper, s_tamper);
 }
 
 Outcome RunPair(const std::vector<std::string>& r, const std::vector<std::string>& s,
@@ -82,47 +75,12 @@ Outcome RunPair(const std::vector<std::string>& r, const std::vector<std::string
   return RunPair(r, s, Options(output, chunk_items), Options(output, chunk_items));
 }
 
-std::vector<uint64_t> Reference(const std::vector<std::string>& mine,
-                                const std::vector<std::string>& theirs) {
-  const std::set<std::string> other(theirs.begin(), theirs.end());
-  std::vector<uint64_t> out;
-  for (uint64_t i = 0; i < mine.size(); ++i) {
-    if (other.count(mine[i])) out.push_back(i);
-  }
-  return out;
-}
-
-void ExpectCorrect(const std::vector<std::string>& r, const std::vector<std::string>& s,
-                   PsiOutput output, const Outcome& out) {
-  ASSERT_TRUE(out.receiver.ok()) << out.receiver.status();
-  ASSERT_TRUE(out.sender.ok()) << out.sender.status();
-  const std::vector<uint64_t> r_expected = Reference(r, s);
-  EXPECT_EQ(out.receiver->matched, r_expected);
-  EXPECT_EQ(out.receiver->intersection_size, r_expected.size());
-  EXPECT_EQ(out.receiver->peer_items, s.size());
-  EXPECT_EQ(out.sender->peer_items, r.size());
-  if (output == PsiOutput::kBoth) {
-    EXPECT_EQ(out.sender->matched, Reference(s, r));
-    EXPECT_EQ(out.sender->intersection_size, r_expected.size());
-  } else {
-    EXPECT_THAT(out.sender->matched, IsEmpty());
-    EXPECT_EQ(out.sender->intersection_size, 0u);
-  }
-}
-
-std::vector<std::string> Ids(const std::string& prefix, int from, int to) {
-  std::vector<std::string> out;
-  for (int i = from; i < to; ++i) out.push_back(absl::StrCat(prefix, i));
-  return out;
-}
-
 void RunAndCheck(const std::vector<std::string>& r, const std::vector<std::string>& s,
                  size_t chunk_items = 7) {
-  for (PsiOutput output : kOutputs) {
-    SCOPED_TRACE(
-        absl::StrCat("output ", static_cast<int>(output), ", |R| ", r.size(), ", |S| ", s.size()));
-    ExpectCorrect(r, s, output, RunPair(r, s, output, chunk_items));
-  }
+  RunAndCheckOutputs(kOutputs, r, s, chunk_items,
+                     [](const auto& r, const auto& s, PsiOutput output, size_t chunk) {
+                       return RunPair(r, s, output, chunk);
+                     });
 }
 
 // ---- Correctness against the plaintext reference ----

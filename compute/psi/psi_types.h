@@ -1,7 +1,7 @@
 #pragma once
 // Public types shared by the PSI protocols (ECDH-PSI in ecdh_psi.h, OT-extension PSI in
 // kkrt_psi.h): the output modes, the two roles, progress reports, the release gate's argument
-// and the result.
+// and the result; the names errors and reports print for roles and outputs.
 
 #include <cstdint>
 #include <vector>
@@ -18,6 +18,26 @@ enum class PsiRole {
   kReceiver,  // the consumer (bank)
   kSender,    // the provider
 };
+
+inline const char* RoleName(PsiRole role) {
+  return role == PsiRole::kReceiver ? "receiver" : "sender";
+}
+// The other party's role name.
+inline const char* PeerName(PsiRole role) {
+  return role == PsiRole::kReceiver ? "sender" : "receiver";
+}
+
+inline const char* OutputName(PsiOutput output) {
+  switch (output) {
+    case PsiOutput::kConsumerOnly:
+      return "consumer-only";
+    case PsiOutput::kBoth:
+      return "both";
+    case PsiOutput::kSizeOnly:
+      return "size-only";
+  }
+  return "unknown";
+}
 
 struct PsiProgress {
   // ECDH-PSI: receiver "mask-own" (its items masked and sent), then "match" (the sender's

@@ -2,9 +2,6 @@
 
 #include <sodium.h>
 
-#include <cstdio>
-#include <cstdlib>
-
 namespace tds::compute::psi {
 namespace {
 
@@ -26,14 +23,6 @@ const crypto_hash_sha256_state& PrefixState() {
 }
 
 }  // namespace
-
-void EnsureSodium() {
-  static const bool ok = sodium_init() >= 0;
-  if (!ok) {
-    std::fprintf(stderr, "tds: sodium_init() failed\n");
-    std::abort();
-  }
-}
 
 void HashToPoint(std::string_view item, uint8_t out[kPointBytes]) {
   crypto_hash_sha256_state s = PrefixState();

@@ -6,13 +6,15 @@
 #include <cstdint>
 #include <string_view>
 
+#include "compute/sodium_init.h"
+
 namespace tds::compute::psi {
 
 inline constexpr size_t kPointBytes = 32;
 
-// Initialises libsodium once (which also selects its fastest X25519 code for this CPU).
-// Idempotent and thread-safe; aborts if libsodium cannot start.
-void EnsureSodium();
+// Initialises libsodium once (compute/sodium_init.h; this also selects its fastest X25519 code
+// for this CPU). Idempotent and thread-safe; aborts if libsodium cannot start.
+using ::tds::compute::EnsureSodium;
 
 // H(x) = SHA-256("tds-psi-v1" 0x00 || x) with bit 255 cleared: a canonical little-endian
 // u-coordinate (on the curve or its twist; either is fine, see compute/psi/README.md).

@@ -31,7 +31,9 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "common/bytes.h"
 #include "common/status_macros.h"
+#include "compute/protocol_session.h"
 
 namespace tds::compute::query {
 namespace {
@@ -56,28 +58,7 @@ constexpr size_t kSealOverheadBytes = 4 + 16;  // length prefix + Poly1305 tag
 constexpr size_t kSlicesPerWorker = 2;
 constexpr size_t kMinSlice = 8;
 
-void PutU32(std::string& out, uint32_t v) {
-  for (int shift = 24; shift >= 0; shift -= 8) out.push_back(static_cast<char>(v >> shift));
-}
-void PutU64(std::string& out, uint64_t v) {
-  for (int shift = 56; shift >= 0; shift -= 8) out.push_back(static_cast<char>(v >> shift));
-}
-uint32_t GetU32(const char* p) {
-  uint32_t v = 0;
-  for (int i = 0; i < 4; ++i) v = (v << 8) | static_cast<uint8_t>(p[i]);
-  return v;
-}
-uint64_t GetU64(const char* p) {
-  uint64_t v = 0;
-  for (int i = 0; i < 8; ++i) v = (v << 8) | static_cast<uint8_t>(p[i]);
-  return v;
-}
 const uint8_t* U8(const char* p) { return reinterpret_cast<const uint8_t*>(p); }
-
-std::string TagText(uint8_t tag) {
-  static const char kHex[] = "0123456789abcdef";
-  return std::string{'0', 'x', kHex[tag >> 4], kHex[tag & 15]};
-}
 
 // Runs fn over [0, n): inline for small n, else on `pool` or a pool of `threads` started here.
 absl::Status ParallelFor(WorkerPool* pool, int threads, size_t n, const Batch::SliceFn& fn) {
@@ -88,67 +69,36 @@ absl::Status ParallelFor(WorkerPool* pool, int threads, size_t n, const Batch::S
       ->Wait();
 }
 
-// The session plumbing both parties share: named errors, checked Recv, and closing the link on
-// the first failure so that the peer stops too rather than waiting.
-class Channel {
+// The session plumbing (compute/protocol_session.h) with this protocol's texts: messages are
+// named "the <peer>'s <what>" and read with their tag checked.
+class Channel : public ProtocolSession {
  public:
-  Channel(const char* self, const char* peer, Link& link) : self_(self), peer_(peer), link_(link) {}
-
-  absl::Status Error(absl::StatusCode code, const std::string& text) const {
-    return absl::Status(code, absl::StrCat("anonymous query ", self_, ": ", text));
-  }
-  absl::Status Malformed(const std::string& text) const {
-    return Error(absl::StatusCode::kDataLoss, text);
-  }
+  Channel(const char* self, const char* peer, Link& link)
+      : ProtocolSession("anonymous query", self, peer, link) {}
 
   // The next message, never empty, with tag `tag` (what = what was awaited, for errors).
   absl::Status Recv(Tag tag, const std::string& what, std::string& out) {
-    absl::StatusOr<std::string> m = link_.Recv();
-    if (!m.ok()) {
-      return Error(m.status().code(), absl::StrCat("waiting for the ", peer_, "'s ", what, ": ",
-                                                   std::string(m.status().message())));
-    }
-    if (m->empty()) {
-      return Malformed(absl::StrCat("empty message instead of the ", peer_, "'s ", what));
-    }
-    const uint8_t got = static_cast<uint8_t>((*m)[0]);
+    TDS_RETURN_IF_ERROR(ProtocolSession::Recv(absl::StrCat("the ", peer(), "'s ", what), out));
+    const uint8_t got = static_cast<uint8_t>(out[0]);
     if (got != tag) {
-      return Malformed(absl::StrCat("expected the ", peer_, "'s ", what, " (tag ", TagText(tag),
-                                    "), got a message with tag ", TagText(got), " (", m->size(),
-                                    " bytes)"));
+      return DataLoss(absl::StrCat("expected the ", peer(), "'s ", what, " (tag ", TagText(tag),
+                                   "), got a message with tag ", TagText(got), " (", out.size(),
+                                   " bytes)"));
     }
-    out = *std::move(m);
     return absl::OkStatus();
   }
 
   absl::Status ExpectSize(const std::string& m, size_t want, const std::string& what) const {
     if (m.size() != want) {
-      return Malformed(
-          absl::StrCat("the ", peer_, "'s ", what, " has ", m.size(), " bytes, expected ", want));
+      return DataLoss(
+          absl::StrCat("the ", peer(), "'s ", what, " has ", m.size(), " bytes, expected ", want));
     }
     return absl::OkStatus();
   }
 
   absl::Status Send(std::string message, const std::string& what) {
-    absl::Status s = link_.Send(std::move(message));
-    if (!s.ok()) {
-      return Error(s.code(), absl::StrCat("sending the ", what, ": ", std::string(s.message())));
-    }
-    return absl::OkStatus();
+    return ProtocolSession::Send(std::move(message), absl::StrCat("the ", what));
   }
-
-  // Ends a failed session: closes the link and passes the status on.
-  absl::Status Fail(absl::Status status) {
-    link_.Close();
-    return status;
-  }
-
-  const char* peer() const { return peer_; }
-
- private:
-  const char* const self_;
-  const char* const peer_;
-  Link& link_;
 };
 
 // The table geometry the provider announces.
@@ -196,20 +146,20 @@ absl::Status ParseProviderHello(Channel& ch, const std::string& m,
   const uint8_t version = static_cast<uint8_t>(m[1]);
   const uint8_t role = static_cast<uint8_t>(m[2]);
   if (version != kVersion) {
-    return ch.Malformed(
+    return ch.DataLoss(
         absl::StrCat("the provider speaks version ", version, ", expected ", kVersion));
   }
   if (role != kProviderRole) {
-    return ch.Malformed(absl::StrCat("the peer's hello announces role ", role,
-                                     ", expected the provider (", kProviderRole, ")"));
+    return ch.DataLoss(absl::StrCat("the peer's hello announces role ", role,
+                                    ", expected the provider (", kProviderRole, ")"));
   }
-  g.k = GetU64(m.data() + 3);
-  g.buckets = GetU32(m.data() + 11);
-  g.bucket_entries = GetU32(m.data() + 15);
-  g.payload_bytes = GetU32(m.data() + 19);
-  g.columns = GetU32(m.data() + 23);
-  g.chunk_entries = GetU32(m.data() + 27);
-  g.max_batch = GetU32(m.data() + 31);
+  g.k = DecodeFixed64BE(m.data() + 3);
+  g.buckets = DecodeFixed32BE(m.data() + 11);
+  g.bucket_entries = DecodeFixed32BE(m.data() + 15);
+  g.payload_bytes = DecodeFixed32BE(m.data() + 19);
+  g.columns = DecodeFixed32BE(m.data() + 23);
+  g.chunk_entries = DecodeFixed32BE(m.data() + 27);
+  g.max_batch = DecodeFixed32BE(m.data() + 31);
   std::memcpy(g.salt, m.data() + 35, kSaltBytes);
   if (g.k < std::max<uint64_t>(options.required_k, 1)) {
     return ch.Error(absl::StatusCode::kFailedPrecondition,
@@ -217,8 +167,8 @@ absl::Status ParseProviderHello(Channel& ch, const std::string& m,
                                  ", the contract requires at least ", options.required_k));
   }
   if (g.buckets < 1 || g.buckets > options.max_buckets) {
-    return ch.Malformed(absl::StrCat("the provider announces ", g.buckets,
-                                     " buckets, expected 1 to ", options.max_buckets));
+    return ch.DataLoss(absl::StrCat("the provider announces ", g.buckets,
+                                    " buckets, expected 1 to ", options.max_buckets));
   }
   // With several buckets each must be able to hold k rows: fewer entries than k would give
   // away an identifier to one of fewer than k candidates.
@@ -228,23 +178,23 @@ absl::Status ParseProviderHello(Channel& ch, const std::string& m,
                                  " entries cannot each hold k = ", g.k, " rows"));
   }
   if (g.bucket_entries > options.max_bucket_entries) {
-    return ch.Malformed(absl::StrCat("the provider announces buckets of ", g.bucket_entries,
-                                     " entries, above the limit of ", options.max_bucket_entries));
+    return ch.DataLoss(absl::StrCat("the provider announces buckets of ", g.bucket_entries,
+                                    " entries, above the limit of ", options.max_bucket_entries));
   }
   if (g.columns > options.max_columns) {
-    return ch.Malformed(absl::StrCat("the provider announces ", g.columns,
-                                     " columns, above the limit of ", options.max_columns));
+    return ch.DataLoss(absl::StrCat("the provider announces ", g.columns,
+                                    " columns, above the limit of ", options.max_columns));
   }
   if (g.payload_bytes > options.max_payload_bytes || g.payload_bytes < 4ull * g.columns) {
-    return ch.Malformed(absl::StrCat("the provider announces payloads of ", g.payload_bytes,
-                                     " bytes, expected ", 4ull * g.columns, " to ",
-                                     options.max_payload_bytes, " for ", g.columns, " columns"));
+    return ch.DataLoss(absl::StrCat("the provider announces payloads of ", g.payload_bytes,
+                                    " bytes, expected ", 4ull * g.columns, " to ",
+                                    options.max_payload_bytes, " for ", g.columns, " columns"));
   }
   if (g.chunk_entries < 1 ||
       kChunkHeaderBytes + uint64_t{g.chunk_entries} * g.entry_bytes() > options.max_chunk_bytes) {
-    return ch.Malformed(absl::StrCat(
-        "the provider announces chunks of ", g.chunk_entries, " entries of ", g.entry_bytes(),
-        " bytes, expected 1 entry to ", options.max_chunk_bytes, " bytes"));
+    return ch.DataLoss(absl::StrCat("the provider announces chunks of ", g.chunk_entries,
+                                    " entries of ", g.entry_bytes(), " bytes, expected 1 entry to ",
+                                    options.max_chunk_bytes, " bytes"));
   }
   return absl::OkStatus();
 }
@@ -259,7 +209,7 @@ absl::StatusOr<std::vector<QueryAnswer>> Consume(Channel& ch, const std::vector<
   std::string hello(1, static_cast<char>(kHello));
   hello.push_back(static_cast<char>(kVersion));
   hello.push_back(static_cast<char>(kConsumerRole));
-  PutU32(hello, static_cast<uint32_t>(n));
+  PutFixed32BE(&hello, static_cast<uint32_t>(n));
   TDS_RETURN_IF_ERROR(ch.Send(std::move(hello), "hello"));
 
   std::string m;
@@ -279,7 +229,7 @@ absl::StatusOr<std::vector<QueryAnswer>> Consume(Channel& ch, const std::vector<
   request[0] = static_cast<char>(kRequest);
   {
     std::string count;
-    PutU32(count, static_cast<uint32_t>(n));
+    PutFixed32BE(&count, static_cast<uint32_t>(n));
     std::memcpy(request.data() + 1, count.data(), 4);
   }
   TDS_RETURN_IF_ERROR(
@@ -301,9 +251,9 @@ absl::StatusOr<std::vector<QueryAnswer>> Consume(Channel& ch, const std::vector<
   // Unblind the evaluations: y_i = k·H2(id_i), then the row tag and key.
   TDS_RETURN_IF_ERROR(ch.Recv(kAnswers, "answers", m));
   TDS_RETURN_IF_ERROR(ch.ExpectSize(m, kCountHeaderBytes + n * kPointBytes, "answers"));
-  if (GetU32(m.data() + 1) != n) {
-    return ch.Malformed(absl::StrCat("the provider's answers carry ", GetU32(m.data() + 1),
-                                     " points, expected ", n));
+  if (DecodeFixed32BE(m.data() + 1) != n) {
+    return ch.DataLoss(absl::StrCat("the provider's answers carry ", DecodeFixed32BE(m.data() + 1),
+                                    " points, expected ", n));
   }
   constexpr size_t kSecret = kTagBytes + kRowKeyBytes;
   SecretBytes secrets(n * kSecret);
@@ -313,7 +263,7 @@ absl::StatusOr<std::vector<QueryAnswer>> Consume(Channel& ch, const std::vector<
         absl::Status status;
         for (size_t i = begin; i < end; ++i) {
           if (!blindings[i].Unblind(U8(m.data()) + kCountHeaderBytes + i * kPointBytes, y)) {
-            status = ch.Malformed(
+            status = ch.DataLoss(
                 absl::StrCat("the provider's answer ", i, " is not a valid ristretto255 point"));
             break;
           }
@@ -335,16 +285,16 @@ absl::StatusOr<std::vector<QueryAnswer>> Consume(Channel& ch, const std::vector<
       const std::string what = absl::StrCat("chunk of bucket ", bucket, " at entry ", first);
       TDS_RETURN_IF_ERROR(ch.Recv(kChunk, what, m));
       if (m.size() < kChunkHeaderBytes) {
-        return ch.Malformed(
+        return ch.DataLoss(
             absl::StrCat("the provider's ", what, " is truncated (", m.size(), " bytes)"));
       }
-      const uint32_t got_bucket = GetU32(m.data() + 1);
-      const uint32_t got_first = GetU32(m.data() + 5);
-      const uint32_t got_count = GetU32(m.data() + 9);
+      const uint32_t got_bucket = DecodeFixed32BE(m.data() + 1);
+      const uint32_t got_first = DecodeFixed32BE(m.data() + 5);
+      const uint32_t got_count = DecodeFixed32BE(m.data() + 9);
       if (got_bucket != bucket || got_first != first || got_count != count) {
-        return ch.Malformed(absl::StrCat("expected the provider's ", what, " with ", count,
-                                         " entries, got bucket ", got_bucket, " at entry ",
-                                         got_first, " with ", got_count, " entries"));
+        return ch.DataLoss(absl::StrCat("expected the provider's ", what, " with ", count,
+                                        " entries, got bucket ", got_bucket, " at entry ",
+                                        got_first, " with ", got_count, " entries"));
       }
       TDS_RETURN_IF_ERROR(ch.ExpectSize(m, kChunkHeaderBytes + size_t{count} * e, what));
       const uint8_t* entries = U8(m.data()) + kChunkHeaderBytes;
@@ -357,18 +307,19 @@ absl::StatusOr<std::vector<QueryAnswer>> Consume(Channel& ch, const std::vector<
           if (crypto_aead_chacha20poly1305_ietf_decrypt(plaintext.bytes.data(), &len, nullptr,
                                                         entry + kTagBytes, e - kTagBytes, nullptr,
                                                         0, nonce, s + kTagBytes) != 0) {
-            return ch.Malformed(absl::StrCat("entry ", first + j, " of bucket ", bucket,
-                                             " carries identifier ", i,
-                                             "'s tag but does not decrypt under its key"));
+            return ch.DataLoss(absl::StrCat("entry ", first + j, " of bucket ", bucket,
+                                            " carries identifier ", i,
+                                            "'s tag but does not decrypt under its key"));
           }
-          const uint32_t payload = GetU32(reinterpret_cast<const char*>(plaintext.bytes.data()));
+          const uint32_t payload =
+              DecodeFixed32BE(reinterpret_cast<const char*>(plaintext.bytes.data()));
           if (payload > g.payload_bytes ||
               !DecodePayload(
                   std::string_view(reinterpret_cast<const char*>(plaintext.bytes.data()) + 4,
                                    payload),
                   g.columns, answers[i].columns)) {
-            return ch.Malformed(absl::StrCat("entry ", first + j, " of bucket ", bucket,
-                                             " (identifier ", i, ") holds a malformed payload"));
+            return ch.DataLoss(absl::StrCat("entry ", first + j, " of bucket ", bucket,
+                                            " (identifier ", i, ") holds a malformed payload"));
           }
           answers[i].found = true;
         }
@@ -394,13 +345,13 @@ absl::StatusOr<QueryInfo> Provide(Channel& ch, const ProviderKey& key, const Pre
   std::string hello(1, static_cast<char>(kHello));
   hello.push_back(static_cast<char>(kVersion));
   hello.push_back(static_cast<char>(kProviderRole));
-  PutU64(hello, table.k());
-  PutU32(hello, table.buckets());
-  PutU32(hello, table.bucket_entries());
-  PutU32(hello, table.payload_bytes());
-  PutU32(hello, table.columns());
-  PutU32(hello, chunk_entries);
-  PutU32(hello, options.max_batch);
+  PutFixed64BE(&hello, table.k());
+  PutFixed32BE(&hello, table.buckets());
+  PutFixed32BE(&hello, table.bucket_entries());
+  PutFixed32BE(&hello, table.payload_bytes());
+  PutFixed32BE(&hello, table.columns());
+  PutFixed32BE(&hello, chunk_entries);
+  PutFixed32BE(&hello, options.max_batch);
   hello.append(reinterpret_cast<const char*>(table.salt()), kSaltBytes);
   TDS_RETURN_IF_ERROR(ch.Send(std::move(hello), "hello"));
 
@@ -408,14 +359,14 @@ absl::StatusOr<QueryInfo> Provide(Channel& ch, const ProviderKey& key, const Pre
   TDS_RETURN_IF_ERROR(ch.Recv(kHello, "hello", m));
   TDS_RETURN_IF_ERROR(ch.ExpectSize(m, kConsumerHelloBytes, "hello"));
   if (static_cast<uint8_t>(m[1]) != kVersion) {
-    return ch.Malformed(absl::StrCat("the consumer speaks version ", static_cast<uint8_t>(m[1]),
-                                     ", expected ", kVersion));
+    return ch.DataLoss(absl::StrCat("the consumer speaks version ", static_cast<uint8_t>(m[1]),
+                                    ", expected ", kVersion));
   }
   if (static_cast<uint8_t>(m[2]) != kConsumerRole) {
-    return ch.Malformed(absl::StrCat("the peer's hello announces role ", static_cast<uint8_t>(m[2]),
-                                     ", expected the consumer (", kConsumerRole, ")"));
+    return ch.DataLoss(absl::StrCat("the peer's hello announces role ", static_cast<uint8_t>(m[2]),
+                                    ", expected the consumer (", kConsumerRole, ")"));
   }
-  const uint32_t n = GetU32(m.data() + 3);
+  const uint32_t n = DecodeFixed32BE(m.data() + 3);
   if (n < 1 || n > options.max_batch) {
     return ch.Error(absl::StatusCode::kInvalidArgument,
                     absl::StrCat("the consumer announces a batch of ", n,
@@ -426,21 +377,22 @@ absl::StatusOr<QueryInfo> Provide(Channel& ch, const ProviderKey& key, const Pre
   TDS_RETURN_IF_ERROR(ch.Recv(kRequest, "request", request));
   TDS_RETURN_IF_ERROR(
       ch.ExpectSize(request, kCountHeaderBytes + size_t{n} * kRequestItemBytes, "request"));
-  if (GetU32(request.data() + 1) != n) {
-    return ch.Malformed(absl::StrCat("the consumer's request carries ", GetU32(request.data() + 1),
-                                     " identifiers, its hello announced ", n));
+  if (DecodeFixed32BE(request.data() + 1) != n) {
+    return ch.DataLoss(absl::StrCat("the consumer's request carries ",
+                                    DecodeFixed32BE(request.data() + 1),
+                                    " identifiers, its hello announced ", n));
   }
   std::vector<uint32_t> buckets(n);
   for (uint32_t i = 0; i < n; ++i) {
     const char* item = request.data() + kCountHeaderBytes + size_t{i} * kRequestItemBytes;
-    buckets[i] = GetU32(item);
+    buckets[i] = DecodeFixed32BE(item);
     if (buckets[i] >= table.buckets()) {
-      return ch.Malformed(absl::StrCat("the consumer's request item ", i, " names bucket ",
-                                       buckets[i], ", expected below ", table.buckets()));
+      return ch.DataLoss(absl::StrCat("the consumer's request item ", i, " names bucket ",
+                                      buckets[i], ", expected below ", table.buckets()));
     }
     if (!IsUsablePoint(U8(item + 4))) {
-      return ch.Malformed(absl::StrCat("the consumer's request item ", i,
-                                       " is not a valid non-identity ristretto255 point"));
+      return ch.DataLoss(absl::StrCat("the consumer's request item ", i,
+                                      " is not a valid non-identity ristretto255 point"));
     }
   }
   const auto groups = GroupByBucket(buckets);
@@ -484,9 +436,9 @@ absl::StatusOr<QueryInfo> Provide(Channel& ch, const ProviderKey& key, const Pre
       std::string chunk;
       chunk.reserve(kChunkHeaderBytes + entries.size());
       chunk.push_back(static_cast<char>(kChunk));
-      PutU32(chunk, bucket);
-      PutU32(chunk, first);
-      PutU32(chunk, count);
+      PutFixed32BE(&chunk, bucket);
+      PutFixed32BE(&chunk, first);
+      PutFixed32BE(&chunk, count);
       chunk.append(entries.data(), entries.size());
       TDS_RETURN_IF_ERROR(
           ch.Send(std::move(chunk), absl::StrCat("chunk of bucket ", bucket, " at ", first)));

@@ -13,6 +13,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "compute/link.h"
+#include "compute/query/query_test_util.h"
 
 namespace tds::compute::query {
 namespace {
@@ -21,31 +22,9 @@ using ::testing::ElementsAre;
 using ::testing::ElementsAreArray;
 using ::testing::HasSubstr;
 
-ProviderKey Key(const std::string& contract) {
-  absl::StatusOr<ProviderKey> key =
-      ProviderKey::Derive(std::string(kMasterSecretBytes, 'm'), contract);
-  EXPECT_TRUE(key.ok()) << key.status();
-  return *std::move(key);
-}
-
-// Rows "id-i": a name, a score and a column no contract permits (SECRET-i).
-std::vector<Row> Rows(int n) {
-  std::vector<Row> rows;
-  for (int i = 0; i < n; ++i) {
-    rows.push_back(Row{absl::StrCat("id-", i),
-                       {absl::StrCat("name-", std::string(i % 5, 'n'), i), absl::StrCat(i * 7),
-                        absl::StrCat("SECRET-", i)}});
-  }
-  return rows;
-}
-
 std::unique_ptr<const PreparedTable> Prepare(const ProviderKey& key, const std::vector<Row>& rows,
                                              uint64_t k, std::vector<uint32_t> permitted = {0, 1}) {
-  PrepareOptions o;
-  o.k = k;
-  o.permitted_columns = std::move(permitted);
-  o.threads = 2;
-  auto t = PreparedTable::Prepare(key, rows, o);
+  auto t = PreparedTable::Prepare(key, rows, TestPrepareOptions(k, std::move(permitted)));
   EXPECT_TRUE(t.ok()) << t.status();
   return *std::move(t);
 }
@@ -149,7 +128,7 @@ void ExpectMatchesReference(const std::vector<Row>& rows, const std::vector<uint
 class AnonymousQueryTest : public ::testing::Test {
  protected:
   AnonymousQueryTest()
-      : key_(Key("contract-a")), rows_(Rows(600)), table_(Prepare(key_, rows_, 40)) {}
+      : key_(TestKey("contract-a")), rows_(TestRows(600)), table_(Prepare(key_, rows_, 40)) {}
 
   // An id not in the table whose bucket is `bucket`.
   std::string AbsentIdInBucket(uint32_t bucket) const {
@@ -215,8 +194,8 @@ TEST_F(AnonymousQueryTest, SharedPoolGivesTheSameAnswers) {
 }
 
 TEST(AnonymousQuerySmallTableTest, FewerRowsThanKIsOneBucketOfTheWholeTable) {
-  const ProviderKey key = Key("c");
-  const std::vector<Row> rows = Rows(6);
+  const ProviderKey key = TestKey("c");
+  const std::vector<Row> rows = TestRows(6);
   const auto table = Prepare(key, rows, 1000);
   ASSERT_EQ(table->buckets(), 1u);
   const std::vector<std::string> ids = {"id-0", "id-5", "id-6", "x"};
@@ -226,7 +205,7 @@ TEST(AnonymousQuerySmallTableTest, FewerRowsThanKIsOneBucketOfTheWholeTable) {
 }
 
 TEST(AnonymousQuerySmallTableTest, EmptyTableFindsNothing) {
-  const ProviderKey key = Key("c");
+  const ProviderKey key = TestKey("c");
   const auto table = Prepare(key, {}, 10);
   const Outcome out = RunQuery(key, *table, {"id-0", "id-1"});
   ASSERT_TRUE(out.consumer.ok()) << out.consumer.status();
@@ -236,8 +215,8 @@ TEST(AnonymousQuerySmallTableTest, EmptyTableFindsNothing) {
 }
 
 TEST(AnonymousQueryColumnsTest, OnlyPermittedColumnsAreAnswered) {
-  const ProviderKey key = Key("c");
-  const std::vector<Row> rows = Rows(200);
+  const ProviderKey key = TestKey("c");
+  const std::vector<Row> rows = TestRows(200);
   const auto table = Prepare(key, rows, 10, {1});
   const std::vector<std::string> ids = {"id-3", "id-150", "nope"};
   const Outcome out = RunQuery(key, *table, ids);
@@ -254,8 +233,8 @@ TEST(AnonymousQueryColumnsTest, OnlyPermittedColumnsAreAnswered) {
 }
 
 TEST(AnonymousQueryColumnsTest, PayloadsArePaddedSoResponseSizesDoNotDependOnTheRow) {
-  const ProviderKey key = Key("c");
-  std::vector<Row> rows = Rows(300);
+  const ProviderKey key = TestKey("c");
+  std::vector<Row> rows = TestRows(300);
   rows[10].columns[0] = std::string(900, 'L');  // one long row, the rest short
   const auto table = Prepare(key, rows, 10);
   EXPECT_GE(table->payload_bytes(), 900u);
@@ -271,9 +250,9 @@ TEST(AnonymousQueryColumnsTest, PayloadsArePaddedSoResponseSizesDoNotDependOnThe
 }
 
 TEST(AnonymousQueryKeyTest, TablePreparedForContractADoesNotAnswerUnderContractBsKey) {
-  const ProviderKey key_a = Key("contract-a");
-  const ProviderKey key_b = Key("contract-b");
-  const std::vector<Row> rows = Rows(100);
+  const ProviderKey key_a = TestKey("contract-a");
+  const ProviderKey key_b = TestKey("contract-b");
+  const std::vector<Row> rows = TestRows(100);
   const auto table_a = Prepare(key_a, rows, 10);
   // The session refuses the mismatch outright.
   const Outcome out = RunQuery(key_b, *table_a, {"id-1"});

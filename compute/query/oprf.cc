@@ -2,8 +2,6 @@
 
 #include <sodium.h>
 
-#include <cstdio>
-#include <cstdlib>
 #include <cstring>
 #include <string>
 
@@ -66,14 +64,6 @@ void RowHash(const char* domain, size_t domain_size, const uint8_t salt[kSaltByt
 }
 
 }  // namespace
-
-void EnsureSodium() {
-  static const bool ok = sodium_init() >= 0;
-  if (!ok) {
-    std::fprintf(stderr, "tds: sodium_init() failed\n");
-    std::abort();
-  }
-}
 
 void HashToGroup(std::string_view id, uint8_t out[kPointBytes]) {
   crypto_hash_sha512_state s = H2Prefix();

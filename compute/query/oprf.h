@@ -18,6 +18,7 @@
 #include <string_view>
 
 #include "absl/status/statusor.h"
+#include "compute/sodium_init.h"
 
 namespace tds::compute::query {
 
@@ -31,8 +32,8 @@ inline constexpr size_t kFingerprintBytes = 32;   // identifies a provider key, 
 
 using Fingerprint = std::array<uint8_t, kFingerprintBytes>;
 
-// Initialises libsodium once; aborts if it cannot start. Idempotent and thread-safe.
-void EnsureSodium();
+// Initialises libsodium once (compute/sodium_init.h); aborts if it cannot start.
+using ::tds::compute::EnsureSodium;
 
 // H2(id) = ristretto255_from_hash(SHA-512("tds-query-h2-v1" 0x00 || id)): a uniformly
 // distributed group element (Elligator on two halves, added), never the identity in practice.

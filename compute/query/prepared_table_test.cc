@@ -9,37 +9,13 @@
 #include <map>
 #include <string>
 
+#include "compute/query/query_test_util.h"
+
 namespace tds::compute::query {
 namespace {
 
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
-
-ProviderKey Key(const std::string& contract) {
-  absl::StatusOr<ProviderKey> key =
-      ProviderKey::Derive(std::string(kMasterSecretBytes, 'm'), contract);
-  EXPECT_TRUE(key.ok()) << key.status();
-  return *std::move(key);
-}
-
-std::vector<Row> Rows(int n) {
-  std::vector<Row> rows;
-  for (int i = 0; i < n; ++i) {
-    // Payload lengths vary with i so that padding has something to do.
-    rows.push_back(
-        Row{"id-" + std::to_string(i),
-            {"name-" + std::string(i % 7, 'n'), std::to_string(i), "SECRET-" + std::to_string(i)}});
-  }
-  return rows;
-}
-
-PrepareOptions Options(uint64_t k, std::vector<uint32_t> permitted = {0, 1}) {
-  PrepareOptions o;
-  o.k = k;
-  o.permitted_columns = std::move(permitted);
-  o.threads = 2;
-  return o;
-}
 
 std::vector<uint64_t> Hashes(uint64_t n, uint64_t seed) {
   std::vector<uint64_t> h(n);
@@ -85,10 +61,10 @@ TEST(PayloadTest, RoundTripsAndRefusesMalformed) {
 }
 
 TEST(PreparedTableTest, GeometryIsPaddedAndSortedByTag) {
-  const ProviderKey key = Key("c");
-  const std::vector<Row> rows = Rows(1000);
+  const ProviderKey key = TestKey("c");
+  const std::vector<Row> rows = TestRows(1000);
   uint64_t progress_calls = 0, last_done = 0;
-  PrepareOptions o = Options(50);
+  PrepareOptions o = TestPrepareOptions(50);
   o.progress = [&](const PrepareProgress& p) {
     ++progress_calls;
     last_done = p.done;
@@ -118,9 +94,9 @@ TEST(PreparedTableTest, GeometryIsPaddedAndSortedByTag) {
 }
 
 TEST(PreparedTableTest, EveryRowOpensUnderItsOwnSecretAndCarriesOnlyPermittedColumns) {
-  const ProviderKey key = Key("c");
-  const std::vector<Row> rows = Rows(300);
-  auto t = PreparedTable::Prepare(key, rows, Options(20, {1}));
+  const ProviderKey key = TestKey("c");
+  const std::vector<Row> rows = TestRows(300);
+  auto t = PreparedTable::Prepare(key, rows, TestPrepareOptions(20, {1}));
   ASSERT_TRUE(t.ok()) << t.status();
   const PreparedTable& table = **t;
   const size_t e = table.entry_bytes();
@@ -164,30 +140,30 @@ TEST(PreparedTableTest, EveryRowOpensUnderItsOwnSecretAndCarriesOnlyPermittedCol
 }
 
 TEST(PreparedTableTest, MinPayloadBytesPadsFurther) {
-  const ProviderKey key = Key("c");
-  PrepareOptions o = Options(5);
+  const ProviderKey key = TestKey("c");
+  PrepareOptions o = TestPrepareOptions(5);
   o.min_payload_bytes = 500;
-  auto t = PreparedTable::Prepare(key, Rows(20), o);
+  auto t = PreparedTable::Prepare(key, TestRows(20), o);
   ASSERT_TRUE(t.ok()) << t.status();
   EXPECT_EQ((*t)->payload_bytes(), 500u);
 }
 
 TEST(PreparedTableTest, FewerRowsThanKMakeOneBucketOfAllRows) {
-  const ProviderKey key = Key("c");
-  auto t = PreparedTable::Prepare(key, Rows(7), Options(100));
+  const ProviderKey key = TestKey("c");
+  auto t = PreparedTable::Prepare(key, TestRows(7), TestPrepareOptions(100));
   ASSERT_TRUE(t.ok()) << t.status();
   EXPECT_EQ((*t)->buckets(), 1u);
   EXPECT_EQ((*t)->bucket_entries(), 7u);
-  auto empty = PreparedTable::Prepare(key, {}, Options(100));
+  auto empty = PreparedTable::Prepare(key, {}, TestPrepareOptions(100));
   ASSERT_TRUE(empty.ok()) << empty.status();
   EXPECT_EQ((*empty)->buckets(), 1u);
   EXPECT_EQ((*empty)->bucket_entries(), 0u);
 }
 
 TEST(PreparedTableTest, EachPrepareDrawsAFreshSalt) {
-  const ProviderKey key = Key("c");
-  auto a = PreparedTable::Prepare(key, Rows(10), Options(2));
-  auto b = PreparedTable::Prepare(key, Rows(10), Options(2));
+  const ProviderKey key = TestKey("c");
+  auto a = PreparedTable::Prepare(key, TestRows(10), TestPrepareOptions(2));
+  auto b = PreparedTable::Prepare(key, TestRows(10), TestPrepareOptions(2));
   ASSERT_TRUE(a.ok() && b.ok());
   EXPECT_NE(std::memcmp((*a)->salt(), (*b)->salt(), kSaltBytes), 0);
   // So no entry (tag or ciphertext) repeats between two preparations of the same rows.
@@ -195,58 +171,58 @@ TEST(PreparedTableTest, EachPrepareDrawsAFreshSalt) {
 }
 
 TEST(PreparedTableTest, PinnedBucketCountKeepsIdsInTheirBuckets) {
-  const ProviderKey key = Key("c");
-  auto first = PreparedTable::Prepare(key, Rows(1000), Options(50));
+  const ProviderKey key = TestKey("c");
+  auto first = PreparedTable::Prepare(key, TestRows(1000), TestPrepareOptions(50));
   ASSERT_TRUE(first.ok()) << first.status();
   const uint32_t pinned = (*first)->buckets();
   // The table changes (rows added): re-prepared with the pinned count, every id keeps its
   // bucket, so repeated queries for one id always name the same bucket.
-  PrepareOptions o = Options(50);
+  PrepareOptions o = TestPrepareOptions(50);
   o.buckets = pinned;
-  auto second = PreparedTable::Prepare(key, Rows(1100), o);
+  auto second = PreparedTable::Prepare(key, TestRows(1100), o);
   ASSERT_TRUE(second.ok()) << second.status();
   EXPECT_EQ((*second)->buckets(), pinned);
   // Too many buckets for k is refused rather than silently weakening the anonymity.
   o.buckets = 900;
-  auto refused = PreparedTable::Prepare(key, Rows(1000), o);
+  auto refused = PreparedTable::Prepare(key, TestRows(1000), o);
   ASSERT_FALSE(refused.ok());
   EXPECT_EQ(refused.status().code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_THAT(refused.status().message(), HasSubstr("with the pinned 900 buckets one holds"));
 }
 
 TEST(PreparedTableTest, RefusesBadInput) {
-  const ProviderKey key = Key("c");
-  std::vector<Row> rows = Rows(10);
+  const ProviderKey key = TestKey("c");
+  std::vector<Row> rows = TestRows(10);
   rows[7].id = rows[3].id;
-  auto t = PreparedTable::Prepare(key, rows, Options(2));
+  auto t = PreparedTable::Prepare(key, rows, TestPrepareOptions(2));
   ASSERT_FALSE(t.ok());
   EXPECT_EQ(t.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(t.status().message(), HasSubstr("row 7 repeats the id of row 3"));
 
-  rows = Rows(10);
+  rows = TestRows(10);
   rows[4].columns.resize(1);
-  t = PreparedTable::Prepare(key, rows, Options(2));
+  t = PreparedTable::Prepare(key, rows, TestPrepareOptions(2));
   ASSERT_FALSE(t.ok());
   EXPECT_THAT(t.status().message(),
               HasSubstr("row 4 has 1 columns; permitted column 1 is missing"));
 
-  t = PreparedTable::Prepare(key, Rows(10), Options(2, {1, 0, 1}));
+  t = PreparedTable::Prepare(key, TestRows(10), TestPrepareOptions(2, {1, 0, 1}));
   ASSERT_FALSE(t.ok());
   EXPECT_THAT(t.status().message(), HasSubstr("permitted column 1 is listed twice"));
 
-  t = PreparedTable::Prepare(key, Rows(10), Options(0));
+  t = PreparedTable::Prepare(key, TestRows(10), TestPrepareOptions(0));
   ASSERT_FALSE(t.ok());
   EXPECT_THAT(t.status().message(), HasSubstr("k is 0"));
 
-  PrepareOptions o = Options(2);
+  PrepareOptions o = TestPrepareOptions(2);
   o.max_rows = 9;
-  t = PreparedTable::Prepare(key, Rows(10), o);
+  t = PreparedTable::Prepare(key, TestRows(10), o);
   ASSERT_FALSE(t.ok());
   EXPECT_THAT(t.status().message(), HasSubstr("10 rows exceed the limit of 9"));
 
-  o = Options(2);
+  o = TestPrepareOptions(2);
   o.max_payload_bytes = 20;
-  rows = Rows(10);
+  rows = TestRows(10);
   rows[2].columns[0] = std::string(100, 'x');
   t = PreparedTable::Prepare(key, rows, o);
   ASSERT_FALSE(t.ok());

@@ -1,0 +1,97 @@
+#pragma once
+// Vertical (heterogeneous) federated logistic regression with Paillier and an arbiter.
+// [HHIN+17] S. Hardy, W. Henecka, H. Ivey-Law, R. Nock, G. Patrini, G. Smith, B. Thorne,
+// Private federated learning on vertically partitioned data via entity resolution and
+// additively homomorphic encryption, arXiv:1711.10677 (2017); the scheme of FATE's hetero-LR.
+//
+// Three parties over pairwise Links, rows already aligned (PSI):
+//   guest   (bank)     labels y in {0,1}, features X_A, weights w_A and the intercept
+//   host    (provider) features X_B, weights w_B
+//   arbiter            the Paillier private key; sees only uniformly masked gradients
+// Trust: semi-honest parties; the arbiter colludes with neither guest nor host.
+// Message flow and what each party learns: README.md. Wire format: top of hetero_lr.cc.
+//
+// The loss gradient uses the second-order Taylor expansion of the log loss at 0,
+// sigmoid(z) ~ 1/2 + z/4, so the residual d = sigmoid(z) - y becomes d ~ z/4 + 1/2 - y, linear
+// in z = u_A + u_B and thus computable under additive encryption. TrainPlainLr(taylor = true)
+// is the exact plaintext counterpart (federated weights match it up to fixed-point rounding).
+
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "compute/fl/dataset.h"
+#include "compute/fl/paillier.h"
+#include "compute/link.h"
+#include "compute/worker_pool.h"
+
+namespace tds::compute::fl {
+
+struct HeteroLrOptions {
+  int epochs = 10;
+  size_t batch_size = 64;
+  double learning_rate = 0.15;
+  double l2 = 0.0;  // penalty (l2/2)|w|^2, intercept excluded
+  // Fixed-point scale 2^frac_bits for u_B, the residuals and the features (|x| 2^f < 2^62).
+  int frac_bits = 16;
+  // Seeds the row order of each epoch; guest and host must agree (checked in the hello).
+  uint64_t batch_seed = 1;
+  // Stop each epoch after this many rows (0 = all); the benchmark measures a fraction of an
+  // epoch this way.
+  size_t max_rows_per_epoch = 0;
+  // Refuse a public key with a shorter modulus (tests use 1024, production 2048).
+  int min_key_bits = 2048;
+  // Compute every r^n the run needs on the WorkerPool before the first batch (the "offline"
+  // phase); otherwise each encryption computes its own inline.
+  bool precompute_randomness = true;
+};
+
+// One party's part of the model. The guest's includes the intercept.
+struct LrWeights {
+  std::vector<double> w;
+  double bias = 0.0;
+};
+
+struct HeteroLrStats {
+  double offline_seconds = 0;  // randomness precomputation
+  double online_seconds = 0;   // the training batches
+  uint64_t rows_processed = 0;
+  uint64_t randomness_misses = 0;  // encryptions whose r^n was not precomputed
+};
+
+// The row indices of each mini-batch of `epoch` (a seeded permutation, truncated to
+// max_rows_per_epoch, cut into batch_size pieces). Shared by both parties and TrainPlainLr.
+std::vector<std::vector<size_t>> BatchSchedule(size_t rows, const HeteroLrOptions& options,
+                                               int epoch);
+
+// Each party's entry point; they run concurrently (threads or processes), each with its own
+// Links. `workers` runs the Paillier work in parallel. `stats` may be null.
+absl::StatusOr<LrWeights> RunHeteroLrGuest(const HeteroLrOptions& options, const Matrix& x,
+                                           const std::vector<int>& y, Link& host, Link& arbiter,
+                                           WorkerPool& workers, HeteroLrStats* stats = nullptr);
+absl::StatusOr<LrWeights> RunHeteroLrHost(const HeteroLrOptions& options, const Matrix& x,
+                                          Link& guest, Link& arbiter, WorkerPool& workers,
+                                          HeteroLrStats* stats = nullptr);
+// Sends the public key to both parties, then decrypts masked gradients until both finish.
+absl::Status RunHeteroLrArbiter(const PaillierPrivateKey& key, Link& guest, Link& host,
+                                WorkerPool& workers);
+
+// Plaintext mini-batch LR over the joined features [X_A | X_B] with the same schedule and
+// updates; taylor = true uses the federated residual z/4 + 1/2 - y, false the exact sigmoid.
+LrWeights TrainPlainLr(const HeteroLrOptions& options, const Matrix& x, const std::vector<int>& y,
+                       bool taylor);
+
+// w.x (+ bias) of every row.
+std::vector<double> PartialScores(const LrWeights& model, const Matrix& x);
+double Sigmoid(double z);
+
+// Joint scoring (the gateway's `lr_score`): the host sends its partial scores w_B.x_B of the
+// rows (plain doubles) and the guest returns sigmoid(w_A.x_A + b + w_B.x_B). The guest learns
+// the host's per-row partial score (not w_B or x_B); the host learns only the row count.
+absl::StatusOr<std::vector<double>> ScoreLrGuest(const LrWeights& model, const Matrix& x,
+                                                 Link& host);
+absl::Status ScoreLrHost(const LrWeights& model, const Matrix& x, Link& guest);
+
+}  // namespace tds::compute::fl
