@@ -850,7 +850,9 @@ class Ledger::Impl : public consensus::BlockApp {
   }
 
   // Where committed consensus block `id` is in the committed chain ("C" index).
+  // The genesis root is position 0 (never indexed: every chain starts there).
   std::optional<uint64_t> CommittedSeq(std::string_view id) const {
+    if (id == AsBytes(genesis_.digest())) return 0;
     auto seq = store_->Get(CommittedIdKey(id));
     if (!seq.ok() || !seq->has_value() || (*seq)->size() != 8) return std::nullopt;
     return DecodeFixed64BE((*seq)->data());
