@@ -70,7 +70,7 @@ class Core::Impl {
       auto b = CheckProposal(p);
       auto parent = HashField(p.block().parent(), "parent");
       if (!b.ok() || !parent.ok() || !Known(*parent) || Known(b->id)) continue;
-      if (Insert(*b, *parent, p).ok()) last_voted_ = b->id;
+      if (Insert(*b, *parent, p).ok()) voted_blocks_.insert(b->id);
     }
     safety_.clear_blocks();
     if (safety_.view() < set_.start_view()) safety_.set_view(set_.start_view());
@@ -144,6 +144,13 @@ class Core::Impl {
       CatchUpFrom(sync_peer_);
       ArmTimer();
     } else if (view == safety_.view()) {
+      if (!Known(high_qc_id_) && set_.size() > 1) {
+        // Still missing the certified block everyone builds on: whoever named it may be
+        // Byzantine and never answer, so ask the next validator in turn.
+        sync_peer_ = (sync_peer_ + 1) % set_.size();
+        if (sync_peer_ == self_) sync_peer_ = (sync_peer_ + 1) % set_.size();
+        Request(sync_peer_, high_qc_id_);
+      }
       if (!NeedsProgress()) {
         // Idle: nothing to order, nothing to time out. Ask one validator, in turn, whether
         // anything committed that this replica missed (it would hear of nothing else).
@@ -371,7 +378,7 @@ class Core::Impl {
     auto info = DescribeRef(n.proposal.block());
     if (!info.ok()) return;
     safety_.set_highest_vote_round(n.round);
-    last_voted_ = id;
+    voted_blocks_.insert(id);
     Persist();
     tds::ConsensusMessage m;
     tds::BlockVote* v = m.mutable_vote();
@@ -727,6 +734,9 @@ class Core::Impl {
       it = it->second.ref.round() <= root_round_ ? votes_.erase(it) : std::next(it);
     }
     voted_.erase(voted_.begin(), voted_.lower_bound({root_round_ + 1, 0}));
+    for (auto it = voted_blocks_.begin(); it != voted_blocks_.end();) {
+      it = blocks_.count(*it) > 0 ? std::next(it) : voted_blocks_.erase(it);
+    }
   }
 
   // ---- fetching ---------------------------------------------------------------------------
@@ -949,14 +959,19 @@ class Core::Impl {
     }
   }
 
-  // The safety record, with the chains of the last voted block and of the high QC's block.
+  // The safety record, with the chains of every uncommitted block this replica voted for and
+  // of the high QC's block. Every voted block, not only the last: any of them may still be
+  // certified by votes that others hold, and then honest voters are the ones who must be able
+  // to serve it (a Byzantine proposer need not).
   void Persist() {
     tds::SafetyState state = safety_;
     std::set<Hash> seen;
     std::vector<const Node*> chain;
+    std::vector<Hash> tips(voted_blocks_.begin(), voted_blocks_.end());
+    tips.push_back(high_qc_id_);
     // Down to the last committed block with transactions: the application keeps that one
     // durably, but not the empty blocks committed after it.
-    for (const Hash& tip : {last_voted_, high_qc_id_}) {
+    for (const Hash& tip : tips) {
       for (Hash at = tip;;) {
         const Node* n = Find(at);
         if (n == nullptr || n->round == 0 || !seen.insert(at).second) break;
@@ -1019,7 +1034,7 @@ class Core::Impl {
   uint64_t proposed_round_ = 0;
   uint64_t consecutive_timeouts_ = 0;
   bool unannounced_commit_ = false;
-  Hash last_voted_{};
+  std::set<Hash> voted_blocks_;    // uncommitted blocks this replica voted for (journaled)
   tds::QuorumCert my_timeout_qc_;  // sent with this validator's latest timeout
 
   Hash root_id_{};
