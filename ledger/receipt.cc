@@ -176,6 +176,9 @@ absl::StatusOr<VerifiedReceipt> VerifyReceipt(const tds::Receipt& r, const Genes
   out.index = r.index();
   out.tree_size = r.tree_size();
   out.height = r.height();
+  out.epoch = cp->epoch;
+  out.validators = validators->size();
+  out.quorum = out.validators - (out.validators - 1) / 3;
   return out;
 }
 

@@ -25,11 +25,16 @@ struct VerifiedReceipt {
   uint64_t index = 0;
   uint64_t tree_size = 0;
   uint64_t height = 0;
+  uint64_t epoch = 0;     // validator epoch of the checkpoint (the epoch changes followed)
+  size_t validators = 0;  // in that epoch
+  size_t quorum = 0;      // signatures a checkpoint of that epoch needs
 };
 
 // Checks, in order, each failure prefixed by the check's name:
 //   "envelope:"   entry parses as an Envelope with context tds.tx.v1 and a valid signature
 //   "membership:" the transaction's submitter is a genesis member whose key signed it
+//   "epochs:"     each epoch change verifies with the validators of the epoch it ends, from the
+//                 genesis validators on, and the checkpoint's tds-epoch counts them
 //   "checkpoint:" the note parses, names genesis's origin, size == tree_size and (through its
 //                 tds-block line) height == the receipt's height, and carries a quorum of valid
 //                 validator signatures

@@ -41,8 +41,13 @@ int RunVerify(const VerifyArgs& args) {
 
   std::cout << "OK: tx " << HexEncode(v->txid) << " by " << v->submitter << " at index " << v->index
             << " in tree of " << v->tree_size << " (block " << v->height
-            << "), checkpoint signed by a quorum of validators (" << genesis->quorum() << " of "
-            << genesis->validators().size() << ")\n";
+            << "), checkpoint signed by a quorum of validators (" << v->quorum << " of "
+            << v->validators;
+  if (v->epoch > 0) {
+    std::cout << " in validator epoch " << v->epoch << ", reached from genesis through " << v->epoch
+              << " verified validator change(s)";
+  }
+  std::cout << ")\n";
   return 0;
 }
 
