@@ -205,12 +205,12 @@ class Ledger::Impl : public consensus::BlockApp {
 
   // The validator set of every epoch so far: genesis's, then each stored epoch change's
   // (verified again: the store is this node's, but a change is cheap to check).
+  // Incremental: sets already loaded stay (other threads may hold the current one), so a
+  // replica that installed a snapshot only adds the epochs it brought.
   absl::Status LoadEpochs() {
-    sets_.clear();
-    epochs_.clear();
-    sets_.push_back(MakeValidatorSet(genesis_));
-    std::vector<Validator> current = genesis_.validators();
-    for (uint64_t e = 0;; ++e) {
+    if (sets_.empty()) sets_.push_back(MakeValidatorSet(genesis_));
+    std::vector<Validator> current = ValidatorsOf(*sets_.back());
+    for (uint64_t e = epochs_.size();; ++e) {
       TDS_ASSIGN_OR_RETURN(auto raw, store_->Get(EpochKey(e)));
       if (!raw.has_value()) break;
       tds::EpochRecord rec;
