@@ -13,7 +13,6 @@
 //   "stats rows=<N> columns=<C> wall_s=<s> mb=<MB, all links>"
 
 #include <algorithm>
-#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -23,43 +22,48 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "bench/compute_bench_util.h"
 #include "compute/mpc/secret_stats.h"
-#include "compute/socket_link.h"
 
 namespace tds::compute::mpc {
 namespace {
 
-using Clock = std::chrono::steady_clock;
+namespace compute_bench = ::tds::compute_bench;
 
-[[noreturn]] void Die(const std::string& what) {
-  std::fprintf(stderr, "stats_bench: %s\n", what.c_str());
-  std::exit(1);
-}
-
-uint64_t Arg(int argc, char** argv, const char* name, uint64_t fallback) {
-  for (int i = 1; i + 1 < argc; ++i) {
-    if (std::string(argv[i]) == name) return std::strtoull(argv[i + 1], nullptr, 10);
-  }
-  return fallback;
-}
+using compute_bench::Clock;
+using compute_bench::Die;
 
 int Main(int argc, char** argv) {
-  for (int i = 1; i < argc; i += 2) {
-    const std::string a = argv[i];
-    if (a != "--rows" && a != "--columns" && a != "--buckets" && a != "--frac-bits" &&
-        a != "--chunk" && a != "--k") {
-      Die("usage: stats_bench [--rows N] [--columns C] [--buckets B] [--frac-bits F] "
-          "[--chunk R] [--k K]");
+  uint64_t rows = 1000000, chunk = 4096, k = 10;
+  uint32_t columns = 10, buckets = 10;
+  uint64_t frac_bits = kDefaultFracBits;
+  compute_bench::FlagReader flags(
+      "stats_bench",
+      "usage: stats_bench [--rows N] [--columns C] [--buckets B] [--frac-bits F] [--chunk R] "
+      "[--k K]",
+      argc, argv);
+  while (flags.Next()) {
+    if (flags.Is("--rows")) {
+      rows = flags.Count();
+    } else if (flags.Is("--columns")) {
+      columns = static_cast<uint32_t>(flags.Count());
+    } else if (flags.Is("--buckets")) {
+      buckets = static_cast<uint32_t>(flags.Count());
+    } else if (flags.Is("--frac-bits")) {
+      frac_bits = flags.Count();
+    } else if (flags.Is("--chunk")) {
+      chunk = flags.Count();
+    } else if (flags.Is("--k")) {
+      k = flags.Count();
+    } else {
+      flags.Unknown();
     }
   }
-  const uint64_t rows = Arg(argc, argv, "--rows", 1000000);
-  const uint32_t columns = static_cast<uint32_t>(Arg(argc, argv, "--columns", 10));
-  const uint32_t buckets = static_cast<uint32_t>(Arg(argc, argv, "--buckets", 10));
 
   SecretStatsOptions options;
-  options.frac_bits = static_cast<int>(Arg(argc, argv, "--frac-bits", kDefaultFracBits));
-  options.chunk_rows = static_cast<uint32_t>(Arg(argc, argv, "--chunk", 4096));
-  options.min_group_size = static_cast<uint32_t>(Arg(argc, argv, "--k", 10));
+  options.frac_bits = static_cast<int>(frac_bits);
+  options.chunk_rows = static_cast<uint32_t>(chunk);
+  options.min_group_size = static_cast<uint32_t>(k);
   options.max_rows = std::max<uint64_t>(rows, options.max_rows);
   options.requests.push_back({StatKind::kCount, "", {}, 0});
   std::mt19937_64 rng(42);
@@ -83,29 +87,27 @@ int Main(int argc, char** argv) {
     }
   }
 
-  auto bp = LoopbackSocketPair();
-  auto bd = LoopbackSocketPair();
-  auto pd = LoopbackSocketPair();
-  if (!bp.ok() || !bd.ok() || !pd.ok()) Die("cannot open loopback sockets");
+  auto bp = compute_bench::LoopbackLinks();
+  auto bd = compute_bench::LoopbackLinks();
+  auto pd = compute_bench::LoopbackLinks();
 
   const Clock::time_point start = Clock::now();
   absl::Status dealer_status;
   absl::StatusOr<ProviderSummary> provider_result = absl::UnknownError("not run");
-  std::thread dealer(
-      [&] { dealer_status = RunDealer(*bd->second, *pd->second, options.max_rows); });
+  std::thread dealer([&] { dealer_status = RunDealer(*bd.second, *pd.second, options.max_rows); });
   std::thread provider_thread(
-      [&] { provider_result = RunProvider(options, provider, *bp->second, *pd->first); });
-  absl::StatusOr<SecretStatsResult> result = RunBank(options, bank, *bp->first, *bd->first);
+      [&] { provider_result = RunProvider(options, provider, *bp.second, *pd.first); });
+  absl::StatusOr<SecretStatsResult> result = RunBank(options, bank, *bp.first, *bd.first);
   provider_thread.join();
   dealer.join();
-  const double wall = std::chrono::duration<double>(Clock::now() - start).count();
+  const double wall = compute_bench::SecondsSince(start);
   if (!result.ok()) Die(absl::StrCat("bank: ", result.status().ToString()));
   if (!provider_result.ok()) Die(absl::StrCat("provider: ", provider_result.status().ToString()));
   if (!dealer_status.ok()) Die(absl::StrCat("dealer: ", dealer_status.ToString()));
 
-  const uint64_t bank_sent = bp->first->bytes_sent() + bd->first->bytes_sent();
-  const uint64_t provider_sent = bp->second->bytes_sent() + pd->first->bytes_sent();
-  const uint64_t dealer_sent = bd->second->bytes_sent() + pd->second->bytes_sent();
+  const uint64_t bank_sent = bp.first->bytes_sent() + bd.first->bytes_sent();
+  const uint64_t provider_sent = bp.second->bytes_sent() + pd.first->bytes_sent();
+  const uint64_t dealer_sent = bd.second->bytes_sent() + pd.second->bytes_sent();
   const uint64_t total = bank_sent + provider_sent + dealer_sent;
 
   // Plaintext reference: selected rows, means, and the first column's buckets.

@@ -24,6 +24,7 @@
 #include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "common/bytes.h"
 
 namespace tds::compute::fl {
 namespace {
@@ -46,10 +47,6 @@ double Since(Clock::time_point t) {
   return std::chrono::duration<double>(Clock::now() - t).count();
 }
 
-void PutU32(std::string& out, uint32_t v) {
-  for (int s = 24; s >= 0; s -= 8) out.push_back(static_cast<char>((v >> s) & 0xff));
-}
-
 // A message of fixed-width elements: tag || count:u32 || elements.
 std::string Frame(Tag tag, const std::vector<std::string>& elements) {
   size_t total = 5;
@@ -57,7 +54,7 @@ std::string Frame(Tag tag, const std::vector<std::string>& elements) {
   std::string out;
   out.reserve(total);
   out.push_back(static_cast<char>(tag));
-  PutU32(out, static_cast<uint32_t>(elements.size()));
+  PutFixed32BE(&out, static_cast<uint32_t>(elements.size()));
   for (const auto& e : elements) out += e;
   return out;
 }
@@ -72,8 +69,7 @@ absl::StatusOr<std::string_view> Unframe(const std::string& m, Tag tag, size_t e
   }
   if (m.size() < 5)
     return absl::InvalidArgumentError(absl::StrCat("hetero-lr: ", what, " truncated"));
-  uint32_t count = 0;
-  for (int i = 1; i <= 4; ++i) count = (count << 8) | static_cast<uint8_t>(m[i]);
+  const uint32_t count = DecodeFixed32BE(m.data() + 1);
   if (count != expected_count) {
     return absl::InvalidArgumentError(
         absl::StrCat("hetero-lr: ", what, " has ", count, " elements, expected ", expected_count));
@@ -105,6 +101,17 @@ absl::StatusOr<std::vector<Ciphertext>> ParseCiphertexts(const PaillierPublicKey
   });
   if (absl::Status s = batch->Wait(); !s.ok()) return s;
   return out;
+}
+
+// Receives a framed message of exactly `count` ciphertexts and parses them.
+absl::StatusOr<std::vector<Ciphertext>> RecvCiphertexts(Link& link, const PaillierPublicKey& pk,
+                                                        Tag tag, size_t count, WorkerPool& workers,
+                                                        const char* what) {
+  auto m = link.Recv();
+  if (!m.ok()) return m.status();
+  auto body = Unframe(*m, tag, count, pk.ciphertext_bytes(), what);
+  if (!body.ok()) return body.status();
+  return ParseCiphertexts(pk, *body, count, workers, what);
 }
 
 absl::StatusOr<PaillierPublicKey> ReceivePublicKey(Link& arbiter, int min_bits) {
@@ -253,19 +260,53 @@ void ApplyGradient(const HeteroLrOptions& o, const std::vector<double>& g, LrWei
   if (with_bias) m.bias -= o.learning_rate * g[m.w.size()];
 }
 
-absl::Status Finish(Link& arbiter) {
-  return arbiter.Send(std::string(1, static_cast<char>(kFinish)));
-}
+// What one mini-batch step of a party sees: the arbiter's key, the party's randomness pool, the
+// fixed-point encoding, the batch's rows and the current model.
+struct BatchContext {
+  const PaillierPublicKey& pk;
+  RandomnessPool& pool;
+  const FixedPoint& fp;
+  const std::vector<size_t>& rows;
+  const LrWeights& model;
+};
 
-// Runs the precomputation and returns the pool for the party's encryptions.
-absl::Status Precompute(const HeteroLrOptions& o, size_t rows, RandomnessPool& pool,
-                        HeteroLrStats* stats) {
-  const auto t0 = Clock::now();
+// The part guest and host share: the arbiter's key, the hello with the peer, the randomness
+// precomputation, then every scheduled mini-batch (`step` returns the batch's gradient, which
+// this applies; the guest's includes the intercept), then finish to the arbiter and the stats.
+template <typename Step>
+absl::StatusOr<LrWeights> TrainParty(const HeteroLrOptions& o, const Matrix& x, Link& peer,
+                                     Link& arbiter, WorkerPool& workers, bool with_bias,
+                                     HeteroLrStats* stats, Step step) {
+  auto pk = ReceivePublicKey(arbiter, o.min_key_bits);
+  if (!pk.ok()) return pk.status();
+  if (absl::Status s = Hello(peer, o, x.rows); !s.ok()) return s;
+  RandomnessPool pool(*pk, workers);
+  const auto t_offline = Clock::now();
   if (o.precompute_randomness) {
-    if (absl::Status s = pool.Fill(RowsPerRun(o, rows)); !s.ok()) return s;
+    if (absl::Status s = pool.Fill(RowsPerRun(o, x.rows)); !s.ok()) return s;
   }
-  if (stats) stats->offline_seconds = Since(t0);
-  return absl::OkStatus();
+  if (stats) stats->offline_seconds = Since(t_offline);
+  const FixedPoint fp(o.frac_bits);
+  LrWeights model{std::vector<double>(x.cols, 0.0), 0.0};
+  const auto t0 = Clock::now();
+  uint64_t processed = 0;
+  for (int epoch = 0; epoch < o.epochs; ++epoch) {
+    for (const std::vector<size_t>& rows : BatchSchedule(x.rows, o, epoch)) {
+      absl::StatusOr<std::vector<double>> g = step(BatchContext{*pk, pool, fp, rows, model});
+      if (!g.ok()) return g.status();
+      ApplyGradient(o, *g, model, with_bias);
+      processed += rows.size();
+    }
+  }
+  if (absl::Status s = arbiter.Send(std::string(1, static_cast<char>(kFinish))); !s.ok()) {
+    return s;
+  }
+  if (stats) {
+    stats->online_seconds = Since(t0);
+    stats->rows_processed = processed;
+    stats->randomness_misses = pool.misses();
+  }
+  return model;
 }
 
 }  // namespace
@@ -301,111 +342,63 @@ absl::StatusOr<LrWeights> RunHeteroLrGuest(const HeteroLrOptions& o, const Matri
                                            WorkerPool& workers, HeteroLrStats* stats) {
   if (absl::Status s = CheckOptions(o, x); !s.ok()) return s;
   if (y.size() != x.rows) return absl::InvalidArgumentError("hetero-lr: labels != rows");
-  auto pk = ReceivePublicKey(arbiter, o.min_key_bits);
-  if (!pk.ok()) return pk.status();
-  if (absl::Status s = Hello(host, o, x.rows); !s.ok()) return s;
-  RandomnessPool pool(*pk, workers);
-  if (absl::Status s = Precompute(o, x.rows, pool, stats); !s.ok()) return s;
-  const FixedPoint fp(o.frac_bits);
-  LrWeights model{std::vector<double>(x.cols, 0.0), 0.0};
-  const auto t0 = Clock::now();
-  uint64_t processed = 0;
-  for (int epoch = 0; epoch < o.epochs; ++epoch) {
-    for (const std::vector<size_t>& rows : BatchSchedule(x.rows, o, epoch)) {
-      const size_t nb = rows.size();
-      auto fwd_msg = host.Recv();
-      if (!fwd_msg.ok()) return fwd_msg.status();
-      auto body = Unframe(*fwd_msg, kForward, nb, pk->ciphertext_bytes(), "forward [[u_B]]");
-      if (!body.ok()) return body.status();
-      auto ub = ParseCiphertexts(*pk, *body, nb, workers, "forward [[u_B]]");
-      if (!ub.ok()) return ub.status();
-      // [[4 d_i]] = [[u_B_i]] + Enc(u_A_i + 2 - 4 y_i), re-randomized by the fresh encryption
-      // (without it the host, who knows its own r, could strip [[u_B]] and read d).
-      std::vector<int64_t> v(nb);
-      for (size_t i = 0; i < nb; ++i) {
-        double ua = model.bias;
-        const double* r = x.row(rows[i]);
-        for (size_t j = 0; j < x.cols; ++j) ua += model.w[j] * r[j];
-        auto e = fp.Encode(ua + 2.0 - 4.0 * y[rows[i]]);
-        if (!e.ok()) return e.status();
-        v[i] = *e;
-      }
-      std::vector<Ciphertext> d4(nb);
-      std::vector<std::string> d4_wire(nb);
-      auto enc = Batch::Start(workers, nb, workers.size() * 2, 16, [&](size_t b, size_t e) {
-        BnCtx ctx = NewBnCtx();
-        for (size_t i = b; i < e; ++i) {
-          Bn rn = pool.Take(ctx.get());
-          Ciphertext c = pk->EncryptWith(pk->ToPlaintext(v[i]).get(), rn.get(), ctx.get());
-          d4[i] = pk->Add(c, (*ub)[i], ctx.get());
-          d4_wire[i] = pk->SerializeCiphertext(d4[i]);
-        }
-        return absl::OkStatus();
-      });
-      if (absl::Status s = enc->Wait(); !s.ok()) return s;
-      if (absl::Status s = host.Send(Frame(kResidual, d4_wire)); !s.ok()) return s;
-      auto g = GradientViaArbiter(*pk, fp, d4, x, rows, /*with_bias=*/true, arbiter, workers);
-      if (!g.ok()) return g.status();
-      ApplyGradient(o, *g, model, /*with_bias=*/true);
-      processed += nb;
+  auto step = [&](const BatchContext& b) -> absl::StatusOr<std::vector<double>> {
+    const size_t nb = b.rows.size();
+    auto ub = RecvCiphertexts(host, b.pk, kForward, nb, workers, "forward [[u_B]]");
+    if (!ub.ok()) return ub.status();
+    // [[4 d_i]] = [[u_B_i]] + Enc(u_A_i + 2 - 4 y_i), re-randomized by the fresh encryption
+    // (without it the host, who knows its own r, could strip [[u_B]] and read d).
+    std::vector<int64_t> v(nb);
+    for (size_t i = 0; i < nb; ++i) {
+      double ua = b.model.bias;
+      const double* r = x.row(b.rows[i]);
+      for (size_t j = 0; j < x.cols; ++j) ua += b.model.w[j] * r[j];
+      auto e = b.fp.Encode(ua + 2.0 - 4.0 * y[b.rows[i]]);
+      if (!e.ok()) return e.status();
+      v[i] = *e;
     }
-  }
-  if (absl::Status s = Finish(arbiter); !s.ok()) return s;
-  if (stats) {
-    stats->online_seconds = Since(t0);
-    stats->rows_processed = processed;
-    stats->randomness_misses = pool.misses();
-  }
-  return model;
+    std::vector<Ciphertext> d4(nb);
+    std::vector<std::string> d4_wire(nb);
+    auto enc = Batch::Start(workers, nb, workers.size() * 2, 16, [&](size_t begin, size_t end) {
+      BnCtx ctx = NewBnCtx();
+      for (size_t i = begin; i < end; ++i) {
+        Bn rn = b.pool.Take(ctx.get());
+        Ciphertext c = b.pk.EncryptWith(b.pk.ToPlaintext(v[i]).get(), rn.get(), ctx.get());
+        d4[i] = b.pk.Add(c, (*ub)[i], ctx.get());
+        d4_wire[i] = b.pk.SerializeCiphertext(d4[i]);
+      }
+      return absl::OkStatus();
+    });
+    if (absl::Status s = enc->Wait(); !s.ok()) return s;
+    if (absl::Status s = host.Send(Frame(kResidual, d4_wire)); !s.ok()) return s;
+    return GradientViaArbiter(b.pk, b.fp, d4, x, b.rows, /*with_bias=*/true, arbiter, workers);
+  };
+  return TrainParty(o, x, host, arbiter, workers, /*with_bias=*/true, stats, step);
 }
 
 absl::StatusOr<LrWeights> RunHeteroLrHost(const HeteroLrOptions& o, const Matrix& x, Link& guest,
                                           Link& arbiter, WorkerPool& workers,
                                           HeteroLrStats* stats) {
   if (absl::Status s = CheckOptions(o, x); !s.ok()) return s;
-  auto pk = ReceivePublicKey(arbiter, o.min_key_bits);
-  if (!pk.ok()) return pk.status();
-  if (absl::Status s = Hello(guest, o, x.rows); !s.ok()) return s;
-  RandomnessPool pool(*pk, workers);
-  if (absl::Status s = Precompute(o, x.rows, pool, stats); !s.ok()) return s;
-  const FixedPoint fp(o.frac_bits);
-  LrWeights model{std::vector<double>(x.cols, 0.0), 0.0};
-  const auto t0 = Clock::now();
-  uint64_t processed = 0;
-  for (int epoch = 0; epoch < o.epochs; ++epoch) {
-    for (const std::vector<size_t>& rows : BatchSchedule(x.rows, o, epoch)) {
-      const size_t nb = rows.size();
-      std::vector<int64_t> ub(nb);
-      for (size_t i = 0; i < nb; ++i) {
-        double u = 0;
-        const double* r = x.row(rows[i]);
-        for (size_t j = 0; j < x.cols; ++j) u += model.w[j] * r[j];
-        auto e = fp.Encode(u);
-        if (!e.ok()) return e.status();
-        ub[i] = *e;
-      }
-      auto wire = EncryptAll(*pk, ub, pool, workers);
-      if (!wire.ok()) return wire.status();
-      if (absl::Status s = guest.Send(Frame(kForward, *wire)); !s.ok()) return s;
-      auto res_msg = guest.Recv();
-      if (!res_msg.ok()) return res_msg.status();
-      auto body = Unframe(*res_msg, kResidual, nb, pk->ciphertext_bytes(), "residual [[4d]]");
-      if (!body.ok()) return body.status();
-      auto d4 = ParseCiphertexts(*pk, *body, nb, workers, "residual [[4d]]");
-      if (!d4.ok()) return d4.status();
-      auto g = GradientViaArbiter(*pk, fp, *d4, x, rows, /*with_bias=*/false, arbiter, workers);
-      if (!g.ok()) return g.status();
-      ApplyGradient(o, *g, model, /*with_bias=*/false);
-      processed += nb;
+  auto step = [&](const BatchContext& b) -> absl::StatusOr<std::vector<double>> {
+    const size_t nb = b.rows.size();
+    std::vector<int64_t> ub(nb);
+    for (size_t i = 0; i < nb; ++i) {
+      double u = 0;
+      const double* r = x.row(b.rows[i]);
+      for (size_t j = 0; j < x.cols; ++j) u += b.model.w[j] * r[j];
+      auto e = b.fp.Encode(u);
+      if (!e.ok()) return e.status();
+      ub[i] = *e;
     }
-  }
-  if (absl::Status s = Finish(arbiter); !s.ok()) return s;
-  if (stats) {
-    stats->online_seconds = Since(t0);
-    stats->rows_processed = processed;
-    stats->randomness_misses = pool.misses();
-  }
-  return model;
+    auto wire = EncryptAll(b.pk, ub, b.pool, workers);
+    if (!wire.ok()) return wire.status();
+    if (absl::Status s = guest.Send(Frame(kForward, *wire)); !s.ok()) return s;
+    auto d4 = RecvCiphertexts(guest, b.pk, kResidual, nb, workers, "residual [[4d]]");
+    if (!d4.ok()) return d4.status();
+    return GradientViaArbiter(b.pk, b.fp, *d4, x, b.rows, /*with_bias=*/false, arbiter, workers);
+  };
+  return TrainParty(o, x, guest, arbiter, workers, /*with_bias=*/false, stats, step);
 }
 
 absl::Status RunHeteroLrArbiter(const PaillierPrivateKey& key, Link& guest, Link& host,
@@ -425,8 +418,7 @@ absl::Status RunHeteroLrArbiter(const PaillierPrivateKey& key, Link& guest, Link
         return absl::InvalidArgumentError(
             absl::StrCat("hetero-lr arbiter: short message from ", who));
       }
-      uint32_t count = 0;
-      for (int i = 1; i <= 4; ++i) count = (count << 8) | static_cast<uint8_t>((*m)[i]);
+      const uint32_t count = DecodeFixed32BE(m->data() + 1);
       if (count == 0 || count > kMaxGradientTerms) {
         return absl::InvalidArgumentError(
             absl::StrCat("hetero-lr arbiter: ", who, " sent ", count, " gradient terms"));
@@ -508,7 +500,7 @@ absl::Status ScoreLrHost(const LrWeights& model, const Matrix& x, Link& guest) {
   std::string out;
   out.reserve(5 + 8 * s.size());
   out.push_back(static_cast<char>(kScores));
-  PutU32(out, static_cast<uint32_t>(s.size()));
+  PutFixed32BE(&out, static_cast<uint32_t>(s.size()));
   for (double v : s) {
     uint64_t bits;
     std::memcpy(&bits, &v, sizeof bits);

@@ -6,6 +6,7 @@
 #include <thread>
 
 #include "compute/fl/dataset.h"
+#include "compute/fl/test_key.h"
 
 namespace tds::compute::fl {
 namespace {
@@ -14,14 +15,7 @@ namespace {
 // u_B, the residuals and the features); this bound has ~10x margin on the runs below.
 constexpr double kWeightTolerance = 1e-3;
 
-const PaillierPrivateKey& Key() {
-  static const PaillierPrivateKey* key = [] {
-    auto k = PaillierPrivateKey::Generate(1024);
-    if (!k.ok()) std::abort();
-    return new PaillierPrivateKey(*std::move(k));
-  }();
-  return *key;
-}
+const PaillierPrivateKey& Key() { return TestKey(); }
 
 HeteroLrOptions TestOptions() {
   HeteroLrOptions o;

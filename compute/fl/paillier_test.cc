@@ -2,18 +2,12 @@
 
 #include <gtest/gtest.h>
 
+#include "compute/fl/test_key.h"
+
 namespace tds::compute::fl {
 namespace {
 
-// One 1024-bit key for the whole binary (key generation dominates otherwise).
-const PaillierPrivateKey& Key() {
-  static const PaillierPrivateKey* key = [] {
-    auto k = PaillierPrivateKey::Generate(1024);
-    if (!k.ok()) std::abort();
-    return new PaillierPrivateKey(*std::move(k));
-  }();
-  return *key;
-}
+const PaillierPrivateKey& Key() { return TestKey(); }
 
 class PaillierTest : public ::testing::Test {
  protected:

@@ -166,6 +166,24 @@ absl::Status Malformed(const char* who, const std::string& what) {
   return absl::DataLossError(absl::StrCat("malformed ", what, " from the ", who));
 }
 
+// Receives chunk `k`'s words from `who`: tag || index:u32 || n:u32 || words[words], with index
+// k and n the chunk's rows; copies the words to `out`. `what` names the message in errors
+// ("waiting for <what> from the <who>", "malformed <what> from the <who>").
+absl::Status RecvChunkWords(Link& link, const char* who, const std::string& what, uint8_t tag,
+                            uint64_t k, size_t n, size_t words, uint64_t* out) {
+  absl::StatusOr<std::string> m = RecvFrom(link, who, what);
+  if (!m.ok()) return m.status();
+  Reader r(*m);
+  const uint8_t got_tag = r.U8();
+  const uint32_t index = r.U32(), count = r.U32();
+  if (!r.ok() || got_tag != tag || index != k || count != n ||
+      r.remaining() != words * sizeof(uint64_t)) {
+    return Malformed(who, what);
+  }
+  std::memcpy(out, r.here(), words * sizeof(uint64_t));
+  return absl::OkStatus();
+}
+
 // Sends a party's chunk messages from a thread of its own, so that both parties can send a
 // chunk while the other is sending too (a full socket buffer would otherwise deadlock them).
 class Sender {
@@ -473,16 +491,12 @@ class Party {
       if (bank) {
         dealt.Fill(c.data(), P * n);
       } else {
-        absl::StatusOr<std::string> t = RecvFrom(dealer_, "dealer", absl::StrCat("triples ", k));
-        if (!t.ok()) return t.status();
-        Reader r(*t);
-        const uint8_t tag = r.U8();
-        const uint32_t index = r.U32(), count = r.U32();
-        if (!r.ok() || tag != 'T' || index != k || count != n ||
-            r.remaining() != P * n * sizeof(uint64_t)) {
-          return Malformed("dealer", absl::StrCat("triples for chunk ", k));
+        if (absl::Status s =
+                RecvChunkWords(dealer_, "dealer", absl::StrCat("triples for chunk ", k), 'T', k, n,
+                               P * n, c.data());
+            !s.ok()) {
+          return s;
         }
-        std::memcpy(c.data(), r.here(), P * n * sizeof(uint64_t));
       }
       fill(begin, n, plain.data());
       for (size_t j = 0; j < mine * n; ++j) open[j] = plain[j] - mask[j];
@@ -501,16 +515,11 @@ class Party {
       PutWords(&message, open.data(), mine * n);
       sender.Push(std::move(message));
 
-      absl::StatusOr<std::string> m = RecvFrom(peer_, peer_name_, absl::StrCat("chunk ", k));
-      if (!m.ok()) return m.status();
-      Reader r(*m);
-      const uint8_t tag = r.U8();
-      const uint32_t index = r.U32(), count = r.U32();
-      if (!r.ok() || tag != 'C' || index != k || count != n ||
-          r.remaining() != theirs * n * sizeof(uint64_t)) {
-        return Malformed(peer_name_, absl::StrCat("chunk ", k));
+      if (absl::Status s = RecvChunkWords(peer_, peer_name_, absl::StrCat("chunk ", k), 'C', k, n,
+                                          theirs * n, peer_open.data());
+          !s.ok()) {
+        return s;
       }
-      std::memcpy(peer_open.data(), r.here(), theirs * n * sizeof(uint64_t));
       // Bank: [z]_0 = c_0 + u * e. Provider: [z]_1 = c_1 + d * b. Sum: u * v (see the top).
       for (size_t p = 0; p < P; ++p) {
         const auto [u, v] = plan_.products[p];
@@ -583,13 +592,19 @@ absl::Status CheckBinary(const std::vector<uint8_t>& v, uint64_t rows, const cha
   return absl::OkStatus();
 }
 
+// What either data party checks before it talks to anyone: valid options, at most max_rows rows.
+absl::Status CheckPartyInput(const SecretStatsOptions& options, uint8_t role, uint64_t rows) {
+  if (absl::Status s = ValidateOptions(options); !s.ok()) return s;
+  if (rows > options.max_rows) {
+    return absl::InvalidArgumentError(absl::StrCat("the ", RoleName(role), " has ", rows,
+                                                   " rows; max_rows is ", options.max_rows));
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<SecretStatsResult> BankImpl(const SecretStatsOptions& options,
                                            const BankInput& input, Link& provider, Link& dealer) {
-  if (absl::Status s = ValidateOptions(options); !s.ok()) return s;
-  if (input.rows > options.max_rows) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("the bank has ", input.rows, " rows; max_rows is ", options.max_rows));
-  }
+  if (absl::Status s = CheckPartyInput(options, kRoleBank, input.rows); !s.ok()) return s;
   if (!input.selection.empty()) {
     if (absl::Status s = CheckBinary(input.selection, input.rows, "selection"); !s.ok()) return s;
   }
@@ -766,11 +781,7 @@ std::vector<double> QuantileBounds(const std::vector<double>& column, uint32_t q
 
 absl::StatusOr<ProviderSummary> ProviderImpl(const SecretStatsOptions& options,
                                              const ProviderInput& input, Link& bank, Link& dealer) {
-  if (absl::Status s = ValidateOptions(options); !s.ok()) return s;
-  if (input.rows > options.max_rows) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("the provider has ", input.rows, " rows; max_rows is ", options.max_rows));
-  }
+  if (absl::Status s = CheckPartyInput(options, kRoleProvider, input.rows); !s.ok()) return s;
   Party party(kRoleProvider, options, input.rows, bank, dealer);
   const Plan& plan = party.plan();
   // Every column used must be complete and finite, and every aggregate of it must fit the
