@@ -305,6 +305,16 @@ class GatewayTest : public ::testing::Test {
     EXPECT_EQ(ledger_->Status().height, height) << "a refused run submitted a transaction";
   }
 
+  // A batched record commits after the run: waits (up to 5 s) for transaction `txid`.
+  absl::StatusOr<ledger::TxRecord> WaitForTransaction(const Hash& txid) {
+    absl::StatusOr<ledger::TxRecord> tx = ledger_->GetTransaction(txid);
+    for (int i = 0; i < 500 && !tx.ok(); ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      tx = ledger_->GetTransaction(txid);
+    }
+    return tx;
+  }
+
   // A Compute.Run stream opened by hand with `run`'s ComputeStart, for tests that drive the
   // consumer's side themselves.
   struct RawRun {
@@ -427,12 +437,7 @@ TEST_F(GatewayTest, BatchedRunReleasesAtOnceAndItsRecordCommitsAfter) {
   auto txid = HashFromBytes(r->result.usage_txid(), "txid");
   ASSERT_TRUE(txid.ok());
   // No reservation was made; the record commits on its own.
-  absl::StatusOr<ledger::TxRecord> tx;
-  for (int i = 0; i < 500; ++i) {
-    tx = ledger_->GetTransaction(*txid);
-    if (tx.ok()) break;
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
+  absl::StatusOr<ledger::TxRecord> tx = WaitForTransaction(*txid);
   ASSERT_TRUE(tx.ok()) << tx.status();
   EXPECT_EQ(tx->result, "recorded");
   EXPECT_EQ(Counters("c-batch").calls_total(), 1u);
@@ -1182,12 +1187,7 @@ TEST_F(GatewayQueryTest, UsageRecordHoldsCountsAndDigestsNeverIdentifiers) {
   EXPECT_FALSE(r->answers[1].found);
   auto txid = HashFromBytes(r->result.usage_txid(), "txid");
   ASSERT_TRUE(txid.ok());
-  absl::StatusOr<ledger::TxRecord> tx;
-  for (int i = 0; i < 500; ++i) {
-    tx = ledger_->GetTransaction(*txid);
-    if (tx.ok()) break;
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
+  absl::StatusOr<ledger::TxRecord> tx = WaitForTransaction(*txid);
   ASSERT_TRUE(tx.ok()) << tx.status();
   auto receipt = ledger_->GetReceipt(*txid);
   ASSERT_TRUE(receipt.ok()) << receipt.status();
