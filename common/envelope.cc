@@ -93,6 +93,16 @@ absl::StatusOr<OpenedEnvelope> VerifyWith(Envelope& env, const PublicKey& signer
 
 }  // namespace
 
+absl::StatusOr<EnvelopeSignature> ExtractEnvelopeSignature(std::string_view envelope_bytes,
+                                                           std::string_view expected_context) {
+  auto env = ParseChecked(envelope_bytes, expected_context);
+  if (!env.ok()) return env.status();
+  std::string message = EnvelopeSignedMessage(env->context(), env->payload());
+  const size_t offset = message.size() - env->payload().size();
+  return EnvelopeSignature{std::move(*env->mutable_signer()), std::move(message),
+                           std::move(*env->mutable_signature()), offset};
+}
+
 absl::StatusOr<OpenedEnvelope> OpenEnvelope(std::string_view envelope_bytes,
                                             std::string_view expected_context) {
   auto env = ParseChecked(envelope_bytes, expected_context);

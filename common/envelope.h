@@ -40,4 +40,17 @@ absl::StatusOr<OpenedEnvelope> OpenEnvelopeFrom(
 // The bytes an envelope signature covers (exposed for the format docs and cross-checks).
 std::string EnvelopeSignedMessage(std::string_view context, std::string_view payload);
 
+// What an envelope's signature check needs, unverified: for verifying many envelopes in one
+// batch (common/ed25519.h) before each is opened, which then finds its signature verified.
+struct EnvelopeSignature {
+  std::string signer;     // raw 32-byte key as carried
+  std::string message;    // EnvelopeSignedMessage(context, payload)
+  std::string signature;  // 64 bytes
+  size_t payload_offset = 0;
+  std::string_view payload() const { return std::string_view(message).substr(payload_offset); }
+};
+// The envelope's signature, or the error OpenEnvelope would report for its form.
+absl::StatusOr<EnvelopeSignature> ExtractEnvelopeSignature(std::string_view envelope_bytes,
+                                                           std::string_view expected_context);
+
 }  // namespace tds

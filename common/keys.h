@@ -22,7 +22,9 @@ class PublicKey {
   static absl::StatusOr<PublicKey> FromBytes(std::string_view raw);
   static absl::StatusOr<PublicKey> FromHex(std::string_view hex);
 
-  // Strict verification (libsodium: canonical signatures, no small-order keys).
+  // The one Ed25519 predicate of the system (common/ed25519.h: cofactored, canonical encodings,
+  // S < L, no small-order keys), through the process-wide cache of verified signatures, so that
+  // a signature verified in a batch is not verified again.
   bool Verify(std::string_view message, std::string_view signature) const;
 
   std::string_view bytes() const {

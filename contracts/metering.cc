@@ -221,8 +221,21 @@ std::vector<std::string> UngrantedColumns(const tds::UsageRequest& req, const td
   return out;
 }
 
+// The consumer's request envelope that usage.reserve and usage.record bodies carry.
+template <typename Body>
+void RequestEnvelope(std::string_view body, std::vector<ledger::NestedEnvelope>* out) {
+  Body b;
+  if (b.ParseFromArray(body.data(), static_cast<int>(body.size()))) {
+    out->push_back({std::move(*b.mutable_request()), kUsageRequestContext});
+  }
+}
+
 class ReserveHandler : public ledger::TxHandler {
  public:
+  void NestedEnvelopes(std::string_view body,
+                       std::vector<ledger::NestedEnvelope>* out) const override {
+    RequestEnvelope<tds::ReserveBody>(body, out);
+  }
   absl::StatusOr<std::string> Apply(const ledger::TxContext& ctx, std::string_view body,
                                     ledger::StateWriter& state) const override {
     tds::ReserveBody rb;
@@ -311,6 +324,10 @@ absl::Status CheckMeasurement(const tds::UsageRecordBody& body) {
 
 class RecordHandler : public ledger::TxHandler {
  public:
+  void NestedEnvelopes(std::string_view body,
+                       std::vector<ledger::NestedEnvelope>* out) const override {
+    RequestEnvelope<tds::UsageRecordBody>(body, out);
+  }
   absl::StatusOr<std::string> Apply(const ledger::TxContext& ctx, std::string_view body,
                                     ledger::StateWriter& state) const override {
     tds::UsageRecordBody rb;

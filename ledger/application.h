@@ -9,6 +9,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -48,9 +49,20 @@ class StateWriter : public StateReader {
   virtual void Delete(std::string_view key) = 0;
 };
 
+// A signed envelope carried inside a transaction body (e.g. a consumer's usage request).
+struct NestedEnvelope {
+  std::string envelope;
+  std::string_view context;
+};
+
 class TxHandler {
  public:
   virtual ~TxHandler() = default;
+  // The envelopes `body` carries besides the transaction's own: the ledger verifies their
+  // signatures in one batch with the others before Apply runs, so Apply's own checks find
+  // them verified. A hint for speed only: Apply checks everything it relies on.
+  virtual void NestedEnvelopes(std::string_view /*body*/,
+                               std::vector<NestedEnvelope>* /*out*/) const {}
   // Applies `body`. Returns the result bytes recorded with the transaction, or a rejection
   // (InvalidArgument, PermissionDenied, FailedPrecondition, AlreadyExists, ...) whose message
   // names what failed. A rejected transaction leaves no writes and is not logged.

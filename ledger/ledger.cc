@@ -17,6 +17,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "common/batch_worker.h"
 #include "common/envelope.h"
 #include "common/sha256.h"
 #include "common/status_macros.h"
@@ -26,6 +27,7 @@
 #include "ledger/epochs.h"
 #include "ledger/membership.h"
 #include "ledger/merkle.h"
+#include "ledger/signature_prepass.h"
 #include "ledger/snapshot.h"
 #include "ledger/state_overlay.h"
 #include "ledger/store.h"
@@ -37,6 +39,8 @@ namespace {
 
 constexpr size_t kMaxPending = 200000;
 constexpr size_t kMaxForwardBatch = 2048;
+// Most submissions admitted (and batch-verified) at once.
+constexpr size_t kMaxAdmitBatch = 1024;
 // Blocks in one answer to a replica catching up from an ended epoch (as the core's fetches).
 constexpr size_t kMaxServedBlocks = 64;
 // State sync: how long a new replica looks for a snapshot, and the chunks it is sent in.
@@ -97,6 +101,13 @@ struct Pending {
   }
 };
 
+// A transaction waiting for admission: submitted to this node (done set) or forwarded by
+// another validator (done empty).
+struct Submission {
+  std::string entry;
+  Ledger::Done done;
+};
+
 struct Head {
   uint64_t height = 0;
   uint64_t log_size = 0;
@@ -121,6 +132,8 @@ class Ledger::Impl : public consensus::BlockApp {
         app_(app),
         store_(std::move(store)) {
     if (!options_.clock) options_.clock = WallClockMs;
+    admitter_ = std::make_unique<BatchWorker<Submission>>(
+        kMaxAdmitBatch, [this](std::vector<Submission>& batch) { AdmitSubmissions(batch); });
   }
 
   ~Impl() {
@@ -129,6 +142,7 @@ class Ledger::Impl : public consensus::BlockApp {
       stopping_ = true;
     }
     height_cv_.notify_all();
+    admitter_.reset();  // refuses what is still queued: stopping_ is set
     sync_.cv.notify_all();
     if (sync_thread_.joinable()) sync_thread_.join();
     if (replica_ != nullptr) replica_->Stop();
@@ -343,13 +357,49 @@ class Ledger::Impl : public consensus::BlockApp {
           "this node follows a validator: submit to the validator (a node forwards for you)"));
       return;
     }
-    auto p = Admit(std::move(entry));
-    if (!p.ok()) {
-      done(p.status());
-      return;
+    admitter_->Push({std::move(entry), std::move(done)});
+  }
+
+  // The admitter thread: transactions that queued up meanwhile (submitted here or forwarded),
+  // their signatures verified in one batch.
+  void AdmitSubmissions(std::vector<Submission>& batch) {
+    std::vector<const std::string*> entries;
+    entries.reserve(batch.size());
+    for (const Submission& s : batch) entries.push_back(&s.entry);
+    Preverify(entries);
+    for (Submission& s : batch) {
+      auto p = Admit(std::move(s.entry));
+      if (!p.ok()) {
+        if (s.done) s.done(p.status());  // a forwarded one is simply dropped
+        continue;
+      }
+      p->done = std::move(s.done);
+      AddToMempool(std::move(*p));
     }
-    p->done = std::move(done);
-    AddToMempool(std::move(*p));
+  }
+
+  void Preverify(const std::vector<const std::string*>& entries) const {
+    PreverifySignatures(entries, *app_, [this](std::string_view raw) {
+      std::shared_lock<std::shared_mutex> members(members_mu_);
+      return member_by_key_.count(raw) > 0;
+    });
+  }
+
+  // Preverify for a block's entries that are not pooled (pooled ones were verified at
+  // admission and DecodeEntry takes them from the pool).
+  template <typename Entries>
+  void PreverifyUnpooled(const Entries& block_entries) const {
+    std::vector<const std::string*> entries;
+    {
+      std::lock_guard<std::mutex> l(mu_);
+      for (const std::string& e : block_entries) {
+        tds::Envelope env;
+        if (!env.ParseFromString(e) || mempool_.count(Sha256(env.payload())) == 0) {
+          entries.push_back(&e);
+        }
+      }
+    }
+    Preverify(entries);
   }
 
   // Transactions another validator admitted, for whichever of us leads.
@@ -370,9 +420,10 @@ class Ledger::Impl : public consensus::BlockApp {
         if (!syncing_) replica_->Deliver(from, std::move(msg));
         return;
     }
+    // Admitted with the submissions: whatever queues up while the admitter verifies one batch
+    // forms the next, so batches grow with the load from every validator at once.
     for (std::string& entry : *msg.mutable_txs()->mutable_entries()) {
-      auto p = Admit(std::move(entry));
-      if (p.ok()) AddToMempool(std::move(*p));
+      admitter_->Push({std::move(entry), nullptr});
     }
   }
 
@@ -788,6 +839,7 @@ class Ledger::Impl : public consensus::BlockApp {
     if (header.timestamp_ms() < head.block_time_ms) {
       return absl::InvalidArgumentError("block time goes back");
     }
+    PreverifyUnpooled(p.entries());
     std::vector<Pending> txs;
     txs.reserve(p.entries_size());
     for (int i = 0; i < p.entries_size(); ++i) {
@@ -1114,6 +1166,7 @@ class Ledger::Impl : public consensus::BlockApp {
     if (header.timestamp_ms() < head.block_time_ms) {
       return absl::InvalidArgumentError(absl::StrCat(where, "block time goes back"));
     }
+    PreverifyUnpooled(block.entries());
     std::vector<Pending> txs;
     txs.reserve(block.entries_size());
     for (int i = 0; i < block.entries_size(); ++i) {
@@ -1796,6 +1849,9 @@ class Ledger::Impl : public consensus::BlockApp {
   Sync sync_;
   std::atomic<bool> syncing_{false};
   std::thread sync_thread_;
+
+  // Submissions wait here for admission in batches (signatures verified together).
+  std::unique_ptr<BatchWorker<Submission>> admitter_;
 };
 
 Ledger::Ledger(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}

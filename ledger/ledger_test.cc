@@ -13,6 +13,7 @@
 #include "ledger/merkle.h"
 #include "ledger/receipt.h"
 #include "ledger/test_util.h"
+#include "proto/envelope.pb.h"
 
 namespace tds::ledger {
 namespace {
@@ -97,6 +98,39 @@ TEST_F(LedgerTest, ConcurrentSubmissionsShareBlocks) {
   EXPECT_EQ(indices.size(), static_cast<size_t>(kTxs));
   EXPECT_EQ(*indices.rbegin(), kTxs - 1u);
   EXPECT_LT(ledger->Status().height, static_cast<uint64_t>(kTxs)) << "group commit made no batches";
+}
+
+// Submissions are admitted in batches whose signatures are verified together: a bad signature
+// among many good ones is refused alone, with the same error as when it comes by itself.
+TEST_F(LedgerTest, BadSignaturesInABatchAreRefusedAloneAndTheRestCommit) {
+  auto ledger = Open();
+  constexpr int kTxs = 300;
+  std::vector<std::promise<absl::StatusOr<SubmitAck>>> done(kTxs);
+  const auto bad = [](int i) { return i % 17 == 5; };
+  for (int i = 0; i < kTxs; ++i) {
+    std::string tx = BankTx("k" + std::to_string(i) + "=v", i);
+    if (bad(i)) {
+      tds::Envelope env;
+      ASSERT_TRUE(env.ParseFromString(tx));
+      env.mutable_signature()->at(i % 64) ^= 0x10;
+      tx = env.SerializeAsString();
+    }
+    ledger->Submit(std::move(tx),
+                   [&done, i](absl::StatusOr<SubmitAck> r) { done[i].set_value(std::move(r)); });
+  }
+  uint64_t committed = 0;
+  for (int i = 0; i < kTxs; ++i) {
+    auto r = done[i].get_future().get();
+    if (bad(i)) {
+      EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument) << i;
+      EXPECT_THAT(std::string(r.status().message()), HasSubstr("signature: does not verify"));
+    } else {
+      ASSERT_TRUE(r.ok()) << i << ": " << r.status();
+      ++committed;
+    }
+  }
+  EXPECT_EQ(ledger->Status().log_size, committed);
+  EXPECT_EQ(committed, static_cast<uint64_t>(kTxs - 18));
 }
 
 TEST_F(LedgerTest, RefusesNonMemberAndForeignSignature) {
