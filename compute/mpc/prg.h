@@ -2,7 +2,7 @@
 // A seeded pseudorandom stream of 64-bit words (ChaCha20-IETF keystream under a 32-byte seed).
 // Two parties holding the same seed and calling Fill with the same sizes in the same order get
 // the same words: this is how the dealer hands out masks and triple shares without sending them
-// (README.md, "Seeds").
+// (README.md, "Seeds"), and how an OT key becomes one pad word per product (ot_products.h).
 
 #include <cstddef>
 #include <cstdint>

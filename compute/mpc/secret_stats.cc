@@ -1,16 +1,30 @@
-// Secret-shared statistics: plan, wire format, the three parties. See secret_stats.h, README.md.
+// Secret-shared statistics: plan, handshake, groups and result, shared by both modes. See
+// secret_stats.h, README.md. How the parties get shares of the products differs by mode:
+// beaver_products.h (with a dealer), ot_products.h (two parties).
 //
 // Wire format (integers little-endian; word := u64, a Z_2^64 element; f64 := IEEE bits as u64):
 //
-//   bank <-> provider (both send hello, then chunks; bank sends groups; provider answers)
-//     hello   := 'H' version:u8 role:u8 rows:u64 options_digest[32]
-//     chunk   := 'C' index:u32 n:u32 open[W * n]:word    (one per chunk each way; W = U from
-//                the bank, V from the provider)
+//   bank <-> provider (both send hello; then the mode's set-up and chunks; the bank sends
+//   groups; the provider answers with result or abort)
+//     hello   := 'H' version:u8 role:u8 mode:u8 rows:u64 options_digest[32]
+//                (version 2; role 0 bank, 1 provider; mode 0 with a dealer, 1 two-party)
+//     chunk   := 'C' index:u32 n:u32 word[W]   (one per chunk each way; n the chunk's rows)
+//                with a dealer: W = U * n from the bank (d = u - a), V * n from the provider
+//                (e = v - b), vector-major (element (j, i) at j * n + i);
+//                two-party (only when P > 0 and rows > 0): from the bank, the OT extension's
+//                columns: W = 8 * A * ceil64(n) (A = bank vectors with products, ascending; 512
+//                columns of A * ceil64(n) bits, column after column; OT row a * ceil64(n) + i
+//                is row i's OT for the a-th of them, padding rows choose 0); from the
+//                provider t: W = P * n, for the a-th bank vector with products (ascending),
+//                for each row i, one word per product of it in plan order
 //     groups  := 'G' count:u32 share[count]:word                      (bank -> provider)
 //     result  := 'R' count:u32 share[count]:word quantile_bounds:f64* scale:u8*
 //                (provider -> bank; one scale per value or square vector, in plan order)
 //     abort   := 'X' code:u8 text                                      (either way, then close)
-//   party -> dealer
+//   two-party set-up (after hello, only when P > 0 and rows > 0)
+//     base_ot := 'O' A[32]                                             (bank -> provider)
+//     reply   := 'B' B[512][32]                                        (provider -> bank)
+//   with a dealer: party -> dealer (after hello)
 //     shape   := 'D' version:u8 role:u8 rows:u64 chunk_rows:u32 U:u32 V:u32 P:u32
 //                (u:u32 v:u32)[P]
 //   dealer -> party
@@ -18,18 +32,12 @@
 //     triples := 'T' index:u32 n:u32 c1[P * n]:word                   (to the provider only)
 //
 // U bank vectors, V provider vectors, P products (pairs (u, v)); see Plan. Chunk k covers rows
-// [k * chunk_rows, min(rows, (k + 1) * chunk_rows)). In a chunk, vectors are laid out
-// vector-major: element (j, i) of an array of J vectors is at j * n + i.
+// [k * chunk_rows, min(rows, (k + 1) * chunk_rows)). Each party sends chunk k + 1 before it
+// receives chunk k (with a dealer both send at once; two-party the provider answers the bank's
+// columns with t).
 //
-// Beaver multiplication of privately held inputs (each input is the trivial sharing (x, 0) of
-// its owner), per chunk:
-//   dealer: seed_0 stream a[U*n], c_0[P*n] (the bank's); seed_1 stream b[V*n] (the provider's);
-//           sends c_1 = a_u * b_v - c_0 for every product (u, v).
-//   bank sends d = u - a (U*n words); the provider sends e = v - b (V*n words). Each is a
-//   one-time pad under a mask only the sender and the dealer know.
-//   [z]_0 = c_0 + u * e and [z]_1 = c_1 + d * b; [z]_0 + [z]_1 = ab + uv - ub + ub - ab = uv.
-// Aggregates: Σu for each bank vector (the bank's share; the provider's is 0), then Σ[z_p] for
-// each product.
+// Aggregates: Σu for each bank vector (the bank's share; the provider's is 0), then the product
+// sums, whose shares come from the mode's ProductShares.
 
 #include "compute/mpc/secret_stats.h"
 
@@ -38,217 +46,30 @@
 #include <algorithm>
 #include <bit>
 #include <cmath>
-#include <condition_variable>
 #include <cstring>
-#include <deque>
-#include <mutex>
-#include <thread>
+#include <memory>
 #include <type_traits>
 #include <utility>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "compute/mpc/prg.h"
+#include "compute/mpc/beaver_products.h"
+#include "compute/mpc/ot_products.h"
+#include "compute/mpc/products.h"
+#include "compute/mpc/wire.h"
 #include "compute/sodium_init.h"
 
 namespace tds::compute::mpc {
 namespace {
 
-constexpr uint8_t kVersion = 1;
-constexpr uint8_t kRoleBank = 0;
-constexpr uint8_t kRoleProvider = 1;
+constexpr uint8_t kModeDealer = 0;
+constexpr uint8_t kModeTwoParty = 1;
 constexpr size_t kDigestBytes = 32;
-constexpr size_t kMaxAbortText = 4096;
 constexpr uint32_t kMaxChunkRows = 65536;
-// Largest chunk or triples message (well under SocketLink's default 64 MiB frame): wide plans
-// get fewer rows per chunk.
-constexpr size_t kMaxMessageBytes = 16 << 20;
 
-// Rows per chunk for a plan's widths: the options' chunk_rows unless a message would exceed
-// kMaxMessageBytes. Both parties and the dealer derive the same number.
-uint32_t ChunkRows(uint32_t requested, size_t words_per_row) {
-  const size_t fit = kMaxMessageBytes / (sizeof(uint64_t) * std::max<size_t>(words_per_row, 1));
-  return static_cast<uint32_t>(std::max<size_t>(1, std::min<size_t>(requested, fit)));
+const char* ModeName(uint8_t mode) {
+  return mode == kModeDealer ? "with a dealer" : "two-party (without a dealer)";
 }
-constexpr uint32_t kMaxVectors = 1 << 16;
-constexpr uint32_t kMaxProducts = 1 << 16;
-
-const char* RoleName(uint8_t role) { return role == kRoleBank ? "bank" : "provider"; }
-
-// ---- bytes ------------------------------------------------------------------------------------
-
-void PutU8(std::string* out, uint8_t v) { out->push_back(static_cast<char>(v)); }
-void PutU32(std::string* out, uint32_t v) { out->append(reinterpret_cast<const char*>(&v), 4); }
-void PutU64(std::string* out, uint64_t v) { out->append(reinterpret_cast<const char*>(&v), 8); }
-void PutWords(std::string* out, const uint64_t* w, size_t n) {
-  out->append(reinterpret_cast<const char*>(w), n * sizeof(uint64_t));
-}
-
-// Reads a received message front to back; any read past the end marks it short.
-class Reader {
- public:
-  explicit Reader(const std::string& s) : s_(s) {}
-  uint8_t U8() {
-    uint8_t v = 0;
-    Copy(&v, 1);
-    return v;
-  }
-  uint32_t U32() {
-    uint32_t v = 0;
-    Copy(&v, 4);
-    return v;
-  }
-  uint64_t U64() {
-    uint64_t v = 0;
-    Copy(&v, 8);
-    return v;
-  }
-  void Bytes(void* out, size_t n) { Copy(out, n); }
-  size_t remaining() const { return ok_ ? s_.size() - pos_ : 0; }
-  const char* here() const { return s_.data() + pos_; }
-  void Skip(size_t n) {
-    if (!ok_ || s_.size() - pos_ < n) {
-      ok_ = false;
-      return;
-    }
-    pos_ += n;
-  }
-  bool ok() const { return ok_; }
-  bool done() const { return ok_ && pos_ == s_.size(); }
-
- private:
-  void Copy(void* out, size_t n) {
-    if (!ok_ || s_.size() - pos_ < n) {
-      ok_ = false;
-      return;
-    }
-    std::memcpy(out, s_.data() + pos_, n);
-    pos_ += n;
-  }
-  const std::string& s_;
-  size_t pos_ = 0;
-  bool ok_ = true;
-};
-
-std::string AbortMessage(const absl::Status& status) {
-  std::string out;
-  PutU8(&out, 'X');
-  PutU8(&out, static_cast<uint8_t>(status.code()));
-  out += std::string(status.message()).substr(0, kMaxAbortText);
-  return out;
-}
-
-// The status a peer's abort message carries, attributed to `who`.
-absl::Status FromAbort(const std::string& message, const char* who) {
-  if (message.size() < 2 || message.size() > 2 + kMaxAbortText) {
-    return absl::DataLossError(absl::StrCat("malformed abort message from the ", who));
-  }
-  int code = static_cast<uint8_t>(message[1]);
-  if (code == 0 || code > static_cast<int>(absl::StatusCode::kUnauthenticated)) {
-    code = static_cast<int>(absl::StatusCode::kAborted);
-  }
-  return absl::Status(static_cast<absl::StatusCode>(code),
-                      absl::StrCat("the ", who, " aborted: ", message.substr(2)));
-}
-
-// Receives one message; an abort from the peer becomes its status.
-absl::StatusOr<std::string> RecvFrom(Link& link, const char* who, const std::string& what) {
-  absl::StatusOr<std::string> m = link.Recv();
-  if (!m.ok()) {
-    return absl::Status(m.status().code(), absl::StrCat("waiting for ", what, " from the ", who,
-                                                        ": ", std::string(m.status().message())));
-  }
-  if (!m->empty() && (*m)[0] == 'X') return FromAbort(*m, who);
-  return m;
-}
-
-absl::Status Malformed(const char* who, const std::string& what) {
-  return absl::DataLossError(absl::StrCat("malformed ", what, " from the ", who));
-}
-
-// Receives chunk `k`'s words from `who`: tag || index:u32 || n:u32 || words[words], with index
-// k and n the chunk's rows; copies the words to `out`. `what` names the message in errors
-// ("waiting for <what> from the <who>", "malformed <what> from the <who>").
-absl::Status RecvChunkWords(Link& link, const char* who, const std::string& what, uint8_t tag,
-                            uint64_t k, size_t n, size_t words, uint64_t* out) {
-  absl::StatusOr<std::string> m = RecvFrom(link, who, what);
-  if (!m.ok()) return m.status();
-  Reader r(*m);
-  const uint8_t got_tag = r.U8();
-  const uint32_t index = r.U32(), count = r.U32();
-  if (!r.ok() || got_tag != tag || index != k || count != n ||
-      r.remaining() != words * sizeof(uint64_t)) {
-    return Malformed(who, what);
-  }
-  std::memcpy(out, r.here(), words * sizeof(uint64_t));
-  return absl::OkStatus();
-}
-
-// Sends a party's chunk messages from a thread of its own, so that both parties can send a
-// chunk while the other is sending too (a full socket buffer would otherwise deadlock them).
-class Sender {
- public:
-  explicit Sender(Link& link) : link_(link), thread_([this] { Run(); }) {}
-  // An unfinished sender closes the link first, so a Send blocked on a stuck peer returns.
-  ~Sender() {
-    if (thread_.joinable()) {
-      link_.Close();
-      Stop();
-    }
-  }
-
-  void Push(std::string message) {
-    std::lock_guard<std::mutex> lock(mu_);
-    queue_.push_back(std::move(message));
-    changed_.notify_all();
-  }
-
-  // Waits until everything queued was sent; the first send failure, or OK.
-  absl::Status Finish() {
-    Stop();
-    std::lock_guard<std::mutex> lock(mu_);
-    return status_;
-  }
-
- private:
-  void Stop() {
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      stopping_ = true;
-      changed_.notify_all();
-    }
-    thread_.join();
-  }
-
-  void Run() {
-    while (true) {
-      std::string message;
-      {
-        std::unique_lock<std::mutex> lock(mu_);
-        changed_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
-        if (queue_.empty()) return;
-        message = std::move(queue_.front());
-        queue_.pop_front();
-        if (!status_.ok()) continue;  // drop the rest after a failure
-      }
-      absl::Status s = link_.Send(std::move(message));
-      if (!s.ok()) {
-        link_.Close();  // our Recv fails too instead of waiting for a peer that never hears us
-        std::lock_guard<std::mutex> lock(mu_);
-        status_ = s;
-      }
-    }
-  }
-
-  Link& link_;
-  std::mutex mu_;
-  std::condition_variable changed_;
-  std::deque<std::string> queue_;  // GUARDED_BY(mu_)
-  bool stopping_ = false;          // GUARDED_BY(mu_)
-  absl::Status status_;            // GUARDED_BY(mu_)
-  std::thread thread_;
-};
-
 // ---- options and plan -------------------------------------------------------------------------
 
 bool Bucketed(StatKind kind) { return kind == StatKind::kHistogram || kind == StatKind::kWoeIv; }
@@ -288,7 +109,10 @@ struct Plan {
   uint32_t U() const { return bank_vectors; }
   uint32_t V() const { return static_cast<uint32_t>(provider_vectors.size()); }
   uint32_t P() const { return static_cast<uint32_t>(products.size()); }
-  uint32_t chunk_rows = 0;  // ChunkRows(options.chunk_rows, max(U + V, P))
+  // ChunkRows(options.chunk_rows, max(U + V, P)). The two-party columns (64·A ≤ 128 bytes per
+  // row) stay under the message limit at any chunk_rows ≤ kMaxChunkRows.
+  uint32_t chunk_rows = 0;
+  ProductShape Shape(uint64_t rows) const { return {rows, chunk_rows, U(), V(), products}; }
 };
 
 std::string FormatBound(double b) { return absl::StrCat(b); }
@@ -385,11 +209,13 @@ int64_t Encode(double x, int frac_bits) {
 
 // ---- the two data parties ---------------------------------------------------------------------
 
-// One data party's view of a run. The role decides which vectors it owns.
+// One data party's view of a run. The role decides which vectors it owns; a dealer link, or
+// none, the mode.
 class Party {
  public:
-  Party(uint8_t role, const SecretStatsOptions& options, uint64_t rows, Link& peer, Link& dealer)
+  Party(uint8_t role, const SecretStatsOptions& options, uint64_t rows, Link& peer, Link* dealer)
       : role_(role),
+        mode_(dealer != nullptr ? kModeDealer : kModeTwoParty),
         peer_name_(RoleName(1 - role)),
         options_(options),
         plan_(MakePlan(options)),
@@ -400,15 +226,17 @@ class Party {
   const Plan& plan() const { return plan_; }
   const std::vector<uint64_t>& aggregates() const { return aggregates_; }
 
-  // Hello with the peer and shape with the dealer; receives the seeds.
+  // Hello with the peer: version, roles, mode, rows and options must agree.
   absl::Status Handshake() {
-    OptionsDigest(options_, digest_);
+    unsigned char digest[kDigestBytes];
+    OptionsDigest(options_, digest);
     std::string hello;
     PutU8(&hello, 'H');
-    PutU8(&hello, kVersion);
+    PutU8(&hello, kProtocolVersion);
     PutU8(&hello, role_);
+    PutU8(&hello, mode_);
     PutU64(&hello, rows_);
-    hello.append(reinterpret_cast<const char*>(digest_), kDigestBytes);
+    hello.append(reinterpret_cast<const char*>(digest), kDigestBytes);
     if (absl::Status s = peer_.Send(std::move(hello)); !s.ok()) {
       // A peer that refused to start told us why before closing: report that instead.
       absl::StatusOr<std::string> why = RecvFrom(peer_, peer_name_, "the hello");
@@ -416,152 +244,81 @@ class Party {
       return absl::Status(s.code(), absl::StrCat("sending hello to the ", peer_name_, ": ",
                                                  std::string(s.message())));
     }
-    std::string shape;
-    PutU8(&shape, 'D');
-    PutU8(&shape, kVersion);
-    PutU8(&shape, role_);
-    PutU64(&shape, rows_);
-    PutU32(&shape, plan_.chunk_rows);
-    PutU32(&shape, plan_.U());
-    PutU32(&shape, plan_.V());
-    PutU32(&shape, plan_.P());
-    for (auto [u, v] : plan_.products) {
-      PutU32(&shape, u);
-      PutU32(&shape, v);
-    }
-    if (absl::Status s = dealer_.Send(std::move(shape)); !s.ok()) {
-      return absl::Status(
-          s.code(), absl::StrCat("sending the shape to the dealer: ", std::string(s.message())));
-    }
-
     absl::StatusOr<std::string> m = RecvFrom(peer_, peer_name_, "the hello");
     if (!m.ok()) return m.status();
     Reader r(*m);
-    const uint8_t tag = r.U8(), version = r.U8(), role = r.U8();
+    const uint8_t tag = r.U8(), version = r.U8(), role = r.U8(), mode = r.U8();
     const uint64_t rows = r.U64();
-    unsigned char digest[kDigestBytes];
-    r.Bytes(digest, kDigestBytes);
+    unsigned char peer_digest[kDigestBytes];
+    r.Bytes(peer_digest, kDigestBytes);
     if (!r.done() || tag != 'H') return Malformed(peer_name_, "hello");
-    if (version != kVersion) {
-      return absl::FailedPreconditionError(
-          absl::StrCat("the ", peer_name_, " speaks version ", version, ", we speak ", kVersion));
+    if (version != kProtocolVersion) {
+      return absl::FailedPreconditionError(absl::StrCat("the ", peer_name_, " speaks version ",
+                                                        version, ", we speak ", kProtocolVersion));
     }
     if (role != 1 - role_) {
       return absl::FailedPreconditionError(
           absl::StrCat("the peer announced role ", role, ", expected the ", peer_name_));
     }
+    if (mode != mode_) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("the ", peer_name_, " runs ",
+                       mode == kModeDealer || mode == kModeTwoParty ? ModeName(mode) : "mode ?",
+                       ", we run ", ModeName(mode_)));
+    }
     if (rows != rows_) {
       return absl::FailedPreconditionError(
           absl::StrCat("the ", peer_name_, " has ", rows, " aligned rows, we have ", rows_));
     }
-    if (std::memcmp(digest, digest_, kDigestBytes) != 0) {
+    if (std::memcmp(digest, peer_digest, kDigestBytes) != 0) {
       return absl::FailedPreconditionError(absl::StrCat(
           "the ", peer_name_,
           " runs different options (statistics, k, fixed point or chunk size differ)"));
     }
-
-    m = RecvFrom(dealer_, "dealer", "the triple seed");
-    if (!m.ok()) return m.status();
-    if (m->size() != 1 + kSeedBytes || (*m)[0] != 'S') return Malformed("dealer", "seed");
-    std::memcpy(dealer_seed_, m->data() + 1, kSeedBytes);
     return absl::OkStatus();
   }
 
   // `fill(begin, n, out)` writes this party's own plaintext vectors for rows [begin, begin + n)
-  // (vector-major, bank: U vectors, provider: V vectors).
+  // (vector-major, bank: U vectors, provider: V vectors). Afterwards aggregates() holds this
+  // party's shares.
   absl::Status Compute(const std::function<void(uint64_t, size_t, uint64_t*)>& fill) {
-    const size_t U = plan_.U(), V = plan_.V(), P = plan_.P();
+    const ProductShape shape = plan_.Shape(rows_);
+    std::unique_ptr<ProductShares> products = dealer_ != nullptr
+                                                  ? BeaverProducts(role_, shape, peer_, *dealer_)
+                                                  : OtProducts(role_, shape, peer_);
+    if (absl::Status s = products->Start(); !s.ok()) return s;
     const bool bank = role_ == kRoleBank;
-    const size_t mine = bank ? U : V, theirs = bank ? V : U;
-    const size_t cap = plan_.chunk_rows;
-    SeededPrg dealt(dealer_seed_);
-    sodium_memzero(dealer_seed_, kSeedBytes);
-    // mask: the bank's a (U vectors) or the provider's b (V vectors); c: this party's share of
-    // a_u * b_v per product; open: plain - mask; peer_open: the peer's (d at the provider, e at
-    // the bank).
-    std::vector<uint64_t> plain(mine * cap), mask(mine * cap), c(P * cap), open(mine * cap),
-        peer_open(theirs * cap);
-    aggregates_.assign(U + P, 0);
-    Sender sender(peer_);
-    const uint64_t chunks = (rows_ + cap - 1) / cap;
-    for (uint64_t k = 0; k < chunks; ++k) {
-      const uint64_t begin = k * cap;
-      const size_t n = static_cast<size_t>(std::min<uint64_t>(cap, rows_ - begin));
-      dealt.Fill(mask.data(), mine * n);
-      if (bank) {
-        dealt.Fill(c.data(), P * n);
-      } else {
-        if (absl::Status s =
-                RecvChunkWords(dealer_, "dealer", absl::StrCat("triples for chunk ", k), 'T', k, n,
-                               P * n, c.data());
-            !s.ok()) {
-          return s;
-        }
-      }
-      fill(begin, n, plain.data());
-      for (size_t j = 0; j < mine * n; ++j) open[j] = plain[j] - mask[j];
-      if (bank) {  // Σu: the bank's share is the sum itself, the provider's 0
-        for (size_t u = 0; u < U; ++u) {
-          uint64_t s = 0;
-          for (size_t i = 0; i < n; ++i) s += plain[u * n + i];
-          aggregates_[u] += s;
-        }
-      }
-      std::string message;
-      message.reserve(9 + mine * n * sizeof(uint64_t));
-      PutU8(&message, 'C');
-      PutU32(&message, static_cast<uint32_t>(k));
-      PutU32(&message, static_cast<uint32_t>(n));
-      PutWords(&message, open.data(), mine * n);
-      sender.Push(std::move(message));
-
-      if (absl::Status s = RecvChunkWords(peer_, peer_name_, absl::StrCat("chunk ", k), 'C', k, n,
-                                          theirs * n, peer_open.data());
-          !s.ok()) {
-        return s;
-      }
-      // Bank: [z]_0 = c_0 + u * e. Provider: [z]_1 = c_1 + d * b. Sum: u * v (see the top).
-      for (size_t p = 0; p < P; ++p) {
-        const auto [u, v] = plan_.products[p];
-        const uint64_t* cp = c.data() + p * n;
-        uint64_t z = 0;
-        if (bank) {
-          const uint64_t* uu = plain.data() + u * n;
-          const uint64_t* ev = peer_open.data() + v * n;
-          for (size_t i = 0; i < n; ++i) z += cp[i] + uu[i] * ev[i];
-        } else {
-          const uint64_t* du = peer_open.data() + u * n;
-          const uint64_t* bv = mask.data() + v * n;
-          for (size_t i = 0; i < n; ++i) z += cp[i] + du[i] * bv[i];
-        }
-        aggregates_[U + p] += z;
-      }
-    }
-    if (absl::Status s = sender.Finish(); !s.ok()) {
-      return absl::Status(s.code(), absl::StrCat("sending chunks to the ", peer_name_, ": ",
-                                                 std::string(s.message())));
-    }
-    return absl::OkStatus();
+    const size_t U = plan_.U();
+    aggregates_.assign(U + plan_.P(), 0);
+    return RunProducts(
+        *products, shape, bank ? U : plan_.V(), peer_, peer_name_,
+        [&](uint64_t begin, size_t n, uint64_t* out) {
+          fill(begin, n, out);
+          if (!bank) return;
+          for (size_t u = 0; u < U; ++u) {  // Σu: the bank's share is the sum, the provider's 0
+            uint64_t sum = 0;
+            for (size_t i = 0; i < n; ++i) sum += out[u * n + i];
+            aggregates_[u] += sum;
+          }
+        },
+        aggregates_.data() + U);
   }
-
-  Link& peer() { return peer_; }
 
  private:
   const uint8_t role_;
+  const uint8_t mode_;
   const char* peer_name_;
   const SecretStatsOptions& options_;
   const Plan plan_;
   const uint64_t rows_;
   Link& peer_;
-  Link& dealer_;
-  unsigned char digest_[kDigestBytes] = {};
-  unsigned char dealer_seed_[kSeedBytes] = {};
+  Link* const dealer_;                // null in the two-party mode
   std::vector<uint64_t> aggregates_;  // this party's shares (U input sums, then P products)
 };
 
-// Ends a failed party: tells the peer why (best effort) and closes both links.
+// Ends a failed party: tells the peer (and the dealer) why, best effort, and closes the links.
 template <typename T>
-T Fail(T result, Link& peer, Link& dealer) {
+T Fail(T result, Link& peer, Link* dealer) {
   absl::Status status = [&] {
     if constexpr (std::is_same_v<T, absl::Status>) {
       return result;
@@ -570,14 +327,14 @@ T Fail(T result, Link& peer, Link& dealer) {
     }
   }();
   if (!status.ok()) {
-    (void)peer.Send(AbortMessage(status));
-    (void)dealer.Send(AbortMessage(status));
-    peer.Close();
-    dealer.Close();
+    for (Link* link : {&peer, dealer}) {
+      if (link == nullptr) continue;
+      (void)link->Send(AbortMessage(status));
+      link->Close();
+    }
   }
   return result;
 }
-
 absl::Status CheckBinary(const std::vector<uint8_t>& v, uint64_t rows, const char* what) {
   if (v.size() != rows) {
     return absl::InvalidArgumentError(
@@ -603,7 +360,7 @@ absl::Status CheckPartyInput(const SecretStatsOptions& options, uint8_t role, ui
 }
 
 absl::StatusOr<SecretStatsResult> BankImpl(const SecretStatsOptions& options,
-                                           const BankInput& input, Link& provider, Link& dealer) {
+                                           const BankInput& input, Link& provider, Link* dealer) {
   if (absl::Status s = CheckPartyInput(options, kRoleBank, input.rows); !s.ok()) return s;
   if (!input.selection.empty()) {
     if (absl::Status s = CheckBinary(input.selection, input.rows, "selection"); !s.ok()) return s;
@@ -780,7 +537,7 @@ std::vector<double> QuantileBounds(const std::vector<double>& column, uint32_t q
 }
 
 absl::StatusOr<ProviderSummary> ProviderImpl(const SecretStatsOptions& options,
-                                             const ProviderInput& input, Link& bank, Link& dealer) {
+                                             const ProviderInput& input, Link& bank, Link* dealer) {
   if (absl::Status s = CheckPartyInput(options, kRoleProvider, input.rows); !s.ok()) return s;
   Party party(kRoleProvider, options, input.rows, bank, dealer);
   const Plan& plan = party.plan();
@@ -917,104 +674,6 @@ absl::StatusOr<ProviderSummary> ProviderImpl(const SecretStatsOptions& options,
   return summary;
 }
 
-// ---- the dealer -------------------------------------------------------------------------------
-
-struct Shape {
-  uint8_t role = 0;
-  uint64_t rows = 0;
-  uint32_t chunk_rows = 0, U = 0, V = 0, P = 0;
-  std::vector<std::pair<uint32_t, uint32_t>> products;
-};
-
-absl::StatusOr<Shape> RecvShape(Link& link, const char* who, uint64_t max_rows) {
-  absl::StatusOr<std::string> m = RecvFrom(link, who, "the shape");
-  if (!m.ok()) return m.status();
-  Reader r(*m);
-  Shape s;
-  const uint8_t tag = r.U8(), version = r.U8();
-  s.role = r.U8();
-  s.rows = r.U64();
-  s.chunk_rows = r.U32();
-  s.U = r.U32();
-  s.V = r.U32();
-  s.P = r.U32();
-  if (!r.ok() || tag != 'D' || s.U < 1 || s.U > 2 || s.V > kMaxVectors || s.P > kMaxProducts ||
-      s.chunk_rows == 0 || s.chunk_rows != ChunkRows(s.chunk_rows, std::max(s.U + s.V, s.P)) ||
-      r.remaining() != s.P * 2 * sizeof(uint32_t)) {
-    return Malformed(who, "shape");
-  }
-  if (version != kVersion) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("the ", who, " speaks version ", version, ", we speak ", kVersion));
-  }
-  if (s.rows > max_rows) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("the ", who, " announced ", s.rows, " rows; the dealer serves ", max_rows));
-  }
-  for (uint32_t p = 0; p < s.P; ++p) {
-    const uint32_t u = r.U32(), v = r.U32();
-    if (u >= s.U || v >= s.V) return Malformed(who, "shape (product out of range)");
-    s.products.emplace_back(u, v);
-  }
-  return s;
-}
-
-absl::Status DealerImpl(Link& bank, Link& provider, uint64_t max_rows) {
-  absl::StatusOr<Shape> b = RecvShape(bank, "bank", max_rows);
-  if (!b.ok()) return b.status();
-  absl::StatusOr<Shape> p = RecvShape(provider, "provider", max_rows);
-  if (!p.ok()) return p.status();
-  if (b->role != kRoleBank || p->role != kRoleProvider) {
-    return absl::FailedPreconditionError("the parties announced the wrong roles");
-  }
-  if (b->rows != p->rows || b->chunk_rows != p->chunk_rows || b->U != p->U || b->V != p->V ||
-      b->products != p->products) {
-    return absl::FailedPreconditionError("the bank and the provider announced different shapes");
-  }
-  unsigned char seed0[kSeedBytes], seed1[kSeedBytes];
-  RandomSeed(seed0);
-  RandomSeed(seed1);
-  for (auto [link, seed] : {std::pair<Link*, unsigned char*>{&bank, seed0}, {&provider, seed1}}) {
-    std::string m(1, 'S');
-    m.append(reinterpret_cast<const char*>(seed), kSeedBytes);
-    if (absl::Status s = link->Send(std::move(m)); !s.ok()) {
-      return absl::Status(s.code(), absl::StrCat("sending a seed: ", std::string(s.message())));
-    }
-  }
-  SeededPrg prg0(seed0), prg1(seed1);
-  sodium_memzero(seed0, kSeedBytes);
-  sodium_memzero(seed1, kSeedBytes);
-  const size_t U = b->U, V = b->V, P = b->P, cap = b->chunk_rows;
-  std::vector<uint64_t> mask_a(U * cap), c0(P * cap), mask_b(V * cap);
-  const uint64_t chunks = (b->rows + cap - 1) / cap;
-  for (uint64_t k = 0; k < chunks; ++k) {
-    const size_t n = static_cast<size_t>(std::min<uint64_t>(cap, b->rows - k * cap));
-    // Same calls in the same order as Party::Compute.
-    prg0.Fill(mask_a.data(), U * n);
-    prg0.Fill(c0.data(), P * n);
-    prg1.Fill(mask_b.data(), V * n);
-    std::string m;
-    m.resize(9 + P * n * sizeof(uint64_t));
-    m[0] = 'T';
-    const uint32_t index = static_cast<uint32_t>(k), count = static_cast<uint32_t>(n);
-    std::memcpy(m.data() + 1, &index, 4);
-    std::memcpy(m.data() + 5, &count, 4);
-    char* out = m.data() + 9;
-    for (size_t q = 0; q < P; ++q) {
-      const auto [u, v] = b->products[q];
-      for (size_t i = 0; i < n; ++i) {
-        const uint64_t c1 = mask_a[u * n + i] * mask_b[v * n + i] - c0[q * n + i];
-        std::memcpy(out + (q * n + i) * sizeof(uint64_t), &c1, sizeof(c1));
-      }
-    }
-    if (absl::Status s = provider.Send(std::move(m)); !s.ok()) {
-      return absl::Status(s.code(), absl::StrCat("sending triples ", k,
-                                                 " to the provider: ", std::string(s.message())));
-    }
-  }
-  return absl::OkStatus();
-}
-
 }  // namespace
 
 const char* StatKindName(StatKind kind) {
@@ -1090,16 +749,26 @@ absl::Status ValidateOptions(const SecretStatsOptions& o) {
 
 absl::StatusOr<SecretStatsResult> RunBank(const SecretStatsOptions& options, const BankInput& input,
                                           Link& provider, Link& dealer) {
-  return Fail(BankImpl(options, input, provider, dealer), provider, dealer);
+  return Fail(BankImpl(options, input, provider, &dealer), provider, &dealer);
+}
+
+absl::StatusOr<SecretStatsResult> RunBank(const SecretStatsOptions& options, const BankInput& input,
+                                          Link& provider) {
+  return Fail(BankImpl(options, input, provider, nullptr), provider, nullptr);
 }
 
 absl::StatusOr<ProviderSummary> RunProvider(const SecretStatsOptions& options,
                                             const ProviderInput& input, Link& bank, Link& dealer) {
-  return Fail(ProviderImpl(options, input, bank, dealer), bank, dealer);
+  return Fail(ProviderImpl(options, input, bank, &dealer), bank, &dealer);
+}
+
+absl::StatusOr<ProviderSummary> RunProvider(const SecretStatsOptions& options,
+                                            const ProviderInput& input, Link& bank) {
+  return Fail(ProviderImpl(options, input, bank, nullptr), bank, nullptr);
 }
 
 absl::Status RunDealer(Link& bank, Link& provider, uint64_t max_rows) {
-  return Fail(DealerImpl(bank, provider, max_rows), bank, provider);
+  return Fail(ServeTriples(bank, provider, max_rows), bank, &provider);
 }
 
 }  // namespace tds::compute::mpc

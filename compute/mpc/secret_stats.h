@@ -1,17 +1,22 @@
 #pragma once
 // Joint statistics of a provider's columns over the rows a bank selects, computed under
-// two-party additive secret sharing over Z_2^64 with Beaver multiplication triples from a third,
-// non-colluding dealer (a member node). Neither the bank nor the provider sees the other's
-// per-row values; the bank learns the aggregates, the provider learns only the group sizes it
-// needs to enforce the contract's minimum group size k. Protocol, trust assumption, leakage and
-// costs: README.md in this folder; wire format at the top of secret_stats.cc.
-//
-// [Beaver91] D. Beaver, Efficient Multiparty Protocols Using Circuit Randomization, CRYPTO 1991.
+// two-party additive secret sharing over Z_2^64. Neither the bank nor the provider sees the
+// other's per-row values; the bank learns the aggregates, the provider learns only the group
+// sizes it needs to enforce the contract's minimum group size k. Two modes, with the same
+// options, plan, results, k enforcement and errors; they differ only in how the parties get
+// shares of the products (bank value × provider value):
+//   - two-party (no dealer): random oblivious transfers between the two parties (Gilboa
+//     products over an OT extension; ot_products.h). Nobody else is involved.
+//   - with a dealer: Beaver multiplication triples from a third, non-colluding member node
+//     (beaver_products.h).
+// Protocol, trust assumptions, leakage and costs: README.md in this folder; wire format at the
+// top of secret_stats.cc.
 //
 // Rows are already aligned (by PSI): row i of the bank's vectors and row i of the provider's
-// columns describe the same customer. The three parties run RunBank, RunProvider and RunDealer,
-// each over its two links; all three must be given the same options (checked: a digest of the
-// options is exchanged, a mismatch is refused before any data moves).
+// columns describe the same customer. The parties run RunBank and RunProvider (and, with a
+// dealer, RunDealer), each over its links; both data parties must be given the same options and
+// the same mode (checked: the mode and a digest of the options are exchanged, a mismatch is
+// refused before any data moves).
 //
 // Fixed point. A provider value x travels as round(x * 2^f) in two's complement (f =
 // frac_bits, default 16), so each encoded value is off by at most 2^-(f+1); integers (and
@@ -133,8 +138,16 @@ struct ProviderSummary {
 // InvalidArgument naming the request when the options are unusable.
 absl::Status ValidateOptions(const SecretStatsOptions& options);
 
-// The three parties. Each closes both of its links when it fails, so the others end too; a
-// party that detects an error before the data phase also tells its peer why.
+// The two data parties, two-party mode: each over its one link to the other. Each closes its
+// link when it fails, so the other ends too; a party that detects an error before the data
+// phase also tells its peer why.
+absl::StatusOr<SecretStatsResult> RunBank(const SecretStatsOptions& options, const BankInput& input,
+                                          Link& provider);
+absl::StatusOr<ProviderSummary> RunProvider(const SecretStatsOptions& options,
+                                            const ProviderInput& input, Link& bank);
+
+// The three parties of the mode with a dealer. Each closes both of its links when it fails, so
+// the others end too.
 absl::StatusOr<SecretStatsResult> RunBank(const SecretStatsOptions& options, const BankInput& input,
                                           Link& provider, Link& dealer);
 absl::StatusOr<ProviderSummary> RunProvider(const SecretStatsOptions& options,
