@@ -1,81 +1,116 @@
-// deploy/bench.sh lr [SYNTH_ROWS_MEASURED]: vertical federated LR (Paillier, 2048-bit keys).
-// 1. Breast-cancer split (bank 10 features + labels, provider 20): joint, plaintext and
-//    bank-only AUC on the held-out 30%.
-// 2. Synthetic 100,000 rows x (20 + 20) features: a measured fraction of an epoch (default
-//    2,000 rows; all three parties share this machine's cores), extrapolated to a full epoch.
-//    Online time and bytes scale linearly in rows (every row costs the same work and traffic);
-//    the r^n precomputation ("offline") is reported separately.
-// 3. Joint scoring throughput over the 100,000 synthetic rows.
+// lr_bench: two-party vertical federated LR (compute/fl/hetero_lr.h), 2048-bit Paillier keys,
+// guest and host in this process (two threads, one WorkerPool each) over a real loopback TCP
+// socket (SocketLink).
+//
+//   deploy/bench.sh lr [ROWS] [--batch B] [--workers W]
+//
+// 1. Breast-cancer split (bank 10 features + labels, provider 20; 70/30 split, 5 epochs,
+//    batch 64): joint, plaintext and bank-only AUC on the held-out 30%.
+// 2. Synthetic 100,000 rows x (20 + 20) features, one epoch of ROWS rows (default all 100,000;
+//    fewer rows are extrapolated linearly to the full epoch and the output says so: every row
+//    costs the same work and traffic). Offline = the r^n precomputation, online = the batches.
+//    Traffic = both directions of the link (message payloads).
+// 3. Joint scoring (ScoreLrGuest/Host) of the 100,000 synthetic rows over the socket.
+// Last line:
+//   lr rows=<N> epoch_s=<online s> offline_s=<s> mb_per_epoch=<MB> score_rows_per_s=<r/s>
+//      auc_joint=.. auc_plain=.. auc_bank=.. measured_rows=<rows run> batch=<B> cpu_s=<s>
 
-#include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <fstream>
+#include <string>
 #include <thread>
 
+#include "bench/compute_bench_util.h"
 #include "compute/fl/dataset.h"
 #include "compute/fl/hetero_lr.h"
-#include "compute/link.h"
 
-using namespace tds::compute;
-using namespace tds::compute::fl;
-
+namespace tds::compute::fl {
 namespace {
 
-double Now() {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+namespace compute_bench = ::tds::compute_bench;
+using compute_bench::Clock;
+using compute_bench::Die;
+
+std::string LoadAverage() {
+  std::ifstream f("/proc/loadavg");
+  std::string a, b, c;
+  f >> a >> b >> c;
+  return a + " " + b + " " + c;
 }
 
-struct Result {
+struct Run {
   LrWeights guest, host;
   HeteroLrStats gs, hs;
-  uint64_t bytes = 0;  // all traffic, every link, both directions counted once
-  double wall = 0;
+  double wall = 0, cpu = 0;
 };
 
-Result Train(const PaillierPrivateKey& key, const HeteroLrOptions& o, const Matrix& xa,
-             const std::vector<int>& y, const Matrix& xb) {
-  auto [gh, hg] = MemoryLinkPair();
-  auto [ga, ag] = MemoryLinkPair();
-  auto [ha, ah] = MemoryLinkPair();
-  WorkerPool wg(2), wh(2), wa(1);
-  Result r;
-  absl::Status as;
-  absl::StatusOr<LrWeights> h = absl::UnknownError("");
-  const double t0 = Now();
-  std::thread arbiter([&] { as = RunHeteroLrArbiter(key, *ag, *ah, wa); });
-  std::thread host([&] { h = RunHeteroLrHost(o, xb, *hg, *ha, wh, &r.hs); });
-  auto g = RunHeteroLrGuest(o, xa, y, *gh, *ga, wg, &r.gs);
+Run Train(const PaillierPrivateKey& guest_key, const PaillierPrivateKey& host_key,
+          const HeteroLrOptions& o, const Matrix& xa, const std::vector<int>& y, const Matrix& xb,
+          int workers) {
+  auto [gl, hl] = compute_bench::LoopbackLinks();
+  WorkerPool wg(workers), wh(workers);
+  Run r;
+  absl::StatusOr<LrWeights> h = absl::UnknownError("not run");
+  const double cpu0 = compute_bench::CpuSeconds();
+  const auto t0 = Clock::now();
+  std::thread host([&, hl = hl.get()] {
+    h = RunHeteroLrHost(o, xb, host_key, *hl, wh, &r.hs);
+    if (!h.ok()) hl->Close();
+  });
+  auto g = RunHeteroLrGuest(o, xa, y, guest_key, *gl, wg, &r.gs);
+  if (!g.ok()) gl->Close();
   host.join();
-  arbiter.join();
-  r.wall = Now() - t0;
-  if (!g.ok() || !h.ok() || !as.ok()) {
-    std::fprintf(stderr, "training failed: guest %s host %s arbiter %s\n",
-                 g.status().ToString().c_str(), h.status().ToString().c_str(),
-                 as.ToString().c_str());
-    std::exit(1);
+  r.wall = compute_bench::SecondsSince(t0);
+  r.cpu = compute_bench::CpuSeconds() - cpu0;
+  if (!g.ok() || !h.ok()) {
+    Die("training failed: guest " + g.status().ToString() + ", host " + h.status().ToString());
   }
-  r.guest = *g;
-  r.host = *h;
-  r.bytes = gh->bytes_sent() + hg->bytes_sent() + ga->bytes_sent() + ag->bytes_sent() +
-            ha->bytes_sent() + ah->bytes_sent();
+  r.guest = *std::move(g);
+  r.host = *std::move(h);
   return r;
 }
 
-}  // namespace
+void PrintPhases(const char* who, const HeteroLrStats& s) {
+  std::printf(
+      "    %s: offline %.2f s | online %.2f s = encrypt %.2f + gradient %.2f + decrypt %.2f + "
+      "waiting/link %.2f | sent %.1f MB\n",
+      who, s.offline_seconds, s.online_seconds, s.encrypt_seconds, s.gradient_seconds,
+      s.decrypt_seconds,
+      s.online_seconds - s.encrypt_seconds - s.gradient_seconds - s.decrypt_seconds,
+      s.bytes_sent / 1e6);
+}
 
-int main(int argc, char** argv) {
-  const size_t measured = argc > 1 ? std::strtoull(argv[1], nullptr, 10) : 2000;
-  double t = Now();
-  auto key = PaillierPrivateKey::Generate(2048);
-  if (!key.ok()) return 1;
-  std::printf("paillier keygen 2048-bit: %.2f s\n", Now() - t);
+int Main(int argc, char** argv) {
+  constexpr size_t kRows = 100000;
+  uint64_t measured = kRows, batch = 4096, workers = 2;
+  compute_bench::FlagReader flags(
+      "lr_bench", "usage: lr_bench [ROWS (<= 100000)] [--batch B] [--workers W]\n", argc, argv);
+  while (flags.Next()) {
+    if (flags.Is("--batch")) {
+      batch = flags.Count();
+    } else if (flags.Is("--workers")) {
+      workers = flags.Count();
+    } else if (!flags.arg().empty() && flags.arg()[0] != '-') {
+      measured = compute_bench::ParseCount("ROWS", flags.arg().c_str());
+    } else {
+      flags.Unknown();
+    }
+  }
+  if (measured == 0 || measured > kRows) Die("ROWS must be in 1..100000");
+  if (batch == 0 || workers == 0) Die("--batch and --workers must be positive");
+  std::printf("load average at start: %s (2 cores shared)\n", LoadAverage().c_str());
+
+  auto t = Clock::now();
+  auto guest_key = PaillierPrivateKey::Generate(2048);
+  auto host_key = PaillierPrivateKey::Generate(2048);
+  if (!guest_key.ok() || !host_key.ok()) Die("key generation failed");
+  std::printf("paillier keygen 2048-bit (with DJN tables), two keys: %.2f s\n",
+              compute_bench::SecondsSince(t));
 
   // ---- breast cancer ----
   auto data = LoadBreastCancer();
-  if (!data.ok()) {
-    std::fprintf(stderr, "%s\n", data.status().ToString().c_str());
-    return 1;
-  }
+  if (!data.ok()) Die(data.status().ToString());
   std::vector<size_t> train, test;
   TrainTestSplit(data->x.rows, 0.7, 2024, &train, &test);
   Matrix xtr = data->x.Slice(train, 0, 30), xte = data->x.Slice(test, 0, 30);
@@ -86,66 +121,75 @@ int main(int argc, char** argv) {
   HeteroLrOptions o;
   o.epochs = 5;
   o.batch_size = 64;
-  Result bc = Train(*key, o, xtr.Slice({}, 0, 10), ytr, xtr.Slice({}, 10, 30));
-  auto [gl, hl] = MemoryLinkPair();
-  if (!ScoreLrHost(bc.host, xte.Slice({}, 10, 30), *hl).ok()) return 1;
-  auto scores = ScoreLrGuest(bc.guest, xte.Slice({}, 0, 10), *gl);
-  if (!scores.ok()) return 1;
+  const Run bc = Train(*guest_key, *host_key, o, xtr.Slice({}, 0, 10), ytr, xtr.Slice({}, 10, 30),
+                       static_cast<int>(workers));
+  auto [sgl, shl] = compute_bench::LoopbackLinks();
+  absl::Status score_host;
+  std::thread bc_host(
+      [&, shl = shl.get()] { score_host = ScoreLrHost(bc.host, xte.Slice({}, 10, 30), *shl); });
+  auto scores = ScoreLrGuest(bc.guest, xte.Slice({}, 0, 10), *sgl);
+  bc_host.join();
+  if (!scores.ok() || !score_host.ok()) Die("breast-cancer scoring failed");
   const double auc_joint = Auc(*scores, yte);
   const double auc_plain = Auc(PartialScores(TrainPlainLr(o, xtr, ytr, false), xte), yte);
   const Matrix bank_tr = xtr.Slice({}, 0, 10), bank_te = xte.Slice({}, 0, 10);
   const double auc_bank = Auc(PartialScores(TrainPlainLr(o, bank_tr, ytr, false), bank_te), yte);
   std::printf(
-      "breast-cancer: %zu train / %zu test rows, bank 10 + provider 20 features, "
-      "%d epochs, batch %zu\n",
+      "breast-cancer: %zu train / %zu test rows, bank 10 + provider 20 features, %d epochs, "
+      "batch %zu\n",
       train.size(), test.size(), o.epochs, o.batch_size);
   std::printf("  AUC joint (federated) %.4f | plaintext LR %.4f | bank-only LR %.4f\n", auc_joint,
               auc_plain, auc_bank);
-  std::printf("  training wall %.1f s (offline r^n %.1f s guest / %.1f s host), %.1f MB\n", bc.wall,
-              bc.gs.offline_seconds, bc.hs.offline_seconds, bc.bytes / 1e6);
+  std::printf("  training wall %.1f s (offline %.1f s), %.1f MB\n", bc.wall,
+              std::max(bc.gs.offline_seconds, bc.hs.offline_seconds),
+              (bc.gs.bytes_sent + bc.hs.bytes_sent) / 1e6);
 
-  // ---- synthetic 100,000 x (20 + 20) ----
-  const size_t rows = 100000;
-  LabeledData syn = SyntheticLogistic(rows, 40, 7);
+  // ---- synthetic 100,000 x (20 + 20), one epoch ----
+  LabeledData syn = SyntheticLogistic(kRows, 40, 7);
   Matrix sa = syn.x.Slice({}, 0, 20), sb = syn.x.Slice({}, 20, 40);
   HeteroLrOptions so;
   so.epochs = 1;
-  so.batch_size = 1000;
-  so.max_rows_per_epoch = measured;
-  Result sr = Train(*key, so, sa, syn.y, sb);
-  const double scale = static_cast<double>(rows) / static_cast<double>(sr.gs.rows_processed);
-  const double online = std::max(sr.gs.online_seconds, sr.hs.online_seconds);
-  const double offline = std::max(sr.gs.offline_seconds, sr.hs.offline_seconds);
-  const double epoch_s = online * scale;
-  const double offline_epoch_s = offline * scale;
-  const double mb_epoch = static_cast<double>(sr.bytes) * scale / 1e6;
+  so.batch_size = batch;
+  so.max_rows_per_epoch = measured < kRows ? measured : 0;
+  const Run sr = Train(*guest_key, *host_key, so, sa, syn.y, sb, static_cast<int>(workers));
+  const double scale = static_cast<double>(kRows) / static_cast<double>(sr.gs.rows_processed);
+  const double online = std::max(sr.gs.online_seconds, sr.hs.online_seconds) * scale;
+  const double offline = std::max(sr.gs.offline_seconds, sr.hs.offline_seconds) * scale;
+  const double mb = static_cast<double>(sr.gs.bytes_sent + sr.hs.bytes_sent) * scale / 1e6;
   std::printf(
-      "synthetic: %zu rows x (20 + 20) features, batch %zu; measured %llu rows "
-      "(EXTRAPOLATED x%.0f to one epoch)\n",
-      rows, so.batch_size, static_cast<unsigned long long>(sr.gs.rows_processed), scale);
-  std::printf("  online: %.2f s measured -> %.1f s per epoch\n", online, epoch_s);
-  std::printf(
-      "  offline r^n precomputation (per party, in parallel): %.2f s measured -> %.1f s "
-      "per epoch\n",
-      offline, offline_epoch_s);
-  std::printf("  traffic: %.1f MB measured -> %.1f MB per epoch (all links)\n", sr.bytes / 1e6,
-              mb_epoch);
+      "synthetic: %zu rows x (20 + 20) features, batch %llu, %llu workers per party; "
+      "%llu rows run%s\n",
+      kRows, static_cast<unsigned long long>(batch), static_cast<unsigned long long>(workers),
+      static_cast<unsigned long long>(sr.gs.rows_processed),
+      scale > 1 ? " (figures EXTRAPOLATED to the full epoch)" : " (a full epoch, measured)");
+  PrintPhases("guest", sr.gs);
+  PrintPhases("host ", sr.hs);
+  std::printf("  per epoch: offline %.1f s + online %.1f s; %.1f MB; wall %.1f s, CPU %.1f s%s\n",
+              offline, online, mb, sr.wall * scale, sr.cpu * scale,
+              scale > 1 ? " (extrapolated)" : "");
 
   // ---- scoring ----
-  auto [sg, sh] = MemoryLinkPair(1 << 30);
-  t = Now();
+  auto [gl, hl] = compute_bench::LoopbackLinks();
+  t = Clock::now();
   absl::Status hs;
-  std::thread host([&] { hs = ScoreLrHost(sr.host, sb, *sh); });
-  auto s = ScoreLrGuest(sr.guest, sa, *sg);
+  std::thread host([&, hl = hl.get()] { hs = ScoreLrHost(sr.host, sb, *hl); });
+  auto s = ScoreLrGuest(sr.guest, sa, *gl);
   host.join();
-  const double score_s = Now() - t;
-  if (!s.ok() || !hs.ok()) return 1;
-  std::printf("scoring: %zu rows in %.3f s = %.0f rows/s, %.1f MB\n", rows, score_s, rows / score_s,
-              sh->bytes_sent() / 1e6);
+  const double score_s = compute_bench::SecondsSince(t);
+  if (!s.ok() || !hs.ok()) Die("scoring failed");
+  std::printf("scoring over loopback TCP: %zu rows in %.3f s = %.0f rows/s, %.1f MB\n", kRows,
+              score_s, kRows / score_s, hl->bytes_sent() / 1e6);
+  std::printf("load average at end: %s\n", LoadAverage().c_str());
   std::printf(
-      "lr rows=%zu epoch_s=%.1f offline_epoch_s=%.1f mb_epoch=%.1f score_rows_s=%.0f "
-      "auc_joint=%.4f auc_plain=%.4f auc_bank=%.4f extrapolated_from=%llu\n",
-      rows, epoch_s, offline_epoch_s, mb_epoch, rows / score_s, auc_joint, auc_plain, auc_bank,
-      static_cast<unsigned long long>(sr.gs.rows_processed));
+      "lr rows=%zu epoch_s=%.1f offline_s=%.1f mb_per_epoch=%.1f score_rows_per_s=%.0f "
+      "auc_joint=%.4f auc_plain=%.4f auc_bank=%.4f measured_rows=%llu batch=%llu cpu_s=%.1f\n",
+      kRows, online, offline, mb, kRows / score_s, auc_joint, auc_plain, auc_bank,
+      static_cast<unsigned long long>(sr.gs.rows_processed), static_cast<unsigned long long>(batch),
+      sr.cpu * scale);
   return 0;
 }
+
+}  // namespace
+}  // namespace tds::compute::fl
+
+int main(int argc, char** argv) { return tds::compute::fl::Main(argc, argv); }

@@ -3,8 +3,10 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <functional>
 #include <thread>
 
+#include "common/bytes.h"
 #include "compute/fl/dataset.h"
 #include "compute/fl/test_key.h"
 
@@ -14,8 +16,6 @@ namespace {
 // Federated weights equal the plaintext Taylor-LR weights up to fixed-point rounding (2^-16 on
 // u_B, the residuals and the features); this bound has ~10x margin on the runs below.
 constexpr double kWeightTolerance = 1e-3;
-
-const PaillierPrivateKey& Key() { return TestKey(); }
 
 HeteroLrOptions TestOptions() {
   HeteroLrOptions o;
@@ -29,33 +29,31 @@ HeteroLrOptions TestOptions() {
 struct Parties {
   absl::StatusOr<LrWeights> guest = absl::UnknownError("not run");
   absl::StatusOr<LrWeights> host = absl::UnknownError("not run");
-  absl::Status arbiter;
+  HeteroLrStats guest_stats, host_stats;
 };
 
-// The three parties on threads over in-memory links.
+// Both parties on threads over an in-memory link, each with its own test key (or the given
+// ones), the link queueing at most `max_queued_bytes` towards each party.
 Parties Train(const HeteroLrOptions& go, const HeteroLrOptions& ho, const Matrix& xa,
-              const std::vector<int>& y, const Matrix& xb) {
-  auto [gh, hg] = MemoryLinkPair();
-  auto [ga, ag] = MemoryLinkPair();
-  auto [ha, ah] = MemoryLinkPair();
-  WorkerPool wg(1), wh(1), wa(1);
+              const std::vector<int>& y, const Matrix& xb,
+              const PaillierPrivateKey& guest_key = TestKey(0),
+              const PaillierPrivateKey& host_key = TestKey(1), size_t max_queued_bytes = 64 << 20) {
+  auto [gh, hg] = MemoryLinkPair(max_queued_bytes);
+  WorkerPool wg(1), wh(1);
   Parties r;
-  std::thread arbiter([&] { r.arbiter = RunHeteroLrArbiter(Key(), *ag, *ah, wa); });
   std::thread host([&] {
-    r.host = RunHeteroLrHost(ho, xb, *hg, *ha, wh);
-    if (!r.host.ok()) hg->Close(), ha->Close();
+    r.host = RunHeteroLrHost(ho, xb, host_key, *hg, wh, &r.host_stats);
+    if (!r.host.ok()) hg->Close();
   });
-  r.guest = RunHeteroLrGuest(go, xa, y, *gh, *ga, wg);
-  if (!r.guest.ok()) gh->Close(), ga->Close();
+  r.guest = RunHeteroLrGuest(go, xa, y, guest_key, *gh, wg, &r.guest_stats);
+  if (!r.guest.ok()) gh->Close();
   host.join();
-  arbiter.join();
   return r;
 }
 
 void ExpectMatchesPlain(const Parties& r, const LrWeights& plain, size_t fa) {
   ASSERT_TRUE(r.guest.ok()) << r.guest.status();
   ASSERT_TRUE(r.host.ok()) << r.host.status();
-  ASSERT_TRUE(r.arbiter.ok()) << r.arbiter;
   EXPECT_NEAR(r.guest->bias, plain.bias, kWeightTolerance);
   for (size_t j = 0; j < r.guest->w.size(); ++j) {
     EXPECT_NEAR(r.guest->w[j], plain.w[j], kWeightTolerance) << "guest w" << j;
@@ -72,6 +70,15 @@ TEST(HeteroLrTest, SyntheticFederatedMatchesPlaintextTaylor) {
   Parties r = Train(o, o, xa, d.y, xb);
   LrWeights plain = TrainPlainLr(o, d.x, d.y, /*taylor=*/true);
   ExpectMatchesPlain(r, plain, 3);
+  // Stats: every row of every epoch, all randomness precomputed, traffic counted both ways
+  // (per row one 256-byte ciphertext each way at least).
+  EXPECT_EQ(r.guest_stats.rows_processed, 3u * 300u);
+  EXPECT_EQ(r.host_stats.rows_processed, 3u * 300u);
+  EXPECT_EQ(r.guest_stats.randomness_misses, 0u);
+  EXPECT_EQ(r.host_stats.randomness_misses, 0u);
+  EXPECT_GT(r.guest_stats.bytes_sent, 3u * 300u * 256u);
+  EXPECT_EQ(r.guest_stats.bytes_sent, r.host_stats.bytes_received);
+  EXPECT_EQ(r.host_stats.bytes_sent, r.guest_stats.bytes_received);
   // The model learnt something: weights moved away from zero.
   double norm = 0;
   for (double w : plain.w) norm += w * w;
@@ -121,6 +128,21 @@ TEST(HeteroLrTest, BreastCancerJointAucWithinTwoHundredthsOfPlaintext) {
   EXPECT_GT(auc_joint, 0.95);
 }
 
+// A batch larger than one message's chunk (1024 ciphertexts) over a link that lets a party
+// queue only one message towards the other: both parties send their share at once, so this
+// completes only because each reads the peer's chunks while sending its own.
+TEST(HeteroLrTest, MultiChunkMessagesOverATinyBufferDoNotDeadlock) {
+  LabeledData d = SyntheticLogistic(1100, 3, 9);
+  Matrix xa = d.x.Slice({}, 0, 1), xb = d.x.Slice({}, 1, 3);
+  HeteroLrOptions o = TestOptions();
+  o.epochs = 1;
+  o.batch_size = 1100;
+  Parties r = Train(o, o, xa, d.y, xb, TestKey(0), TestKey(1), /*max_queued_bytes=*/1);
+  ExpectMatchesPlain(r, TrainPlainLr(o, d.x, d.y, /*taylor=*/true), 1);
+  // Two share chunks and one chunk each for the masked and decrypted gradients per party.
+  EXPECT_GT(r.guest_stats.bytes_sent, 1100u * 256u);
+}
+
 TEST(HeteroLrTest, OptionMismatchIsRefused) {
   LabeledData d = SyntheticLogistic(50, 4, 3);
   Matrix xa = d.x.Slice({}, 0, 2), xb = d.x.Slice({}, 2, 4);
@@ -133,48 +155,115 @@ TEST(HeteroLrTest, OptionMismatchIsRefused) {
   EXPECT_FALSE(r.host.ok());
 }
 
-TEST(HeteroLrTest, ShortKeyIsRefused) {
+TEST(HeteroLrTest, ShortPeerKeyIsRefused) {
   LabeledData d = SyntheticLogistic(50, 4, 3);
   Matrix xa = d.x.Slice({}, 0, 2), xb = d.x.Slice({}, 2, 4);
-  HeteroLrOptions o = TestOptions();
-  o.min_key_bits = 2048;
-  Parties r = Train(o, o, xa, d.y, xb);
+  HeteroLrOptions go = TestOptions();
+  go.min_key_bits = 2048;  // the guest wants more than the host's 1024-bit key
+  Parties r = Train(go, TestOptions(), xa, d.y, xb);
   ASSERT_FALSE(r.guest.ok());
   EXPECT_EQ(r.guest.status().code(), absl::StatusCode::kFailedPrecondition);
-  EXPECT_NE(std::string(r.guest.status().message()).find("1024 bits"), std::string::npos);
+  EXPECT_NE(std::string(r.guest.status().message()).find("peer key has 1024 bits, need >= 2048"),
+            std::string::npos)
+      << r.guest.status();
+  EXPECT_FALSE(r.host.ok());
 }
 
-// A dishonest host sends ciphertexts that are not units (all zero): the guest refuses them.
-TEST(HeteroLrTest, MalformedForwardCiphertextIsRefused) {
+TEST(HeteroLrTest, OwnKeyFromPeerIsRefused) {
+  LabeledData d = SyntheticLogistic(50, 4, 3);
+  Matrix xa = d.x.Slice({}, 0, 2), xb = d.x.Slice({}, 2, 4);
+  Parties r = Train(TestOptions(), TestOptions(), xa, d.y, xb, TestKey(0), TestKey(0));
+  ASSERT_FALSE(r.guest.ok());
+  EXPECT_NE(std::string(r.guest.status().message()).find("own public key"), std::string::npos)
+      << r.guest.status();
+}
+
+// A fake host: answers the guest's hello with `hello` (built by the test), then sends `next`
+// and reads until the guest gives up. Returns the guest's result.
+absl::StatusOr<LrWeights> GuestAgainstFakeHost(const std::function<std::string(std::string)>& hello,
+                                               const std::string& next) {
   LabeledData d = SyntheticLogistic(40, 2, 5);
   HeteroLrOptions o = TestOptions();
   o.batch_size = 40;
   auto [gh, hg] = MemoryLinkPair();
-  auto [ga, ag] = MemoryLinkPair();
-  auto [ha, ah] = MemoryLinkPair();
-  WorkerPool wg(1), wa(1);
-  absl::Status arbiter_status;
-  std::thread arbiter([&] { arbiter_status = RunHeteroLrArbiter(Key(), *ag, *ah, wa); });
-  std::thread fake_host([&] {
-    auto pk = ha->Recv();
-    auto hello = hg->Recv();  // echo the guest's hello so the handshake passes
-    if (!pk.ok() || !hello.ok() || !hg->Send(*hello).ok()) return;
-    std::string fwd(1, '\x03');
-    fwd += std::string("\x00\x00\x00\x28", 4);  // 40 elements
-    fwd += std::string(40 * Key().public_key().ciphertext_bytes(), '\0');
-    (void)hg->Send(fwd);
-    (void)hg->Recv();  // until the guest gives up
-    ha->Close();
+  WorkerPool wg(1);
+  std::thread fake_host([&, hg = hg.get()] {
+    auto guest_hello = hg->Recv();
+    if (!guest_hello.ok() || !hg->Send(hello(*guest_hello)).ok()) return;
+    if (!next.empty() && !hg->Send(next).ok()) return;
+    while (hg->Recv().ok()) {
+    }
   });
-  auto guest = RunHeteroLrGuest(o, d.x.Slice({}, 0, 1), d.y, *gh, *ga, wg);
+  auto guest = RunHeteroLrGuest(o, d.x.Slice({}, 0, 1), d.y, TestKey(0), *gh, wg);
   gh->Close();
-  ga->Close();
   fake_host.join();
-  arbiter.join();
-  ASSERT_FALSE(guest.ok());
-  EXPECT_EQ(guest.status().code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_NE(std::string(guest.status().message()).find("not a unit"), std::string::npos)
-      << guest.status();
+  return guest;
+}
+
+// The host's hello: the guest's own with the host's key and term count in place of its own.
+std::string HostHello(const std::string& guest_hello, const std::string& key) {
+  std::string h(1, '\x02');
+  h += std::string("\x00\x00\x00\x01", 4);  // one gradient term
+  PutFixed32BE(&h, static_cast<uint32_t>(key.size()));
+  h += key;
+  const uint32_t guest_key_len = DecodeFixed32BE(guest_hello.data() + 5);
+  h += guest_hello.substr(9 + guest_key_len);  // the options fingerprint
+  return h;
+}
+
+// A host share of 40 ciphertexts, each `element` (wrong sizes allowed).
+std::string HostShare(const std::string& element, uint32_t count = 40) {
+  std::string m(1, '\x03');
+  PutFixed32BE(&m, count);
+  for (uint32_t i = 0; i < count; ++i) m += element;
+  return m;
+}
+
+void ExpectRefused(const absl::StatusOr<LrWeights>& guest, const std::string& why) {
+  ASSERT_FALSE(guest.ok()) << why;
+  EXPECT_EQ(guest.status().code(), absl::StatusCode::kInvalidArgument) << guest.status();
+  EXPECT_NE(std::string(guest.status().message()).find(why), std::string::npos) << guest.status();
+}
+
+TEST(HeteroLrTest, MalformedPeerCiphertextsAreRefused) {
+  const PaillierPublicKey& host_pk = TestKey(1).public_key();
+  auto hello = [&](std::string g) { return HostHello(g, host_pk.Serialize()); };
+  const size_t w = host_pk.ciphertext_bytes();
+  // Not units: all zero, and a multiple of n.
+  ExpectRefused(GuestAgainstFakeHost(hello, HostShare(std::string(w, '\0'))), "not a unit");
+  std::string nn(w, '\0');
+  BN_bn2binpad(host_pk.n(), reinterpret_cast<unsigned char*>(nn.data()), static_cast<int>(w));
+  ExpectRefused(GuestAgainstFakeHost(hello, HostShare(nn)), "not a unit");
+  // >= n^2.
+  ExpectRefused(GuestAgainstFakeHost(hello, HostShare(std::string(w, '\xff'))), ">= n^2");
+  // Wrong element length (one byte short each), wrong count.
+  BnCtx ctx = NewBnCtx();
+  const std::string good = host_pk.SerializeCiphertext(host_pk.EncryptWith(
+      host_pk.ToPlaintext(1).get(), host_pk.FreshRandomness(ctx.get()).get(), ctx.get()));
+  ExpectRefused(GuestAgainstFakeHost(hello, HostShare(good.substr(1))), "bytes, expected");
+  ExpectRefused(GuestAgainstFakeHost(hello, HostShare(good, 39)), "39 elements, expected 40");
+}
+
+TEST(HeteroLrTest, MalformedPeerKeyIsRefused) {
+  const std::string key = TestKey(1).public_key().Serialize();
+  // Truncated key (the length header still claims 1024 bits).
+  ExpectRefused(
+      GuestAgainstFakeHost([&](std::string g) { return HostHello(g, key.substr(0, 100)); }, ""),
+      "peer public key");
+  // An even modulus.
+  std::string even = key;
+  even.back() = static_cast<char>(even.back() & ~1);
+  ExpectRefused(GuestAgainstFakeHost([&](std::string g) { return HostHello(g, even); }, ""),
+                "modulus is even");
+  // A key length beyond the message.
+  ExpectRefused(GuestAgainstFakeHost(
+                    [&](std::string g) {
+                      std::string h = HostHello(g, key);
+                      h[5] = '\x7f';
+                      return h;
+                    },
+                    ""),
+                "-byte key in");
 }
 
 TEST(HeteroLrTest, ScoringRefusesRowCountMismatch) {

@@ -1,5 +1,8 @@
 #include "compute/fl/paillier.h"
 
+#include <openssl/crypto.h>
+
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 
@@ -74,6 +77,9 @@ absl::StatusOr<PaillierPublicKey> PaillierPublicKey::FromModulus(const BIGNUM* n
   s->mont.reset(BN_MONT_CTX_new());
   if (!s->mont) std::abort();
   Check(BN_MONT_CTX_set(s->mont.get(), s->n2.get(), ctx.get()));
+  s->mont_n.reset(BN_MONT_CTX_new());
+  if (!s->mont_n) std::abort();
+  Check(BN_MONT_CTX_set(s->mont_n.get(), n, ctx.get()));
   return PaillierPublicKey(std::move(s));
 }
 
@@ -142,18 +148,25 @@ Bn PaillierPublicKey::FreshRandomness(BN_CTX* ctx) const {
   return rn;
 }
 
-Ciphertext PaillierPublicKey::EncryptWith(const BIGNUM* m, const BIGNUM* rn, BN_CTX* ctx) const {
-  Ciphertext c = EncryptDeterministic(m, ctx);
-  Check(BN_mod_mul(c.c.get(), c.c.get(), rn, n_squared(), ctx));
+namespace {
+
+// a (1 + m n) mod n^2 = a + n (m a mod n) mod n^2 (as m n a mod n^2 = n (m a mod n)): two
+// multiplications of n-sized numbers instead of one of n^2-sized ones. REQUIRES: 0 <= m < n.
+Ciphertext MulOnePlusMn(const BIGNUM* a, const BIGNUM* m, const BIGNUM* n, const BIGNUM* n2,
+                        BN_CTX* ctx) {
+  Ciphertext c{NewBn()};
+  Bn t = NewBn();
+  Check(BN_nnmod(t.get(), a, n, ctx));
+  Check(BN_mod_mul(t.get(), t.get(), m, n, ctx));
+  Check(BN_mul(c.c.get(), t.get(), n, ctx));
+  Check(BN_mod_add(c.c.get(), c.c.get(), a, n2, ctx));
   return c;
 }
 
-Ciphertext PaillierPublicKey::EncryptDeterministic(const BIGNUM* m, BN_CTX* ctx) const {
-  // 1 + m n < n^2 for m < n, so no reduction is needed.
-  Ciphertext c{NewBn()};
-  Check(BN_mul(c.c.get(), m, n(), ctx));
-  Check(BN_add_word(c.c.get(), 1));
-  return c;
+}  // namespace
+
+Ciphertext PaillierPublicKey::EncryptWith(const BIGNUM* m, const BIGNUM* rn, BN_CTX* ctx) const {
+  return MulOnePlusMn(rn, m, n(), n_squared(), ctx);
 }
 
 Ciphertext PaillierPublicKey::Add(const Ciphertext& a, const Ciphertext& b, BN_CTX* ctx) const {
@@ -163,9 +176,7 @@ Ciphertext PaillierPublicKey::Add(const Ciphertext& a, const Ciphertext& b, BN_C
 }
 
 Ciphertext PaillierPublicKey::AddPlain(const Ciphertext& a, const BIGNUM* m, BN_CTX* ctx) const {
-  Ciphertext c = EncryptDeterministic(m, ctx);
-  Check(BN_mod_mul(c.c.get(), c.c.get(), a.c.get(), n_squared(), ctx));
-  return c;
+  return MulOnePlusMn(a.c.get(), m, n(), n_squared(), ctx);
 }
 
 Ciphertext PaillierPublicKey::MulScalar(const Ciphertext& a, int64_t k, BN_CTX* ctx) const {
@@ -179,12 +190,6 @@ Ciphertext PaillierPublicKey::MulScalar(const Ciphertext& a, int64_t k, BN_CTX* 
   Check(BN_set_word(e.get(), k < 0 ? 0 - static_cast<uint64_t>(k) : static_cast<uint64_t>(k)));
   Check(BN_mod_exp_mont(c.c.get(), base.get(), e.get(), n_squared(), ctx, Mut(s_->mont.get())));
   return c;
-}
-
-Bn PaillierPublicKey::ToMontgomery(const Ciphertext& a, BN_CTX* ctx) const {
-  Bn m = NewBn();
-  Check(BN_to_montgomery(m.get(), a.c.get(), Mut(s_->mont.get()), ctx));
-  return m;
 }
 
 namespace {
@@ -241,30 +246,81 @@ Bn MultiExp(const std::vector<const BIGNUM*>& bases, const std::vector<uint64_t>
 
 }  // namespace
 
-Ciphertext PaillierPublicKey::LinearCombination(const std::vector<Bn>& mont,
+absl::StatusOr<CombinationTerms> PaillierPublicKey::PrepareTerms(const std::vector<Ciphertext>& a,
+                                                                 WorkerPool& workers) const {
+  CombinationTerms t;
+  t.mont.resize(a.size());
+  BN_MONT_CTX* m = Mut(s_->mont.get());
+  // Each slice converts its terms and multiplies them (Montgomery products of Montgomery forms
+  // are Montgomery forms); the slices' products are combined, inverted in plain form.
+  std::vector<Bn> partial;
+  std::mutex mu;
+  auto batch = Batch::Start(
+      workers, a.size(), static_cast<size_t>(workers.size()) * 2, 64, [&](size_t b, size_t e) {
+        BnCtx ctx = NewBnCtx();
+        Bn prod;
+        for (size_t i = b; i < e; ++i) {
+          t.mont[i] = NewBn();
+          Check(BN_to_montgomery(t.mont[i].get(), a[i].c.get(), m, ctx.get()));
+          if (!prod) {
+            prod = CopyBn(t.mont[i].get());
+          } else {
+            Check(BN_mod_mul_montgomery(prod.get(), prod.get(), t.mont[i].get(), m, ctx.get()));
+          }
+        }
+        std::lock_guard<std::mutex> lock(mu);
+        if (prod) partial.push_back(std::move(prod));
+        return absl::OkStatus();
+      });
+  if (absl::Status s = batch->Wait(); !s.ok()) return s;
+  BnCtx ctx = NewBnCtx();
+  Bn prod = NewBn();
+  Check(BN_one(prod.get()));
+  Check(BN_to_montgomery(prod.get(), prod.get(), m, ctx.get()));
+  for (const Bn& p : partial) {
+    Check(BN_mod_mul_montgomery(prod.get(), prod.get(), p.get(), m, ctx.get()));
+  }
+  Check(BN_from_montgomery(prod.get(), prod.get(), m, ctx.get()));
+  if (!BN_mod_inverse(prod.get(), prod.get(), n_squared(), ctx.get())) {
+    return absl::InvalidArgumentError("paillier: combination terms are not all units");
+  }
+  t.inverse_product = NewBn();
+  Check(BN_to_montgomery(t.inverse_product.get(), prod.get(), m, ctx.get()));
+  return t;
+}
+
+Ciphertext PaillierPublicKey::LinearCombination(const CombinationTerms& terms,
                                                 const std::vector<int64_t>& ks, BN_CTX* ctx) const {
-  std::vector<const BIGNUM*> pos_b, neg_b;
-  std::vector<uint64_t> pos_e, neg_e;
-  for (size_t i = 0; i < mont.size(); ++i) {
-    if (ks[i] > 0) {
-      pos_b.push_back(mont[i].get());
-      pos_e.push_back(static_cast<uint64_t>(ks[i]));
-    } else if (ks[i] < 0) {
-      neg_b.push_back(mont[i].get());
-      neg_e.push_back(0 - static_cast<uint64_t>(ks[i]));
-    }
+  uint64_t max_abs = 0;
+  bool negative = false;
+  for (int64_t k : ks) {
+    negative |= k < 0;
+    max_abs = std::max(max_abs, k < 0 ? 0 - static_cast<uint64_t>(k) : static_cast<uint64_t>(k));
+  }
+  // Shift K = 2^shift > max |k| makes every exponent non-negative: one multi-exponentiation
+  // over all terms instead of one per sign. |k| < 2^62, so 0 < k + K < 2^63.
+  const int shift = negative ? 64 - __builtin_clzll(max_abs) : 0;
+  std::vector<const BIGNUM*> bases(ks.size());
+  std::vector<uint64_t> exps(ks.size());
+  for (size_t i = 0; i < ks.size(); ++i) {
+    bases[i] = terms.mont[i].get();
+    exps[i] = static_cast<uint64_t>(ks[i]) + (negative ? uint64_t{1} << shift : 0);
   }
   BN_MONT_CTX* m = Mut(s_->mont.get());
-  Bn pos = MultiExp(pos_b, pos_e, m, ctx);
-  Bn neg = MultiExp(neg_b, neg_e, m, ctx);
+  Bn acc = MultiExp(bases, exps, m, ctx);
+  if (negative) {
+    // acc * (prod_i a_i)^(-2^shift): `shift` squarings of the prepared inverse.
+    Bn corr = CopyBn(terms.inverse_product.get());
+    for (int i = 0; i < shift; ++i) {
+      Check(BN_mod_mul_montgomery(corr.get(), corr.get(), corr.get(), m, ctx));
+    }
+    Check(BN_mod_mul_montgomery(acc.get(), acc.get(), corr.get(), m, ctx));
+  }
   Ciphertext out{NewBn()};
-  Check(BN_one(out.c.get()));
-  if (pos) Check(BN_from_montgomery(out.c.get(), pos.get(), m, ctx));
-  if (neg) {
-    Bn n_plain = NewBn();
-    Check(BN_from_montgomery(n_plain.get(), neg.get(), m, ctx));
-    if (!BN_mod_inverse(n_plain.get(), n_plain.get(), n_squared(), ctx)) std::abort();
-    Check(BN_mod_mul(out.c.get(), out.c.get(), n_plain.get(), n_squared(), ctx));
+  if (acc) {
+    Check(BN_from_montgomery(out.c.get(), acc.get(), m, ctx));
+  } else {
+    Check(BN_one(out.c.get()));  // every k_i = 0: Enc(0) with r = 1
   }
   return out;
 }
@@ -276,25 +332,67 @@ std::string PaillierPublicKey::SerializeCiphertext(const Ciphertext& c) const {
   return out;
 }
 
+absl::Status PaillierPublicKey::ParseRange(std::string_view bytes, size_t begin, size_t end,
+                                           std::vector<Ciphertext>& out, BN_CTX* ctx) const {
+  const size_t width = ciphertext_bytes();
+  auto name = [&](size_t i) {
+    return out.size() == 1 ? std::string("paillier ciphertext")
+                           : absl::StrCat("paillier ciphertext ", i);
+  };
+  BN_MONT_CTX* mont_n = Mut(s_->mont_n.get());
+  Bn prod = NewBn(), reduced = NewBn();
+  Check(BN_one(prod.get()));
+  for (size_t i = begin; i < end; ++i) {
+    out[i].c.reset(BN_bin2bn(reinterpret_cast<const unsigned char*>(bytes.data()) + i * width,
+                             static_cast<int>(width), nullptr));
+    if (!out[i].c) std::abort();
+    if (BN_cmp(out[i].c.get(), n_squared()) >= 0) {
+      return absl::InvalidArgumentError(absl::StrCat(name(i), ": value >= n^2"));
+    }
+    // c is a unit mod n^2 iff c mod n is a unit mod n. Montgomery products carry a factor
+    // R^-1, itself a unit, so the running product is a unit iff every factor is.
+    Check(BN_nnmod(reduced.get(), out[i].c.get(), n(), ctx));
+    Check(BN_mod_mul_montgomery(prod.get(), prod.get(), reduced.get(), mont_n, ctx));
+  }
+  Bn g = NewBn();
+  Check(BN_gcd(g.get(), prod.get(), n(), ctx));
+  if (BN_is_one(g.get())) return absl::OkStatus();
+  for (size_t i = begin; i < end; ++i) {  // the failure path: find the element at fault
+    Check(BN_gcd(g.get(), out[i].c.get(), n(), ctx));
+    if (!BN_is_one(g.get())) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(name(i), ": not a unit of Z_{n^2} (zero or shares a factor with n)"));
+    }
+  }
+  std::abort();  // unreachable: a product of units is a unit
+}
+
 absl::StatusOr<Ciphertext> PaillierPublicKey::DeserializeCiphertext(std::string_view bytes,
                                                                     BN_CTX* ctx) const {
   if (bytes.size() != ciphertext_bytes()) {
     return absl::InvalidArgumentError(absl::StrCat("paillier ciphertext: ", bytes.size(),
                                                    " bytes, expected ", ciphertext_bytes()));
   }
-  Ciphertext c{Bn(BN_bin2bn(reinterpret_cast<const unsigned char*>(bytes.data()),
-                            static_cast<int>(bytes.size()), nullptr))};
-  if (!c.c) std::abort();
-  if (BN_cmp(c.c.get(), n_squared()) >= 0) {
-    return absl::InvalidArgumentError("paillier ciphertext: value >= n^2");
+  std::vector<Ciphertext> out(1);
+  if (absl::Status s = ParseRange(bytes, 0, 1, out, ctx); !s.ok()) return s;
+  return std::move(out[0]);
+}
+
+absl::StatusOr<std::vector<Ciphertext>> PaillierPublicKey::DeserializeCiphertexts(
+    std::string_view bytes, size_t count, WorkerPool& workers) const {
+  if (bytes.size() != count * ciphertext_bytes()) {
+    return absl::InvalidArgumentError(absl::StrCat("paillier ciphertexts: ", bytes.size(),
+                                                   " bytes, expected ", count, " x ",
+                                                   ciphertext_bytes()));
   }
-  Bn g = NewBn();
-  Check(BN_gcd(g.get(), c.c.get(), n(), ctx));
-  if (!BN_is_one(g.get())) {
-    return absl::InvalidArgumentError(
-        "paillier ciphertext: not a unit of Z_{n^2} (zero or shares a factor with n)");
-  }
-  return c;
+  std::vector<Ciphertext> out(count);
+  auto batch = Batch::Start(workers, count, static_cast<size_t>(workers.size()) * 2, 64,
+                            [&](size_t b, size_t e) {
+                              BnCtx ctx = NewBnCtx();
+                              return ParseRange(bytes, b, e, out, ctx.get());
+                            });
+  if (absl::Status s = batch->Wait(); !s.ok()) return s;
+  return out;
 }
 
 std::string PaillierPublicKey::SerializePlaintext(const BIGNUM* m) const {
@@ -315,7 +413,71 @@ absl::StatusOr<Bn> PaillierPublicKey::DeserializePlaintext(std::string_view byte
   return m;
 }
 
+// ---- FixedBaseTable ----
+
+class FixedBaseTable {
+ public:
+  // REQUIRES: m odd, 0 < g < m, exponent_bits >= 1.
+  FixedBaseTable(const BIGNUM* g, const BIGNUM* m, int exponent_bits, BN_CTX* ctx)
+      : modulus_(CopyBn(m)), windows_((exponent_bits + 7) / 8) {
+    mont_.reset(BN_MONT_CTX_new());
+    if (!mont_) std::abort();
+    Check(BN_MONT_CTX_set(mont_.get(), m, ctx));
+    powers_.reserve(static_cast<size_t>(windows_) * 255);
+    Bn base = NewBn();  // g^(2^(8k)) in Montgomery form
+    Check(BN_to_montgomery(base.get(), g, mont_.get(), ctx));
+    for (int k = 0; k < windows_; ++k) {
+      powers_.push_back(CopyBn(base.get()));
+      for (int d = 2; d <= 255; ++d) {
+        Bn next = NewBn();
+        Check(
+            BN_mod_mul_montgomery(next.get(), powers_.back().get(), base.get(), mont_.get(), ctx));
+        powers_.push_back(std::move(next));
+      }
+      Check(BN_mod_mul_montgomery(base.get(), powers_.back().get(), base.get(), mont_.get(), ctx));
+    }
+  }
+
+  // g^e mod m. REQUIRES: 0 <= e < 2^(8 windows).
+  Bn Pow(const BIGNUM* e, BN_CTX* ctx) const {
+    std::vector<unsigned char> digits(static_cast<size_t>(windows_));
+    if (BN_bn2lebinpad(e, digits.data(), windows_) < 0) std::abort();
+    Bn acc;
+    for (int k = 0; k < windows_; ++k) {
+      const unsigned d = digits[static_cast<size_t>(k)];
+      if (d == 0) continue;
+      const BIGNUM* p = powers_[static_cast<size_t>(k) * 255 + d - 1].get();
+      if (!acc) {
+        acc = CopyBn(p);
+      } else {
+        Check(BN_mod_mul_montgomery(acc.get(), acc.get(), p, mont_.get(), ctx));
+      }
+    }
+    Bn out = NewBn();
+    if (acc) {
+      Check(BN_from_montgomery(out.get(), acc.get(), mont_.get(), ctx));
+    } else {
+      Check(BN_one(out.get()));
+    }
+    OPENSSL_cleanse(digits.data(), digits.size());
+    return out;
+  }
+
+ private:
+  struct MontFree {
+    void operator()(BN_MONT_CTX* m) const { BN_MONT_CTX_free(m); }
+  };
+  Bn modulus_;
+  std::unique_ptr<BN_MONT_CTX, MontFree> mont_;
+  int windows_;
+  std::vector<Bn> powers_;  // powers_[255 k + d - 1] = g^(d 2^(8k)) R mod m, d = 1..255
+};
+
 // ---- PaillierPrivateKey ----
+
+PaillierPrivateKey::PaillierPrivateKey(PaillierPublicKey pk) : pk_(std::move(pk)) {}
+PaillierPrivateKey::PaillierPrivateKey(PaillierPrivateKey&&) noexcept = default;
+PaillierPrivateKey::~PaillierPrivateKey() = default;
 
 absl::StatusOr<PaillierPrivateKey> PaillierPrivateKey::Generate(int modulus_bits) {
   if (modulus_bits % 2 != 0 || modulus_bits < kMinModulusBits || modulus_bits > kMaxModulusBits) {
@@ -325,16 +487,20 @@ absl::StatusOr<PaillierPrivateKey> PaillierPrivateKey::Generate(int modulus_bits
   }
   BnCtx ctx = NewBnCtx();
   Bn p = NewBn(), q = NewBn(), n = NewBn(), phi = NewBn(), g = NewBn();
-  Bn pm1 = NewBn(), qm1 = NewBn();
+  Bn pm1 = NewBn(), qm1 = NewBn(), four = NewBn(), three = NewBn();
+  Check(BN_set_word(four.get(), 4));
+  Check(BN_set_word(three.get(), 3));
   for (;;) {
-    // OpenSSL sets the top two bits of each prime, so n has exactly modulus_bits bits.
-    Check(BN_generate_prime_ex(p.get(), modulus_bits / 2, 0, nullptr, nullptr, nullptr));
-    Check(BN_generate_prime_ex(q.get(), modulus_bits / 2, 0, nullptr, nullptr, nullptr));
+    // p = q = 3 mod 4; a product of the wrong length is drawn again.
+    Check(BN_generate_prime_ex(p.get(), modulus_bits / 2, 0, four.get(), three.get(), nullptr));
+    Check(BN_generate_prime_ex(q.get(), modulus_bits / 2, 0, four.get(), three.get(), nullptr));
     if (BN_cmp(p.get(), q.get()) == 0) continue;
     Check(BN_mul(n.get(), p.get(), q.get(), ctx.get()));
     if (BN_num_bits(n.get()) != modulus_bits) continue;
     Check(BN_sub(pm1.get(), p.get(), BN_value_one()));
     Check(BN_sub(qm1.get(), q.get(), BN_value_one()));
+    Check(BN_gcd(g.get(), pm1.get(), qm1.get(), ctx.get()));
+    if (!BN_is_word(g.get(), 2)) continue;  // DJN10's admissible modulus
     Check(BN_mul(phi.get(), pm1.get(), qm1.get(), ctx.get()));
     Check(BN_gcd(g.get(), n.get(), phi.get(), ctx.get()));
     if (BN_is_one(g.get())) break;  // gcd(n, phi) = 1: required for g = n + 1 to work
@@ -381,7 +547,43 @@ absl::StatusOr<PaillierPrivateKey> PaillierPrivateKey::Generate(int modulus_bits
   for (BIGNUM* b : {sk.p_minus_1_.get(), sk.q_minus_1_.get(), sk.lambda_.get()}) {
     BN_set_flags(b, BN_FLG_CONSTTIME);  // secret exponents
   }
+  // DJN: h = -x^2 mod n for a uniform unit x, h_s = h^n mod n^2, tables of h_s mod p^2, q^2.
+  Bn x2 = NewBn();
+  do {
+    Check(BN_priv_rand_range(x.get(), n.get()));
+    Check(BN_gcd(gcd.get(), x.get(), n.get(), c));
+  } while (BN_is_zero(x.get()) || !BN_is_one(gcd.get()));
+  Check(BN_mod_sqr(x2.get(), x.get(), n.get(), c));
+  Check(BN_sub(x2.get(), n.get(), x2.get()));
+  sk.hs_ = NewBn();
+  Check(BN_mod_exp(sk.hs_.get(), x2.get(), n.get(), sk.pk_.n_squared(), c));
+  const int exp_bits = sk.djn_exponent_bits();
+  Bn hs_mod = NewBn();
+  Check(BN_nnmod(hs_mod.get(), sk.hs_.get(), sk.p2_.get(), c));
+  sk.hs_mod_p2_ = std::make_unique<FixedBaseTable>(hs_mod.get(), sk.p2_.get(), exp_bits, c);
+  Check(BN_nnmod(hs_mod.get(), sk.hs_.get(), sk.q2_.get(), c));
+  sk.hs_mod_q2_ = std::make_unique<FixedBaseTable>(hs_mod.get(), sk.q2_.get(), exp_bits, c);
+  sk.q2_inv_p2_.reset(BN_mod_inverse(nullptr, sk.q2_.get(), sk.p2_.get(), c));
+  if (!sk.q2_inv_p2_) std::abort();
   return sk;
+}
+
+Bn PaillierPrivateKey::DjnPower(const BIGNUM* a, BN_CTX* ctx) const {
+  // x = x_q + q^2 ((x_p - x_q) (q^2)^-1 mod p^2), the CRT from mod p^2 and mod q^2.
+  Bn xp = hs_mod_p2_->Pow(a, ctx);
+  Bn xq = hs_mod_q2_->Pow(a, ctx);
+  Check(BN_mod_sub(xp.get(), xp.get(), xq.get(), p2_.get(), ctx));
+  Check(BN_mod_mul(xp.get(), xp.get(), q2_inv_p2_.get(), p2_.get(), ctx));
+  Bn x = NewBn();
+  Check(BN_mul(x.get(), xp.get(), q2_.get(), ctx));
+  Check(BN_add(x.get(), x.get(), xq.get()));
+  return x;
+}
+
+Bn PaillierPrivateKey::DjnRandomness(BN_CTX* ctx) const {
+  Bn a = NewBn();
+  Check(BN_priv_rand(a.get(), djn_exponent_bits(), BN_RAND_TOP_ANY, BN_RAND_BOTTOM_ANY));
+  return DjnPower(a.get(), ctx);
 }
 
 Bn PaillierPrivateKey::Decrypt(const Ciphertext& ct, BN_CTX* ctx) const {
@@ -416,6 +618,13 @@ Bn PaillierPrivateKey::DecryptWithoutCrt(const Ciphertext& ct, BN_CTX* ctx) cons
 
 // ---- RandomnessPool ----
 
+RandomnessPool::RandomnessPool(PaillierPublicKey pk, WorkerPool& workers)
+    : make_([pk = std::move(pk)](BN_CTX* ctx) { return pk.FreshRandomness(ctx); }),
+      workers_(workers) {}
+
+RandomnessPool::RandomnessPool(const PaillierPrivateKey& key, WorkerPool& workers)
+    : make_([&key](BN_CTX* ctx) { return key.DjnRandomness(ctx); }), workers_(workers) {}
+
 absl::Status RandomnessPool::Fill(size_t count) {
   auto batch = Batch::Start(workers_, count, static_cast<size_t>(workers_.size()) * 4, 1,
                             [this](size_t begin, size_t end) {
@@ -423,7 +632,7 @@ absl::Status RandomnessPool::Fill(size_t count) {
                               std::vector<Bn> local;
                               local.reserve(end - begin);
                               for (size_t i = begin; i < end; ++i) {
-                                local.push_back(pk_.FreshRandomness(ctx.get()));
+                                local.push_back(make_(ctx.get()));
                               }
                               std::lock_guard<std::mutex> lock(mu_);
                               for (Bn& b : local) values_.push_back(std::move(b));
@@ -442,7 +651,7 @@ Bn RandomnessPool::Take(BN_CTX* ctx) {
     }
     ++misses_;
   }
-  return pk_.FreshRandomness(ctx);
+  return make_(ctx);
 }
 
 size_t RandomnessPool::available() const {

@@ -9,6 +9,8 @@ namespace {
 
 const PaillierPrivateKey& Key() { return TestKey(); }
 
+void Check(int ok) { ASSERT_TRUE(ok); }
+
 class PaillierTest : public ::testing::Test {
  protected:
   const PaillierPublicKey& pk() { return Key().public_key(); }
@@ -63,28 +65,37 @@ TEST_F(PaillierTest, HomomorphicAddAndScalarMultiply) {
 }
 
 TEST_F(PaillierTest, LinearCombinationMatchesPlainSum) {
+  WorkerPool workers(2);
   std::vector<int64_t> ms = {3, -5, 1 << 20, -(1 << 19), 0, 77, -1, 123456};
   std::vector<int64_t> ks = {1 << 18, -3, 5, 700000, -99999, 0, -(1 << 21), 1};
-  std::vector<Bn> mont;
+  std::vector<Ciphertext> cts;
   int64_t want = 0;
   for (size_t i = 0; i < ms.size(); ++i) {
-    mont.push_back(pk().ToMontgomery(Enc(ms[i]), ctx_.get()));
+    cts.push_back(Enc(ms[i]));
     want += ms[i] * ks[i];
   }
-  EXPECT_EQ(Dec(pk().LinearCombination(mont, ks, ctx_.get())), want);
-  // Many terms (exercises wider windows) and all-zero coefficients.
-  std::vector<Bn> many;
+  auto terms = pk().PrepareTerms(cts, workers);
+  ASSERT_TRUE(terms.ok()) << terms.status();
+  EXPECT_EQ(Dec(pk().LinearCombination(*terms, ks, ctx_.get())), want);
+  // Only non-negative, only negative, and all-zero coefficients (no shift, shift, nothing).
+  std::vector<int64_t> pos = {1, 2, 3, 4, 5, 6, 7, 8}, neg = {-8, -7, -6, -5, -4, -3, -2, -1};
+  int64_t want_pos = 0, want_neg = 0;
+  for (size_t i = 0; i < ms.size(); ++i) want_pos += ms[i] * pos[i], want_neg += ms[i] * neg[i];
+  EXPECT_EQ(Dec(pk().LinearCombination(*terms, pos, ctx_.get())), want_pos);
+  EXPECT_EQ(Dec(pk().LinearCombination(*terms, neg, ctx_.get())), want_neg);
+  EXPECT_EQ(Dec(pk().LinearCombination(*terms, std::vector<int64_t>(8, 0), ctx_.get())), 0);
+  // Many terms (wider windows, several slices in PrepareTerms) with mixed signs.
+  std::vector<Ciphertext> many;
   std::vector<int64_t> kk;
   int64_t sum = 0;
-  Ciphertext c = Enc(-3);
   for (int i = 0; i < 300; ++i) {
-    many.push_back(pk().ToMontgomery(c, ctx_.get()));
+    many.push_back(Enc(i % 7 - 3));
     kk.push_back((i % 2 ? -1 : 1) * (int64_t{i} * 7919 + 1));
-    sum += -3 * kk.back();
+    sum += (i % 7 - 3) * kk.back();
   }
-  EXPECT_EQ(Dec(pk().LinearCombination(many, kk, ctx_.get())), sum);
-  std::vector<int64_t> zeros(many.size(), 0);
-  EXPECT_EQ(Dec(pk().LinearCombination(many, zeros, ctx_.get())), 0);
+  auto many_terms = pk().PrepareTerms(many, workers);
+  ASSERT_TRUE(many_terms.ok()) << many_terms.status();
+  EXPECT_EQ(Dec(pk().LinearCombination(*many_terms, kk, ctx_.get())), sum);
 }
 
 TEST_F(PaillierTest, FixedPointEncodesSignedRealsAndRefusesOutOfRange) {
@@ -133,6 +144,76 @@ TEST_F(PaillierTest, MalformedCiphertextsAreRefused) {
   expect_refused(nn, "not a unit");
 }
 
+TEST_F(PaillierTest, BatchDeserializationNamesTheElementAtFault) {
+  WorkerPool workers(2);
+  const size_t w = pk().ciphertext_bytes();
+  std::string wire;
+  for (int i = 0; i < 200; ++i) wire += pk().SerializeCiphertext(Enc(i - 100));
+  auto back = pk().DeserializeCiphertexts(wire, 200, workers);
+  ASSERT_TRUE(back.ok()) << back.status();
+  ASSERT_EQ(back->size(), 200u);
+  EXPECT_EQ(Dec((*back)[0]), -100);
+  EXPECT_EQ(Dec((*back)[199]), 99);
+
+  auto expect_refused = [&](const std::string& bytes, size_t count, const std::string& why) {
+    auto c = pk().DeserializeCiphertexts(bytes, count, workers);
+    ASSERT_FALSE(c.ok()) << why;
+    EXPECT_EQ(c.status().code(), absl::StatusCode::kInvalidArgument) << why;
+    EXPECT_NE(std::string(c.status().message()).find(why), std::string::npos) << c.status();
+  };
+  expect_refused(wire.substr(1), 200, "bytes, expected 200 x 256");
+  std::string bad = wire;
+  // Element 137 a multiple of p, q: n itself (not a unit; the batched gcd catches it).
+  std::string nn(w, '\0');
+  BN_bn2binpad(pk().n(), reinterpret_cast<unsigned char*>(nn.data()), static_cast<int>(w));
+  bad.replace(137 * w, w, nn);
+  expect_refused(bad, 200, "ciphertext 137: not a unit");
+  bad = wire;
+  bad.replace(58 * w, w, std::string(w, '\xff'));
+  expect_refused(bad, 200, "ciphertext 58: value >= n^2");
+}
+
+TEST_F(PaillierTest, DjnPowerMatchesDirectExponentiation) {
+  const PaillierPrivateKey& key = Key();
+  ASSERT_EQ(key.djn_exponent_bits(), 512);  // ceil(k/2) for k = 1024
+  Bn a = NewBn(), want = NewBn();
+  auto check = [&](const char* what) {
+    Check(BN_mod_exp(want.get(), key.djn_base(), a.get(), pk().n_squared(), ctx_.get()));
+    Bn got = key.DjnPower(a.get(), ctx_.get());
+    EXPECT_EQ(BN_cmp(got.get(), want.get()), 0) << what;
+  };
+  BN_zero(a.get());
+  check("a = 0");
+  BN_one(a.get());
+  check("a = 1");
+  BN_set_word(a.get(), 256);
+  check("a = 256 (one nonzero byte above the first)");
+  BN_one(a.get());
+  BN_lshift(a.get(), a.get(), 512);
+  BN_sub_word(a.get(), 1);
+  check("a = 2^512 - 1 (every digit 255)");
+  for (int i = 0; i < 3; ++i) {
+    BN_rand(a.get(), 512, BN_RAND_TOP_ANY, BN_RAND_BOTTOM_ANY);
+    check("random a");
+  }
+}
+
+TEST_F(PaillierTest, DjnRandomnessEncryptsCorrectlyAndDiffersEachTime) {
+  const PaillierPrivateKey& key = Key();
+  Bn r1 = key.DjnRandomness(ctx_.get()), r2 = key.DjnRandomness(ctx_.get());
+  EXPECT_NE(BN_cmp(r1.get(), r2.get()), 0);
+  // An n-th residue: encrypts 0 by itself, and m with (1 + m n).
+  EXPECT_EQ(Dec(Ciphertext{CopyBn(r1.get())}), 0);
+  Ciphertext a = pk().EncryptWith(pk().ToPlaintext(-4242).get(), r1.get(), ctx_.get());
+  Ciphertext b = pk().EncryptWith(pk().ToPlaintext(-4242).get(), r2.get(), ctx_.get());
+  EXPECT_NE(BN_cmp(a.c.get(), b.c.get()), 0);
+  EXPECT_EQ(Dec(a), -4242);
+  EXPECT_EQ(Dec(b), -4242);
+  // The other test key's randomness differs too (separate h_s and tables).
+  Bn r3 = TestKey(1).DjnRandomness(ctx_.get());
+  EXPECT_NE(BN_cmp(r1.get(), r3.get()), 0);
+}
+
 TEST_F(PaillierTest, PublicKeyAndPlaintextSerialization) {
   auto back = PaillierPublicKey::Deserialize(pk().Serialize());
   ASSERT_TRUE(back.ok()) << back.status();
@@ -152,6 +233,13 @@ TEST(PaillierKeyTest, RefusesBadSizes) {
 TEST_F(PaillierTest, RandomnessPoolPrecomputesAndCountsMisses) {
   WorkerPool workers(2);
   RandomnessPool pool(pk(), workers);
+  RandomnessPool djn_pool(Key(), workers);
+  ASSERT_TRUE(djn_pool.Fill(3).ok());
+  for (int i = 0; i < 4; ++i) {
+    Bn rn = djn_pool.Take(ctx_.get());
+    EXPECT_EQ(Dec(pk().EncryptWith(pk().ToPlaintext(-i).get(), rn.get(), ctx_.get())), -i);
+  }
+  EXPECT_EQ(djn_pool.misses(), 1u);
   ASSERT_TRUE(pool.Fill(5).ok());
   EXPECT_EQ(pool.available(), 5u);
   for (int i = 0; i < 6; ++i) {

@@ -1,21 +1,26 @@
 #pragma once
-// The Paillier key the fl tests share: one 1024-bit key per test binary, generated on first use
-// (key generation would dominate the run otherwise). Tests only.
+// The Paillier keys the fl tests share: two 1024-bit keys per test binary (a guest's and a
+// host's), each generated on first use (key generation would dominate the run otherwise).
+// Tests only.
 
 #include <cstdlib>
+#include <mutex>
 #include <utility>
 
 #include "compute/fl/paillier.h"
 
 namespace tds::compute::fl {
 
-inline const PaillierPrivateKey& TestKey() {
-  static const PaillierPrivateKey* key = [] {
+// REQUIRES: index is 0 or 1.
+inline const PaillierPrivateKey& TestKey(int index = 0) {
+  static const PaillierPrivateKey* keys[2] = {nullptr, nullptr};
+  static std::once_flag once[2];
+  std::call_once(once[index], [index] {
     auto k = PaillierPrivateKey::Generate(1024);
     if (!k.ok()) std::abort();
-    return new PaillierPrivateKey(*std::move(k));
-  }();
-  return *key;
+    keys[index] = new PaillierPrivateKey(*std::move(k));
+  });
+  return *keys[index];
 }
 
 }  // namespace tds::compute::fl
