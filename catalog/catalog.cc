@@ -21,7 +21,7 @@ constexpr const char* kColumnTypes[] = {"int64", "double",    "string", "bool",
                                         "date",  "timestamp", "bytes"};
 constexpr const char* kCadences[] = {"daily",     "weekly", "monthly",
                                      "quarterly", "static", "realtime"};
-constexpr const char* kOperations[] = {"psi",      "stats",    "query",
+constexpr const char* kOperations[] = {"psi",      "stats",    "joint_stats", "query",
                                        "lr_train", "lr_score", "enclave_sql"};
 
 bool IsLower(char c) { return c >= 'a' && c <= 'z'; }

@@ -65,7 +65,9 @@ absl::StatusOr<tds::Product> ReadProduct(const ledger::StateReader& state,
 bool KnownOperation(std::string_view op) { return !OperationKind(op).empty(); }
 
 std::string_view OperationKind(std::string_view op) {
-  if (op == "psi" || op == "stats" || op == "lr_train" || op == "lr_score") return "mpc";
+  if (op == "psi" || op == "stats" || op == "joint_stats" || op == "lr_train" || op == "lr_score") {
+    return "mpc";
+  }
   if (op == "enclave_sql") return "enclave";
   if (op == "query") return "export";
   return "";

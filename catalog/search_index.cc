@@ -128,8 +128,9 @@ void AppendUtf8(std::string* out, uint32_t cp) {
 using DocId = uint32_t;
 using Postings = std::vector<DocId>;  // sorted, unique
 
-constexpr std::string_view kOps[] = {"psi",      "stats",    "query",
-                                     "lr_train", "lr_score", "enclave_sql"};
+// Append only: a bit's position is its meaning.
+constexpr std::string_view kOps[] = {"psi",      "stats",       "query",      "lr_train",
+                                     "lr_score", "enclave_sql", "joint_stats"};
 
 uint32_t OpBit(std::string_view op) {
   for (size_t i = 0; i < std::size(kOps); ++i) {

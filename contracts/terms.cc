@@ -190,6 +190,109 @@ absl::Status CheckQueryK(const tds::Terms& terms, const tds::Terms& offer) {
   return absl::OkStatus();
 }
 
+bool IsLowerHex64(std::string_view s) {
+  return s.size() == 64 && std::all_of(s.begin(), s.end(), [](char c) {
+           return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+         });
+}
+
+// A name the enclave's SQL tables use for a column (compute/enclave/job_spec.h spells the same
+// rule; contracts/ may not include compute/).
+bool IsSqlIdentifier(std::string_view s) {
+  if (s.empty() || s.size() > 64) return false;
+  for (size_t i = 0; i < s.size(); ++i) {
+    const char c = s[i];
+    const bool alpha = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
+    if (!alpha && !(i > 0 && c >= '0' && c <= '9')) return false;
+  }
+  return true;
+}
+
+// Terms.enclave: present exactly when enclave_sql is granted (terms.h lists the rules).
+absl::Status CheckEnclave(const tds::Terms& terms, const tds::Product& product) {
+  const bool granted = Contains(terms.operations(), "enclave_sql");
+  if (!granted) {
+    if (terms.has_enclave()) {
+      return Refuse("terms.enclave", "set, but enclave_sql is not among terms.operations");
+    }
+    return absl::OkStatus();
+  }
+  if (!terms.has_enclave()) {
+    return Refuse("terms.enclave",
+                  "required with enclave_sql (the approved SQL, enclave binary, output policy "
+                  "and platforms)");
+  }
+  const tds::EnclaveTerms& e = terms.enclave();
+  if (!IsLowerHex64(e.sql_sha256())) {
+    return Refuse("terms.enclave.sql_sha256",
+                  absl::StrCat("'", e.sql_sha256().substr(0, 80),
+                               "' is not a SHA-256 in 64 lowercase hex characters"));
+  }
+  if (!IsLowerHex64(e.binary_sha256())) {
+    return Refuse("terms.enclave.binary_sha256",
+                  absl::StrCat("'", e.binary_sha256().substr(0, 80),
+                               "' is not a SHA-256 in 64 lowercase hex characters"));
+  }
+  if (!Contains(product.enclave_measurements(), e.binary_sha256())) {
+    return Refuse("terms.enclave.binary_sha256",
+                  absl::StrCat(e.binary_sha256(), " is not among the enclave builds product ",
+                               product.id(), " accepts (product.enclave_measurements)"));
+  }
+  if (e.output_columns().empty()) {
+    return Refuse("terms.enclave.output_columns", "at least one result column is required");
+  }
+  TDS_RETURN_IF_ERROR(CheckUnique(e.output_columns(), "terms.enclave.output_columns"));
+  for (const std::string& c : e.output_columns()) {
+    if (!IsSqlIdentifier(c)) {
+      return Refuse(
+          "terms.enclave.output_columns",
+          absl::StrCat("'", c.substr(0, 80),
+                       "' is not an SQL identifier ([A-Za-z_][A-Za-z0-9_]*, at most 64)"));
+    }
+  }
+  if (terms.min_group_size() > 0 && !Contains(e.output_columns(), e.count_column())) {
+    return Refuse("terms.enclave.count_column",
+                  absl::StrCat("'", e.count_column(),
+                               "' must be one of output_columns: with "
+                               "min_group_size ",
+                               terms.min_group_size(), " it holds each result row's group size"));
+  }
+  if (e.max_rows() == 0 || e.max_rows() > kMaxEnclaveRows) {
+    return Refuse("terms.enclave.max_rows",
+                  absl::StrCat(e.max_rows(), " is outside 1..", kMaxEnclaveRows));
+  }
+  TDS_RETURN_IF_ERROR(CheckUnique(e.identifier_columns(), "terms.enclave.identifier_columns"));
+  for (const std::string& c : e.identifier_columns()) {
+    if (!Contains(terms.columns(), c)) {
+      return Refuse("terms.enclave.identifier_columns",
+                    absl::StrCat("'", c, "' is not among terms.columns"));
+    }
+    if (Contains(e.output_columns(), c)) {
+      return Refuse("terms.enclave.output_columns",
+                    absl::StrCat("'", c, "' is an identifier column, which is never output"));
+    }
+  }
+  if (e.platforms().empty()) {
+    return Refuse("terms.enclave.platforms", "at least one platform is required");
+  }
+  TDS_RETURN_IF_ERROR(CheckUnique(e.platforms(), "terms.enclave.platforms"));
+  for (const std::string& p : e.platforms()) {
+    if (p != "software" && p != "sgx-dcap" && p != "tdx" && p != "sev-snp") {
+      return Refuse("terms.enclave.platforms",
+                    absl::StrCat("'", p, "' is not software, sgx-dcap, tdx or sev-snp"));
+    }
+    if (p == "software" && product.level() > kMaxSoftwareEnclaveLevel) {
+      return Refuse("terms.enclave.platforms",
+                    absl::StrCat("'software' is not accepted for product ", product.id(),
+                                 " of level ", product.level(),
+                                 " (its host's operator could read the enclave's memory; "
+                                 "software enclaves serve levels up to ",
+                                 kMaxSoftwareEnclaveLevel, ")"));
+    }
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 Hash TermsDigest(std::string_view terms_bytes) {
@@ -228,6 +331,7 @@ absl::Status ValidateTerms(const tds::Terms& terms, const tds::Product& product,
   }
   TDS_RETURN_IF_ERROR(CheckPsiProtocol(terms));
   TDS_RETURN_IF_ERROR(CheckQueryK(terms, offer));
+  TDS_RETURN_IF_ERROR(CheckEnclave(terms, product));
   return absl::OkStatus();
 }
 

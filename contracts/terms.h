@@ -29,6 +29,13 @@ inline uint64_t QueryKOf(const tds::Terms& terms) {
   return terms.query_k() == 0 ? kDefaultQueryK : terms.query_k();
 }
 
+// enclave_sql: the highest product level whose data a contract may release to the software
+// enclave platform (whose "attestation" is the host node's own signature: its operator could read
+// the enclave's memory). Above it only hardware platforms may be named.
+inline constexpr uint32_t kMaxSoftwareEnclaveLevel = 3;
+// enclave_sql: the most result rows an enclave output policy may allow.
+inline constexpr uint64_t kMaxEnclaveRows = 1'000'000;
+
 // The digest both parties sign: SHA-256("tds-terms-v1" || 0x00 || terms_bytes), over the exact
 // serialized Terms bytes the proposer signed (never a re-serialization).
 Hash TermsDigest(std::string_view terms_bytes);
@@ -38,7 +45,12 @@ Hash TermsDigest(std::string_view terms_bytes);
 // the term that failed ("terms.max_calls_total: 500 exceeds the offer's 100"). Checks, in order:
 // unknown fields, operations, classification, purposes, columns, window, quotas, group size,
 // metering, price, PSI protocol (auto, ecdh or ot; ot never with psi_output size_only), query k
-// (QueryKOf(terms) at least the offer's query_k when the offer sets one).
+// (QueryKOf(terms) at least the offer's query_k when the offer sets one), enclave terms (set
+// exactly when enclave_sql is granted: SQL and binary digests 64 lowercase hex, the binary one of
+// product.enclave_measurements; output columns SQL identifiers, none an identifier column; the
+// count column among them when min_group_size > 0; max_rows 1..kMaxEnclaveRows; identifier
+// columns among terms.columns; platforms known, and software only up to
+// kMaxSoftwareEnclaveLevel).
 absl::Status ValidateTerms(const tds::Terms& terms, const tds::Product& product,
                            int64_t block_time_ms);
 

@@ -73,6 +73,32 @@ tds::Product BatchedProduct() {
   return p;
 }
 
+// Product p1 with enclave_sql in its offer and one accepted enclave build; terms granting it.
+constexpr char kSqlDigest[] = "5f9c4ab08cac7457e9111a30e4664920607ea2c115a1433d7be98e97e64244ca";
+constexpr char kBinaryDigest[] = "0d6e4079e36703ebd37c00722f5891d28b0e2811dc114b129215123adcce3605";
+
+tds::Product EnclaveProduct() {
+  tds::Product p = BaseProduct();
+  p.mutable_offer()->add_operations("enclave_sql");
+  p.add_enclave_measurements(kBinaryDigest);
+  return p;
+}
+
+void GrantEnclave(tds::Terms& t, tds::Product& p) {
+  p = EnclaveProduct();
+  t.add_operations("enclave_sql");
+  t.add_columns("income");
+  tds::EnclaveTerms* e = t.mutable_enclave();
+  e->set_sql_sha256(kSqlDigest);
+  e->set_binary_sha256(kBinaryDigest);
+  e->add_output_columns("segment");
+  e->add_output_columns("n");
+  e->set_count_column("n");
+  e->set_max_rows(100);
+  e->add_identifier_columns("id");
+  e->add_platforms("software");
+}
+
 struct RefusalCase {
   std::string name;
   std::function<void(tds::Terms&, tds::Product&)> change;
@@ -292,6 +318,94 @@ std::vector<RefusalCase> RefusalCases() {
       {"DefaultQueryKBelowTheOffer",
        [](tds::Terms& t, tds::Product& p) { p.mutable_offer()->set_query_k(101); },
        "terms.query_k: 100 is below the offer's 101"},
+      {"EnclaveTermsWithoutEnclaveSql",
+       [](tds::Terms& t, tds::Product&) { t.mutable_enclave()->set_max_rows(1); },
+       "terms.enclave: set, but enclave_sql is not among terms.operations"},
+      {"EnclaveSqlWithoutEnclaveTerms",
+       [](tds::Terms& t, tds::Product& p) {
+         GrantEnclave(t, p);
+         t.clear_enclave();
+       },
+       "terms.enclave: required with enclave_sql (the approved SQL, enclave binary, output "
+       "policy and platforms)"},
+      {"EnclaveSqlDigestNotHex",
+       [](tds::Terms& t, tds::Product& p) {
+         GrantEnclave(t, p);
+         t.mutable_enclave()->set_sql_sha256("SELECT 1");
+       },
+       "terms.enclave.sql_sha256: 'SELECT 1' is not a SHA-256 in 64 lowercase hex characters"},
+      {"EnclaveBinaryDigestUpperCase",
+       [](tds::Terms& t, tds::Product& p) {
+         GrantEnclave(t, p);
+         t.mutable_enclave()->set_binary_sha256(std::string(64, 'A'));
+       },
+       "terms.enclave.binary_sha256: '" + std::string(64, 'A') +
+           "' is not a SHA-256 in 64 lowercase hex characters"},
+      {"EnclaveBinaryTheProductDoesNotAccept",
+       [](tds::Terms& t, tds::Product& p) {
+         GrantEnclave(t, p);
+         t.mutable_enclave()->set_binary_sha256(std::string(64, 'a'));
+       },
+       "terms.enclave.binary_sha256: " + std::string(64, 'a') +
+           " is not among the enclave builds product p1 accepts (product.enclave_measurements)"},
+      {"EnclaveNoOutputColumns",
+       [](tds::Terms& t, tds::Product& p) {
+         GrantEnclave(t, p);
+         t.mutable_enclave()->clear_output_columns();
+       },
+       "terms.enclave.output_columns: at least one result column is required"},
+      {"EnclaveOutputColumnNotAnIdentifier",
+       [](tds::Terms& t, tds::Product& p) {
+         GrantEnclave(t, p);
+         t.mutable_enclave()->add_output_columns("a-b");
+       },
+       "terms.enclave.output_columns: 'a-b' is not an SQL identifier ([A-Za-z_][A-Za-z0-9_]*, "
+       "at most 64)"},
+      {"EnclaveCountColumnNotOutput",
+       [](tds::Terms& t, tds::Product& p) {
+         GrantEnclave(t, p);
+         t.mutable_enclave()->set_count_column("rows");
+       },
+       "terms.enclave.count_column: 'rows' must be one of output_columns: with min_group_size 10 "
+       "it holds each result row's group size"},
+      {"EnclaveMaxRowsZero",
+       [](tds::Terms& t, tds::Product& p) {
+         GrantEnclave(t, p);
+         t.mutable_enclave()->set_max_rows(0);
+       },
+       "terms.enclave.max_rows: 0 is outside 1..1000000"},
+      {"EnclaveIdentifierNotAGrantedColumn",
+       [](tds::Terms& t, tds::Product& p) {
+         GrantEnclave(t, p);
+         t.mutable_enclave()->add_identifier_columns("region");
+       },
+       "terms.enclave.identifier_columns: 'region' is not among terms.columns"},
+      {"EnclaveIdentifierOutput",
+       [](tds::Terms& t, tds::Product& p) {
+         GrantEnclave(t, p);
+         t.mutable_enclave()->add_output_columns("id");
+       },
+       "terms.enclave.output_columns: 'id' is an identifier column, which is never output"},
+      {"EnclaveNoPlatform",
+       [](tds::Terms& t, tds::Product& p) {
+         GrantEnclave(t, p);
+         t.mutable_enclave()->clear_platforms();
+       },
+       "terms.enclave.platforms: at least one platform is required"},
+      {"EnclaveUnknownPlatform",
+       [](tds::Terms& t, tds::Product& p) {
+         GrantEnclave(t, p);
+         t.mutable_enclave()->add_platforms("sgx");
+       },
+       "terms.enclave.platforms: 'sgx' is not software, sgx-dcap, tdx or sev-snp"},
+      {"EnclaveSoftwareAboveLevel3",
+       [](tds::Terms& t, tds::Product& p) {
+         GrantEnclave(t, p);
+         p.set_level(4);
+       },
+       "terms.enclave.platforms: 'software' is not accepted for product p1 of level 4 (its "
+       "host's operator could read the enclave's memory; software enclaves serve levels up to "
+       "3)"},
   };
 }
 
@@ -343,14 +457,28 @@ TEST(ValidateTermsTest, EveryRefusalNamesTheTermThatFailed) {
 }
 
 TEST(ValidateTermsTest, MpcAndEnclaveOperationsAreAllowedAtEveryLevel) {
-  tds::Product p = BaseProduct();
-  p.mutable_offer()->add_operations("enclave_sql");
+  tds::Product p;
   tds::Terms t = GoodTerms();
-  t.add_operations("enclave_sql");
+  GrantEnclave(t, p);
+  // Hardware platforms at every level; software up to kMaxSoftwareEnclaveLevel.
+  t.mutable_enclave()->clear_platforms();
+  t.mutable_enclave()->add_platforms("sgx-dcap");
+  t.mutable_enclave()->add_platforms("sev-snp");
   for (uint32_t level = 1; level <= 5; ++level) {
+    p.set_level(level);
+    EXPECT_TRUE(ValidateTerms(t, p, kNow).ok())
+        << "level " << level << ": " << ValidateTerms(t, p, kNow);
+  }
+  t.mutable_enclave()->add_platforms("software");
+  for (uint32_t level = 1; level <= kMaxSoftwareEnclaveLevel; ++level) {
     p.set_level(level);
     EXPECT_TRUE(ValidateTerms(t, p, kNow).ok()) << "level " << level;
   }
+  // Without a minimum group size the count column is not required.
+  t.set_min_group_size(0);
+  p.mutable_offer()->set_min_group_size(0);
+  t.mutable_enclave()->clear_count_column();
+  EXPECT_TRUE(ValidateTerms(t, p, kNow).ok()) << ValidateTerms(t, p, kNow);
 }
 
 TEST(ValidateTermsTest, ExportIsAllowedBelowLevel3) {

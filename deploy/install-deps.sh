@@ -10,6 +10,8 @@ PACKAGES=(
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler libabsl-dev
   # crypto, storage
   libsodium-dev libssl-dev libleveldb-dev libsnappy-dev
+  # the enclave sandbox's seccomp-bpf allow-list (compute/enclave)
+  libseccomp-dev
   # logging, config, CLI, JSON
   libspdlog-dev libfmt-dev libyaml-cpp-dev libcli11-dev nlohmann-json3-dev
   # tests and benchmarks

@@ -370,7 +370,8 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const tds::NodeConfig& con
   // Its usage.* transactions take this node's submit path; the caller is the TLS member.
   absl::StatusOr<std::unique_ptr<gateway::GatewayNode>> compute = gateway::GatewayNode::Create(
       server->ledger_.get(), config, service_options.submit,
-      [](const grpc::ServerContext& ctx) { return CertificateMember(ctx); });
+      [](const grpc::ServerContext& ctx) { return CertificateMember(ctx); },
+      tls ? TlsChannelCredentials(*tls) : grpc::InsecureChannelCredentials());
   if (!compute.ok()) return Annotate(compute.status(), "gateway");
   server->compute_ = *std::move(compute);
 

@@ -12,6 +12,7 @@ set(TDS_PROTOS
   proto/contracts.proto
   proto/query_service.proto
   proto/compute_service.proto
+  proto/enclave_service.proto
   proto/node_service.proto
   proto/consensus.proto
 )

@@ -183,6 +183,19 @@ absl::StatusOr<PsiRunResult> DataSpaceClient::RunPsi(
                      progress);
 }
 
+absl::StatusOr<EnclaveSqlRun> DataSpaceClient::RunEnclaveSql(EnclaveSqlJob job,
+                                                             const EnclaveRowsFn& rows) {
+  if (job.providers.empty()) {
+    return absl::InvalidArgumentError("enclave-sql: name at least one provider input");
+  }
+  if (job.purpose.empty()) {
+    TDS_ASSIGN_OR_RETURN(tds::Terms terms, ContractTerms(job.providers[0].contract_id()));
+    TDS_RETURN_IF_ERROR(ChoosePurpose(job.providers[0].contract_id(), terms, &job.purpose));
+  }
+  TDS_ASSIGN_OR_RETURN(std::shared_ptr<grpc::Channel> channel, OpenChannel(options_));
+  return sdk::RunEnclaveSql(channel, options_.timeout_ms, *key_, member_id_, job, rows);
+}
+
 absl::StatusOr<PsiRunResult> DataSpaceClient::RunStats(const std::string& contract_id,
                                                        const std::string& purpose,
                                                        const std::vector<std::string>& ids,
@@ -196,6 +209,53 @@ absl::StatusOr<PsiRunResult> DataSpaceClient::RunStats(const std::string& contra
   for (const tds::StatSpec& spec : stats) *params.add_stats() = spec;
   return sdk::RunPsi(options_, *key_, member_id_, contract_id, chosen, ids, std::move(params),
                      progress);
+}
+
+absl::StatusOr<JointCall> DataSpaceClient::JointCallFor(const std::string& contract_id,
+                                                        const std::string& purpose, uint64_t items,
+                                                        tds::PsiParams* psi) {
+  JointCall call;
+  call.purpose = purpose;
+  TDS_ASSIGN_OR_RETURN(
+      *psi, RunParams(contract_id, &call.purpose, std::string(compute::kPsiBoth), "", items));
+  TDS_ASSIGN_OR_RETURN(call.channel, OpenChannel(options_));
+  call.timeout_ms = options_.timeout_ms;
+  call.key = key_.get();
+  call.consumer_id = member_id_;
+  call.contract_id = contract_id;
+  return call;
+}
+
+absl::StatusOr<JointStatsRunResult> DataSpaceClient::RunJointStats(
+    const std::string& contract_id, const std::string& purpose, const std::vector<std::string>& ids,
+    const std::vector<uint8_t>& labels, const std::vector<uint8_t>& selection,
+    tds::JointStatsParams params) {
+  TDS_ASSIGN_OR_RETURN(JointCall call,
+                       JointCallFor(contract_id, purpose, ids.size(), params.mutable_psi()));
+  TDS_ASSIGN_OR_RETURN(tds::Terms terms, ContractTerms(contract_id));
+  return sdk::RunJointStats(call, ids, labels, selection, std::move(params),
+                            terms.min_group_size());
+}
+
+absl::StatusOr<LrTrainRunResult> DataSpaceClient::TrainLr(
+    const std::string& contract_id, const std::string& purpose,
+    const std::vector<std::string>& provider_columns, const std::vector<std::string>& ids,
+    const std::vector<std::string>& feature_names, const compute::fl::Matrix& x,
+    const std::vector<int>& y, tds::LrTrainParams params, int key_bits) {
+  TDS_ASSIGN_OR_RETURN(JointCall call,
+                       JointCallFor(contract_id, purpose, ids.size(), params.mutable_psi()));
+  return sdk::TrainLr(call, provider_columns, ids, feature_names, x, y, std::move(params),
+                      key_bits);
+}
+
+absl::StatusOr<LrScoreRunResult> DataSpaceClient::ScoreLr(const std::string& purpose,
+                                                          const tds::LrModelHalf& model,
+                                                          const std::vector<std::string>& ids,
+                                                          const compute::fl::Matrix& x) {
+  tds::PsiParams psi;
+  TDS_ASSIGN_OR_RETURN(JointCall call,
+                       JointCallFor(model.contract_id(), purpose, ids.size(), &psi));
+  return sdk::ScoreLr(call, model, ids, x, std::move(psi));
 }
 
 absl::StatusOr<QueryRunResult> DataSpaceClient::RunQuery(const std::string& contract_id,

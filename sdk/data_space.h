@@ -31,6 +31,8 @@
 #include "sdk/channel.h"
 #include "sdk/client.h"
 #include "sdk/compute_client.h"
+#include "sdk/enclave_client.h"
+#include "sdk/joint_client.h"
 #include "sdk/query_client.h"
 #include "sdk/tx_builders.h"
 
@@ -114,6 +116,32 @@ class DataSpaceClient {
                                           const std::vector<std::string>& ids,
                                           const std::vector<std::string>& columns = {},
                                           uint64_t min_k = 0);
+  // The joint operations (sdk/joint_client.h): PSI alignment with the protocol the node will
+  // choose, then the second protocol; `purpose` as for RunPsi. RunJointStats runs with the
+  // contract's min_group_size.
+  absl::StatusOr<JointStatsRunResult> RunJointStats(const std::string& contract_id,
+                                                    const std::string& purpose,
+                                                    const std::vector<std::string>& ids,
+                                                    const std::vector<uint8_t>& labels,
+                                                    const std::vector<uint8_t>& selection,
+                                                    tds::JointStatsParams params);
+  absl::StatusOr<LrTrainRunResult> TrainLr(const std::string& contract_id,
+                                           const std::string& purpose,
+                                           const std::vector<std::string>& provider_columns,
+                                           const std::vector<std::string>& ids,
+                                           const std::vector<std::string>& feature_names,
+                                           const compute::fl::Matrix& x, const std::vector<int>& y,
+                                           tds::LrTrainParams params, int key_bits = 2048);
+  // Under the contract the model was trained under.
+  absl::StatusOr<LrScoreRunResult> ScoreLr(const std::string& purpose,
+                                           const tds::LrModelHalf& model,
+                                           const std::vector<std::string>& ids,
+                                           const compute::fl::Matrix& x);
+  // An enclave SQL job hosted by THIS client's node, which must be the member's own node
+  // (sdk/enclave_client.h): `job` joins the member's rows (`rows`) with providers' inputs under
+  // the member's contracts; the result is checked (report, signature, job) before it returns.
+  // `job.purpose` empty = the first provider contract's only purpose.
+  absl::StatusOr<EnclaveSqlRun> RunEnclaveSql(EnclaveSqlJob job, const EnclaveRowsFn& rows);
   // The terms a contract currently carries (agreed once ACTIVE), parsed.
   absl::StatusOr<tds::Terms> ContractTerms(const std::string& contract_id);
 
@@ -142,6 +170,10 @@ class DataSpaceClient {
   absl::StatusOr<tds::PsiParams> RunParams(const std::string& contract_id, std::string* purpose,
                                            const std::string& output, const std::string& protocol,
                                            uint64_t items);
+  // A joint run of `items` ids: the call (channel, key, member, purpose chosen) and the PSI
+  // parameters (output both, the node's protocol).
+  absl::StatusOr<JointCall> JointCallFor(const std::string& contract_id, const std::string& purpose,
+                                         uint64_t items, tds::PsiParams* psi);
   // `purpose` or the contract's only one.
   absl::Status ChoosePurpose(const std::string& contract_id, const tds::Terms& terms,
                              std::string* purpose);

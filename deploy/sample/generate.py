@@ -4,16 +4,22 @@
 Writes, into --out:
   bureau_credit_scores.csv   the credit bureau's table   (--rows rows)
   utility_payments.csv       the utility's table         (--rows rows)
-  bank_customers.csv         the bank's customer list    (--bank-rows rows)
+  bank_customers.csv         the bank's customer list    (--bank-rows rows): its own features
+                             and a 0/1 label `defaulted`
   manifest.json              the parameters, the files' SHA-256, and what the scenario must find:
-                             the intersection sizes and the statistics over the bank's customers
-                             found at the bureau (count, sums, means, histogram)
+                             the intersection sizes, the statistics over the bank's customers
+                             found at the bureau (count, sums, means, histogram), the WOE/IV of
+                             credit_score against the bank's label, and the AUCs of plaintext
+                             logistic regressions (bank features alone, bank + bureau)
 
 Every person is identified by `person_id` ("P" + 9 digits). A fraction --overlap of the bank's
 customers is drawn from the bureau's people and, independently, the same fraction from the
-utility's; the rest are people neither provider knows. Output is a pure function of the
-arguments: the same arguments give byte-identical files on any machine (Python's own
-random.Random with an explicit seed, no hash-ordered iteration, fixed formatting, LF endings).
+utility's; the rest are people neither provider knows. The bank's label depends on its own
+features a little and on the person's credit quality (the bureau's score, for the people the
+bureau knows) a lot, so a model on bank + bureau features beats one on bank features alone.
+Output is a pure function of the arguments: the same arguments give byte-identical files on any
+machine (Python's own random.Random with an explicit seed, no hash-ordered iteration, fixed
+formatting, LF endings).
 
   generate.py --rows 1000 --seed 42 --out deploy/sample     # the committed sample (defaults)
   generate.py --rows 1000000 --seed 7 --out /tmp/big        # a larger data space
@@ -28,6 +34,8 @@ import csv
 import hashlib
 import io
 import json
+import math
+import operator
 import os
 import random
 import sqlite3
@@ -40,6 +48,13 @@ REGIONS = ["hangzhou", "ningbo", "wenzhou", "shaoxing", "jiaxing", "huzhou", "ji
 SEGMENTS = [("retail", 70), ("sme_owner", 20), ("premier", 10)]
 # Histogram of credit_score over the matched rows: (-inf, 580], (580, 670], (670, 740], (740, inf).
 SCORE_BOUNDS = [580, 670, 740]
+# WOE/IV of credit_score against the bank's label: the provider's quantile buckets.
+WOE_QUANTILES = 5
+# Median annual income per segment, thousand CNY.
+SEGMENT_INCOME_K = {"retail": 120, "sme_owner": 260, "premier": 650}
+# The joint model (tds run lr-train): the bank's features and the bureau's columns.
+LR_BANK_FEATURES = ["income_k", "tenure_months"]
+LR_PROVIDER_COLUMNS = ["credit_score", "default_flag_12m"]
 
 BUREAU_FILE = "bureau_credit_scores.csv"
 UTILITY_FILE = "utility_payments.csv"
@@ -50,7 +65,7 @@ BUREAU_COLUMNS = ["person_id", "credit_score", "default_flag_12m", "inquiries_6m
                   "open_accounts", "utilization_pct"]
 UTILITY_COLUMNS = ["person_id", "region", "months_on_time", "late_payments_12m",
                    "arrears_amount", "account_age_months"]
-BANK_COLUMNS = ["person_id", "segment"]
+BANK_COLUMNS = ["person_id", "segment", "income_k", "tenure_months", "defaulted"]
 
 
 def person_id(n):
@@ -103,6 +118,177 @@ def mean_text(total, count):
     return str(q.quantize(Decimal("0.000001"), rounding=ROUND_HALF_EVEN))
 
 
+def add_bank_label(rng, row, bureau):
+    """Appends the bank's income_k, tenure_months and label `defaulted` to ROW ([pid, segment]).
+
+    `bureau` is the person's bureau row, or None. The log-odds of a default fall with income and
+    tenure (weakly: what the bank sees) and with credit quality (strongly): the bureau's score
+    and its 12-month default flag where the bureau knows the person, an unobserved draw from the
+    same distribution otherwise.
+    """
+    income = clamp(int(rng.lognormvariate(math.log(SEGMENT_INCOME_K[row[1]]), 0.6)), 12, 5000)
+    tenure = rng.randint(1, 240)
+    if bureau is not None:
+        quality, flag = (bureau[1] - 680) / 75, bureau[2]
+    else:
+        quality, flag = rng.gauss(0, 1), 0
+    z = (-2.3 - 0.7 * math.log(income / 150) - 0.005 * (tenure - 120) - 0.9 * quality +
+         1.0 * flag)
+    defaulted = 1 if rng.random() < 1 / (1 + math.exp(-z)) else 0
+    return row + [income, tenure, defaulted]
+
+
+def quantile_bounds(values, q):
+    """The provider's q-quantile bounds (compute/mpc: the values at ranks ceil(i n / q))."""
+    s = sorted(values)
+    return [s[max((i * len(s) + q - 1) // q, 1) - 1] for i in range(1, q)]
+
+
+def bucket_of(value, bounds):
+    """Bucket i holds bounds[i-1] < value <= bounds[i], as the gateway's histograms."""
+    i = 0
+    while i < len(bounds) and value > bounds[i]:
+        i += 1
+    return i
+
+
+def woe_iv(rows, events):
+    """IV over buckets with `rows` rows and `events` label-1 rows each (compute/mpc: 0.5 added
+    to an empty side of a bucket); None without events or without non-events."""
+    total_e, total_n = sum(events), sum(rows) - sum(events)
+    if total_e == 0 or total_n == 0:
+        return None
+    iv = 0.0
+    for n, e in zip(rows, events):
+        if n == 0:
+            continue
+        ne = n - e
+        if e == 0 or ne == 0:
+            e, ne = e + 0.5, ne + 0.5
+        de, dn = e / total_e, ne / total_n
+        iv += (de - dn) * math.log(de / dn)
+    return iv
+
+
+def auc(scores, labels):
+    """Area under the ROC curve, ties counted half (Mann-Whitney U over average ranks)."""
+    order = sorted(range(len(scores)), key=lambda i: scores[i])
+    pos = sum(labels)
+    neg = len(labels) - pos
+    if pos == 0 or neg == 0:
+        return 0.5
+    rank_sum, i = 0.0, 0
+    while i < len(order):
+        j = i
+        while j < len(order) and scores[order[j]] == scores[order[i]]:
+            j += 1
+        rank_sum += (i + 1 + j) / 2 * sum(labels[order[k]] for k in range(i, j))
+        i = j
+    return (rank_sum - pos * (pos + 1) / 2) / (pos * neg)
+
+
+def solve(a, b):
+    """x with a x = b (Gaussian elimination with partial pivoting; a small and regular)."""
+    n = len(b)
+    m = [row[:] + [v] for row, v in zip(a, b)]
+    for c in range(n):
+        p = max(range(c, n), key=lambda r: abs(m[r][c]))
+        m[c], m[p] = m[p], m[c]
+        for r in range(c + 1, n):
+            f = m[r][c] / m[c][c]
+            for k in range(c, n + 1):
+                m[r][k] -= f * m[c][k]
+    x = [0.0] * n
+    for c in reversed(range(n)):
+        x[c] = (m[c][n] - sum(m[c][k] * x[k] for k in range(c + 1, n))) / m[c][c]
+    return x
+
+
+def plain_lr_auc(columns, labels, ridge=1.0, max_iterations=25):
+    """In-sample AUC of a plaintext logistic regression: what a model on these columns can reach
+    on these rows. Standardized columns, a small L2 penalty `ridge` on the weights (so that the
+    fit is finite on few or separable rows: `localnet.sh up --rows 40`), Newton's method, column
+    by column so that 10^5 rows take seconds."""
+    n = len(labels)
+    if sum(labels) in (0, n):
+        return 0.5
+    x = [[1.0] * n]
+    for c in columns:
+        mean = math.fsum(c) / n
+        sd = math.sqrt(math.fsum((v - mean) ** 2 for v in c) / n) or 1.0
+        x.append([(v - mean) / sd for v in c])
+    k = len(x)
+    w = [0.0] * k
+    for _ in range(max_iterations):
+        z = [0.0] * n
+        for wj, xj in zip(w, x):
+            z = list(map(lambda zi, xi, wj=wj: zi + wj * xi, z, xj))
+        p = [1 / (1 + math.exp(-max(-40.0, min(40.0, zi)))) for zi in z]
+        d = list(map(operator.sub, p, labels))
+        v = [pi * (1 - pi) for pi in p]
+        g = [math.fsum(map(operator.mul, d, xa)) + (ridge * w[a] if a else 0.0)
+             for a, xa in enumerate(x)]
+        h = [[0.0] * k for _ in range(k)]
+        for a in range(k):
+            va = list(map(operator.mul, v, x[a]))
+            for b in range(a + 1):
+                h[a][b] = h[b][a] = math.fsum(map(operator.mul, va, x[b]))
+            if a:
+                h[a][a] += ridge
+        step = solve(h, g)
+        w = [wi - si for wi, si in zip(w, step)]
+        if max(abs(si) for si in step) < 1e-9:
+            break
+    return auc([math.fsum(wi * xi for wi, xi in zip(w, r)) for r in zip(*x)], labels)
+
+
+def joint_stats_expected(at_bureau, bank):
+    """count, credit_score's mean and WOE/IV (quantile buckets) against the bank's label over
+    the bank's customers found at the bureau."""
+    label = {r[0]: r[-1] for r in bank}
+    scores = [r[1] for r in at_bureau]
+    bounds = quantile_bounds(scores, WOE_QUANTILES) if scores else []
+    rows = [0] * WOE_QUANTILES
+    events = [0] * WOE_QUANTILES
+    for r in at_bureau:
+        i = bucket_of(r[1], bounds)
+        rows[i] += 1
+        events[i] += label[r[0]]
+    iv = woe_iv(rows, events)
+    return {
+        "label": BANK_COLUMNS[-1],
+        "count": len(at_bureau),
+        "events": sum(events),
+        "credit_score_mean": mean_text(sum(scores), len(scores)) if scores else None,
+        "credit_score_woe_quantiles": WOE_QUANTILES,
+        "credit_score_woe_bounds": [str(b) for b in bounds],
+        "credit_score_woe_rows": rows,
+        "credit_score_woe_events": events,
+        "credit_score_iv": None if iv is None else "%.4f" % iv,
+    }
+
+
+def lr_expected(at_bureau, bank):
+    """The joint model's columns, and the in-sample AUCs over the bank's customers found at the
+    bureau of plaintext logistic regressions on the bank's features alone and on bank + bureau
+    features. `auc_min`, halfway between them (rounded down to 0.01), is what the federated
+    model must reach: a model that did not use the bureau's columns would fall short of it."""
+    bank_by_id = {r[0]: r for r in bank}
+    rows = [(bank_by_id[r[0]], r) for r in at_bureau]
+    labels = [b[-1] for b, _ in rows]
+    bank_cols = [[b[BANK_COLUMNS.index(c)] for b, _ in rows] for c in LR_BANK_FEATURES]
+    bureau_cols = [[p[BUREAU_COLUMNS.index(c)] for _, p in rows] for c in LR_PROVIDER_COLUMNS]
+    bank_only = plain_lr_auc(bank_cols, labels) if rows else 0.5
+    joint = plain_lr_auc(bank_cols + bureau_cols, labels) if rows else 0.5
+    return {
+        "features": LR_BANK_FEATURES,
+        "provider_columns": LR_PROVIDER_COLUMNS,
+        "auc_bank_only": "%.3f" % bank_only,
+        "auc_joint": "%.3f" % joint,
+        "auc_min": "%.2f" % (math.floor((bank_only + joint) / 2 * 100) / 100),
+    }
+
+
 def generate(rows, bank_rows, overlap, seed):
     """Returns {file name: bytes} for the three tables and the manifest."""
     if rows < 1 or bank_rows < 1:
@@ -137,6 +323,11 @@ def generate(rows, bank_rows, overlap, seed):
     bureau = [bureau_row(rng, pid) for pid in sorted(bureau_ids)]
     utility = [utility_row(rng, pid) for pid in sorted(utility_ids)]
     bank = [bank_row(rng, pid) for pid in bank_ids]
+    # The bank's features and label from a stream of their own: the stream above, and so every
+    # provider table and figure derived from it, is what it was before the bank had them.
+    bank_rng = random.Random("bank-label:%d" % seed)
+    by_id = {r[0]: r for r in bureau}
+    bank = [add_bank_label(bank_rng, r, by_id.get(r[0])) for r in bank]
 
     bank_lookup = set(bank_ids)
     at_bureau = [r for r in bureau if r[0] in bank_lookup]
@@ -161,6 +352,9 @@ def generate(rows, bank_rows, overlap, seed):
             "credit_score_histogram_bounds": [str(b) for b in SCORE_BOUNDS],
             "credit_score_histogram": buckets,
         },
+        # tds run joint-stats --label defaulted over the same customers, and the joint model.
+        "joint_stats": joint_stats_expected(at_bureau, bank),
+        "lr": lr_expected(at_bureau, bank),
         "utility_stats": {
             "count": len(at_utility),
             "arrears_amount_sum": str(sum(r[4] for r in at_utility)),

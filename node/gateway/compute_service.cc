@@ -52,7 +52,8 @@ grpc::Status ComputeService::Run(
 absl::StatusOr<std::unique_ptr<GatewayNode>> GatewayNode::Create(
     ledger::Ledger* ledger, const tds::NodeConfig& config,
     std::function<void(std::string, ledger::Ledger::Done)> submit,
-    ComputeService::CallerOf caller_of) {
+    ComputeService::CallerOf caller_of,
+    std::shared_ptr<grpc::ChannelCredentials> peer_credentials) {
   absl::StatusOr<std::unique_ptr<SigningKey>> key = SigningKey::LoadFromFile(config.key());
   if (!key.ok()) {
     return absl::Status(key.status().code(),
@@ -62,9 +63,11 @@ absl::StatusOr<std::unique_ptr<GatewayNode>> GatewayNode::Create(
   node->sources_ = ProductSources::Open(config.sources());
   GatewayOptions options;
   options.key = std::shared_ptr<const SigningKey>(std::move(*key));
+  const std::shared_ptr<const SigningKey> options_key = options.key;
   options.submit = std::move(submit);
   // Anonymous query's master secret and bucket pins beside the ledger (query_tables.h).
   options.query_dir = config.data();
+  options.model_dir = config.data();
   node->gateway_ = std::make_unique<Gateway>(ledger, node->sources_.get(), std::move(options));
   const std::string member = node->gateway_->MemberId();
   if (member.empty()) {
@@ -77,6 +80,16 @@ absl::StatusOr<std::unique_ptr<GatewayNode>> GatewayNode::Create(
   } else {
     node->sources_->CheckAll(ledger->state(), member);
   }
+  EnclaveHostOptions enclave;
+  enclave.key = options_key;
+  Gateway* gateway = node->gateway_.get();
+  enclave.member_id = [gateway] { return gateway->MemberId(); };
+  enclave.enclave_binary =
+      config.enclave_binary().empty() ? DefaultEnclaveBinary() : config.enclave_binary();
+  enclave.credentials = std::move(peer_credentials);
+  node->enclave_host_ = std::make_unique<EnclaveJobHost>(ledger, std::move(enclave));
+  node->enclave_service_ =
+      std::make_unique<EnclaveHostService>(node->enclave_host_.get(), caller_of);
   node->service_ = std::make_unique<ComputeService>(node->gateway_.get(), std::move(caller_of));
   return node;
 }
@@ -85,6 +98,7 @@ GatewayNode::~GatewayNode() = default;
 
 void GatewayNode::RegisterWith(grpc::ServerBuilder& builder) {
   builder.RegisterService(service_.get());
+  builder.RegisterService(enclave_service_.get());
 }
 
 }  // namespace tds::node::gateway

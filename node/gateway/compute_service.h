@@ -19,6 +19,7 @@
 #include "absl/status/statusor.h"
 #include "grpcpp/grpcpp.h"
 #include "ledger/ledger.h"
+#include "node/gateway/enclave_host.h"
 #include "node/gateway/gateway.h"
 #include "node/gateway/product_sources.h"
 #include "proto/compute_service.grpc.pb.h"
@@ -45,17 +46,20 @@ class ComputeService final : public tds::Compute::Service {
 };
 
 // The node's Compute endpoint: its data sources (checked against the catalog), the gateway and
-// the service.
+// the service; and its EnclaveHost endpoint (enclave_host.h), which hosts its own member's jobs.
 class GatewayNode {
  public:
   // Loads this node's key from config.key(), opens config.sources() and checks each against
   // its published product (mismatches are logged and refused at use). `submit` is the node's
   // submit path (empty: `ledger` validates). `ledger` must outlive the result.
   // `caller_of` names the member the transport authenticated for a call (see ComputeService).
+  // `peer_credentials` dial other members' nodes (the enclave host's providers; empty =
+  // insecure).
   static absl::StatusOr<std::unique_ptr<GatewayNode>> Create(
       ledger::Ledger* ledger, const tds::NodeConfig& config,
       std::function<void(std::string, ledger::Ledger::Done)> submit,
-      ComputeService::CallerOf caller_of);
+      ComputeService::CallerOf caller_of,
+      std::shared_ptr<grpc::ChannelCredentials> peer_credentials = nullptr);
   ~GatewayNode();
 
   // REQUIRES: this object outlives the server built.
@@ -67,6 +71,9 @@ class GatewayNode {
   std::unique_ptr<ProductSources> sources_;
   std::unique_ptr<Gateway> gateway_;
   std::unique_ptr<ComputeService> service_;
+  // Enclave SQL jobs this node hosts for its own member (enclave_host.h).
+  std::unique_ptr<EnclaveJobHost> enclave_host_;
+  std::unique_ptr<EnclaveHostService> enclave_service_;
 };
 
 }  // namespace tds::node::gateway

@@ -15,6 +15,9 @@
 #include "common/envelope.h"
 #include "common/sha256.h"
 #include "common/status_macros.h"
+#include "compute/enclave/job_spec.h"
+#include "compute/joint/alignment.h"
+#include "compute/joint/joint_params.h"
 #include "compute/psi/ecdh_psi.h"
 #include "compute/psi/kkrt_psi.h"
 #include "compute/psi_params.h"
@@ -26,6 +29,8 @@
 #include "contracts/terms.h"
 #include "ledger/genesis.h"
 #include "ledger/membership.h"
+#include "node/gateway/enclave_sql.h"
+#include "node/gateway/joint_runs.h"
 #include "node/gateway/metered_link.h"
 #include "proto/envelope.pb.h"
 #include "proto/ledger.pb.h"
@@ -52,6 +57,13 @@ int64_t SteadyUs() {
 uint64_t RandomTxNonce() {
   thread_local std::mt19937_64 rng(std::random_device{}());
   return rng();
+}
+
+// lr_train's model id: "m-" + the first 16 bytes of the request's digest, hex (the consumer
+// derives it from the request it signed).
+std::string ModelIdOf(const Hash& request_digest) {
+  return "m-" +
+         HexEncode(std::string_view(reinterpret_cast<const char*>(request_digest.data()), 16));
 }
 
 // Keeps the code, prefixes the message.
@@ -103,7 +115,10 @@ class Gateway::Session {
     TDS_RETURN_IF_ERROR(ClaimNonce());
     started_ms_ = Clock();
     started_steady_us_ = SteadyUs();
-    if (strict_) {
+    // enclave_sql's release gate comes before any computation (the enclave runs on the
+    // consumer's node): its strict record, made there, does what the reservation does for the
+    // others, and a job refused before the gate leaves nothing on the ledger.
+    if (strict_ && request_.operation() != "enclave_sql") {
       tds::ReserveBody body;
       body.set_request(start_.request());
       body.set_ttl_blocks(g_.options_.reservation_ttl_blocks);
@@ -111,6 +126,7 @@ class Gateway::Session {
                                             /*release_nonce_when_done=*/false));
     }
     if (request_.operation() == "query") return RunQuery();
+    if (request_.operation() == "enclave_sql") return RunEnclave();
     TDS_RETURN_IF_ERROR(ReadData());
     absl::StatusOr<compute::psi::PsiResult> protocol = RunProtocol();
     if (!protocol.ok()) {
@@ -120,6 +136,7 @@ class Gateway::Session {
       return protocol.status();
     }
     const compute::psi::PsiResult& psi = *protocol;
+    if (joint_) return RunJoint(psi);
 
     // The protocol has released its result to the consumer: measure what the provider knows.
     const uint64_t rows_out = output_ == PsiOutput::kBoth ? psi.intersection_size : 0;
@@ -129,15 +146,11 @@ class Gateway::Session {
     // result leaves (a no-op when the gate recorded).
     TDS_RETURN_IF_ERROR(RecordOnce(
         rows_out, stats.ok() && request_.operation() == "stats" ? stats->min_group_rows : 0));
-    tds::ComputeResult result;
+    tds::ComputeResult result = MeteredResult();
     if (request_.operation() == "stats") {
       if (!stats.ok()) return stats.status();  // the record stands; nothing more is released
       for (tds::StatValue& v : stats->values) *result.add_stats() = std::move(v);
     }
-    *result.mutable_measurement() = measurement_;
-    result.set_usage_txid(std::string(AsBytes(record_->txid)));
-    if (strict_) *result.mutable_receipt() = receipt_;
-    for (const tds::Violation& v : violations_) *result.add_violations() = v;
     if (output_ == PsiOutput::kBoth) result.set_intersection_size(psi.intersection_size);
     return result;
   }
@@ -177,6 +190,80 @@ class Gateway::Session {
       return info.status();
     }
     TDS_RETURN_IF_ERROR(RecordOnce(info->identifiers, 0));  // a no-op: the gate recorded
+    return MeteredResult();
+  }
+
+  // "enclave_sql": this contract's input to the consumer's attested enclave, sealed to it;
+  // metered at the release gate (after every provider accepted the enclave, before any row).
+  absl::StatusOr<tds::ComputeResult> RunEnclave() {
+    EnclaveProviderOptions options;
+    options.spec = &enclave_spec_;
+    options.input = &enclave_input_;
+    options.policy = enclave_policy_;
+    options.platforms.assign(terms_.enclave().platforms().begin(),
+                             terms_.enclave().platforms().end());
+    options.product = &served_.product;
+    options.source = served_.source;
+    options.scan_chunk_rows = g_.options_.scan_chunk_rows;
+    options.gate = [this](uint64_t rows) -> absl::Status {
+      if (rows > g_.options_.max_rows) {
+        return absl::ResourceExhaustedError(absl::StrCat("product ", served_.product.id(),
+                                                         " has more than ", g_.options_.max_rows,
+                                                         " rows, this node's limit per run"));
+      }
+      if (terms_.max_rows_per_call() != 0 && rows > terms_.max_rows_per_call()) {
+        return absl::ResourceExhaustedError(absl::StrCat(
+            "terms.max_rows_per_call: the enclave input of ", rows, " rows exceeds the ",
+            terms_.max_rows_per_call(), " per call of contract ", contract_.id()));
+      }
+      rows_in_ = rows;
+      // The measurement the provider accepted: binary and job, as an auditor can recompute.
+      input_digest_ = enclave_policy_.accepted_measurements.front();
+      return RecordOnce(/*rows_out=*/rows, /*min_group_rows=*/0);
+    };
+    absl::StatusOr<EnclaveProviderOutcome> outcome = RunEnclaveProvider(options, metered_);
+    if (!outcome.ok()) {
+      std::lock_guard<std::mutex> lock(record_mu_);
+      if (record_attempted_ && !record_status_.ok()) return record_status_;
+      return outcome.status();
+    }
+    return MeteredResult();
+  }
+
+  // The joint operations' second phase, over the rows PSI matched, in the order both sides
+  // derive (compute/joint/alignment.h). The record was made at PSI's release gate.
+  absl::StatusOr<tds::ComputeResult> RunJoint(const compute::psi::PsiResult& psi) {
+    AlignedRows rows;
+    rows.values = &values_;
+    TDS_ASSIGN_OR_RETURN(rows.order, compute::joint::AlignedOrder(ids_, psi.matched));
+    tds::ComputeResult result = MeteredResult();
+    result.set_intersection_size(psi.intersection_size);
+    const std::string& op = request_.operation();
+    if (op == "joint_stats") {
+      TDS_ASSIGN_OR_RETURN(
+          compute::mpc::ProviderSummary summary,
+          RunJointStatsProvider(joint_stats_, terms_.min_group_size(), rows, metered_));
+      result.set_min_group_rows(summary.min_group_rows);
+    } else if (op == "lr_train") {
+      LrHostOptions options;
+      options.key_bits = g_.options_.lr_key_bits;
+      options.threads = g_.options_.psi_threads;
+      TDS_ASSIGN_OR_RETURN(tds::LrModelHalf model,
+                           RunLrTrainHost(lr_train_, data_columns_, rows, options, metered_));
+      model.set_contract_id(contract_.id());
+      model.set_model_id(ModelIdOf(request_digest_));
+      model.set_trained_ms(Clock());
+      TDS_RETURN_IF_ERROR(g_.models_->Save(model));
+      result.set_model_id(model.model_id());
+    } else {
+      TDS_RETURN_IF_ERROR(RunLrScoreHost(model_, rows, metered_));
+    }
+    return result;
+  }
+
+  // The metering part of every result: measurement, the record's id, its receipt (strict) and
+  // violations.
+  tds::ComputeResult MeteredResult() const {
     tds::ComputeResult result;
     *result.mutable_measurement() = measurement_;
     result.set_usage_txid(std::string(AsBytes(record_->txid)));
@@ -280,6 +367,8 @@ class Gateway::Session {
       return absl::UnauthenticatedError(
           absl::StrCat("usage request: bad signature: ", std::string(opened.status().message())));
     }
+    request_digest_ = Sha256(opened->payload);
+    consumer_key_ = key;
     absl::StatusOr<tds::Member> role =
         ledger::RequireRole(state(), consumer, ledger::kRoleConsumer);
     if (!role.ok()) return Prefixed(role.status(), "usage request: ");
@@ -353,9 +442,15 @@ class Gateway::Session {
       TDS_RETURN_IF_ERROR(CheckQueryParams(product));
     } else if (op == "psi" || op == "stats") {
       TDS_RETURN_IF_ERROR(CheckPsiParams(product, op));
+    } else if (op == "joint_stats" || op == "lr_train" || op == "lr_score") {
+      TDS_RETURN_IF_ERROR(CheckJointParams(product, op));
+    } else if (op == "enclave_sql") {
+      TDS_RETURN_IF_ERROR(CheckEnclaveParams(product));
     } else {
-      return absl::UnimplementedError(absl::StrCat(
-          "operation '", op, "' is not run by this node's gateway (it runs psi, stats and query)"));
+      return absl::UnimplementedError(
+          absl::StrCat("operation '", op,
+                       "' is not run by this node's gateway (it runs psi, stats, query, "
+                       "joint_stats, lr_train, lr_score and enclave_sql)"));
     }
     TDS_ASSIGN_OR_RETURN(tds::UsageCounters counters,
                          contracts::CountersAt(state(), contract_.id(), height_ + 1));
@@ -417,11 +512,122 @@ class Gateway::Session {
     return absl::OkStatus();
   }
 
+  // "enclave_sql" parameters (EnclaveSqlParams): the job against the contract
+  // (enclave_sql.h CheckEnclaveJob), the request's columns, the measurement to accept.
+  absl::Status CheckEnclaveParams(const tds::Product& product) {
+    tds::EnclaveSqlParams params;
+    if (!params.ParseFromString(start_.params())) {
+      return absl::InvalidArgumentError("params: not a tds.EnclaveSqlParams message");
+    }
+    absl::StatusOr<compute::enclave::JobSpec> spec =
+        compute::enclave::DecodeJobSpec(params.job_spec());
+    if (!spec.ok()) return Prefixed(spec.status(), "params.job_spec: ");
+    enclave_spec_ = *std::move(spec);
+    TDS_RETURN_IF_ERROR(
+        CheckEnclaveJob(enclave_spec_, params.input(), product, terms_, contract_.id()));
+    for (const compute::enclave::InputSchema& in : enclave_spec_.inputs) {
+      if (in.name == params.input()) enclave_input_ = in;
+    }
+    std::vector<std::string> names;
+    for (const compute::enclave::Column& c : enclave_input_.columns) names.push_back(c.name);
+    if (!std::equal(names.begin(), names.end(), request_.columns().begin(),
+                    request_.columns().end())) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("usage request: columns [", absl::StrJoin(request_.columns(), ","),
+                       "] differ from the enclave input's [", absl::StrJoin(names, ","),
+                       "] (the consumer signs the columns it uses)"));
+    }
+    TDS_ASSIGN_OR_RETURN(enclave_policy_,
+                         ProviderVerifierPolicy(enclave_spec_, product, terms_, consumer_key_));
+    return absl::OkStatus();
+  }
+
   // "psi" and "stats" parameters (PsiParams) and the protocol. Reads no data.
   absl::Status CheckPsiParams(const tds::Product& product, const std::string& op) {
     if (!params_.ParseFromString(start_.params())) {
       return absl::InvalidArgumentError("params: not a tds.PsiParams message");
     }
+    TDS_RETURN_IF_ERROR(CheckPsiRun());
+    if (op == "stats") {
+      TDS_RETURN_IF_ERROR(CheckStatSpecs(product, granted_output_));
+    } else if (params_.stats_size() != 0) {
+      return absl::InvalidArgumentError(
+          "params.stats: statistics run under operation 'stats', not 'psi'");
+    }
+    return absl::OkStatus();
+  }
+
+  // The joint operations' parameters: PSI with output "both" to align rows, then the
+  // operation's own. Reads no data (lr_score reads the stored model).
+  absl::Status CheckJointParams(const tds::Product& product, const std::string& op) {
+    joint_ = true;
+    const std::string& raw = start_.params();
+    bool parsed = false;
+    if (op == "joint_stats") {
+      parsed = joint_stats_.ParseFromString(raw);
+      params_ = joint_stats_.psi();
+    } else if (op == "lr_train") {
+      parsed = lr_train_.ParseFromString(raw);
+      params_ = lr_train_.psi();
+    } else {
+      parsed = lr_score_.ParseFromString(raw);
+      params_ = lr_score_.psi();
+    }
+    if (!parsed)
+      return absl::InvalidArgumentError(absl::StrCat("params: not the parameters of '", op, "'"));
+    if (params_.stats_size() != 0) {
+      return absl::InvalidArgumentError(
+          "params.psi.stats: the joint operations take no PSI statistics");
+    }
+    TDS_RETURN_IF_ERROR(CheckPsiRun());
+    if (granted_output_ != compute::kPsiBoth) {
+      return absl::PermissionDeniedError(absl::StrCat(
+          "terms.psi_output: '", op, "' aligns rows by PSI with output 'both'; contract ",
+          contract_.id(), " grants '", granted_output_, "'"));
+    }
+    if (op == "joint_stats") {
+      TDS_ASSIGN_OR_RETURN(
+          compute::mpc::SecretStatsOptions options,
+          compute::joint::SecretStatsOptionsFrom(joint_stats_, terms_.min_group_size()));
+      for (size_t i = 0; i < options.requests.size(); ++i) {
+        if (options.requests[i].kind == compute::mpc::StatKind::kCount) continue;
+        TDS_RETURN_IF_ERROR(CheckNumericColumn(product, options.requests[i].column,
+                                               absl::StrCat("params.stats[", i, "]")));
+      }
+    } else if (op == "lr_train") {
+      TDS_RETURN_IF_ERROR(compute::joint::LrOptionsFrom(lr_train_).status());
+      if (request_.columns().empty()) {
+        return absl::InvalidArgumentError(
+            "usage request: columns: lr_train trains on the columns the request lists; it lists "
+            "none");
+      }
+      for (const std::string& c : request_.columns()) {
+        TDS_RETURN_IF_ERROR(CheckNumericColumn(product, c, "usage request: columns"));
+      }
+      data_columns_.assign(request_.columns().begin(), request_.columns().end());
+    } else {
+      TDS_ASSIGN_OR_RETURN(model_, g_.models_->Load(contract_.id(), lr_score_.model_id()));
+      data_columns_.assign(model_.columns().begin(), model_.columns().end());
+      if (!std::equal(data_columns_.begin(), data_columns_.end(), request_.columns().begin(),
+                      request_.columns().end())) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("usage request: columns [", absl::StrJoin(request_.columns(), ","),
+                         "] differ from [", absl::StrJoin(data_columns_, ","),
+                         "], the columns model ", model_.model_id(), " was trained on"));
+      }
+      // Metered per customer asked: what lr_score is priced and capped by.
+      gate_rows_out_ = params_.items();
+      if (terms_.max_rows_per_call() != 0 && params_.items() > terms_.max_rows_per_call()) {
+        return absl::ResourceExhaustedError(absl::StrCat(
+            "terms.max_rows_per_call: scoring ", params_.items(), " customers exceeds the ",
+            terms_.max_rows_per_call(), " per call of contract ", contract_.id()));
+      }
+    }
+    return absl::OkStatus();
+  }
+
+  // PSI's output and protocol, as the consumer states them in params_.
+  absl::Status CheckPsiRun() {
     const std::string asked = compute::PsiOutputNameOrDefault(params_.output());
     TDS_ASSIGN_OR_RETURN(output_, compute::PsiOutputFromName(asked));
     const std::string granted = compute::PsiOutputNameOrDefault(terms_.psi_output());
@@ -450,11 +656,32 @@ class Gateway::Session {
           "', output '", granted, "', ", params_.items(), " consumer items) runs '", *chosen, "'"));
     }
     protocol_ = *chosen;
-    if (op == "stats") {
-      TDS_RETURN_IF_ERROR(CheckStatSpecs(product, granted));
-    } else if (params_.stats_size() != 0) {
+    granted_output_ = granted;
+    return absl::OkStatus();
+  }
+
+  // A numeric column of the product that the request lists (the consumer signs the columns it
+  // uses). `where` prefixes the refusal.
+  absl::Status CheckNumericColumn(const tds::Product& product, const std::string& column,
+                                  const std::string& where) {
+    if (std::find(request_.columns().begin(), request_.columns().end(), column) ==
+        request_.columns().end()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          where, ": column '", column,
+          "' is not among the request's columns (the consumer signs the columns it uses)"));
+    }
+    auto it = std::find_if(product.schema().begin(), product.schema().end(),
+                           [&](const tds::Column& c) { return c.name() == column; });
+    if (it == product.schema().end()) {
       return absl::InvalidArgumentError(
-          "params.stats: statistics run under operation 'stats', not 'psi'");
+          absl::StrCat(where, ": product ", product.id(), " has no column '", column, "'"));
+    }
+    if (it->type() != "int64" && it->type() != "double") {
+      return absl::InvalidArgumentError(absl::StrCat(where, ": column '", column, "' is ",
+                                                     it->type(), "; this needs int64 or double"));
+    }
+    if (std::find(data_columns_.begin(), data_columns_.end(), column) == data_columns_.end()) {
+      data_columns_.push_back(column);
     }
     return absl::OkStatus();
   }
@@ -468,24 +695,8 @@ class Gateway::Session {
     specs_.assign(params_.stats().begin(), params_.stats().end());
     TDS_RETURN_IF_ERROR(compute::stats::ValidateStatSpecs(specs_));
     for (size_t i = 0; i < specs_.size(); ++i) {
-      const std::string& column = specs_[i].column();
-      if (std::find(request_.columns().begin(), request_.columns().end(), column) ==
-          request_.columns().end()) {
-        return absl::InvalidArgumentError(absl::StrCat(
-            "stats[", i, "]: column '", column,
-            "' is not among the request's columns (the consumer signs the columns it uses)"));
-      }
-      auto it = std::find_if(product.schema().begin(), product.schema().end(),
-                             [&](const tds::Column& c) { return c.name() == column; });
-      if (it == product.schema().end()) {
-        return absl::InvalidArgumentError(absl::StrCat("stats[", i, "]: product ", product.id(),
-                                                       " has no column '", column, "'"));
-      }
-      if (it->type() != "int64" && it->type() != "double") {
-        return absl::InvalidArgumentError(absl::StrCat("stats[", i, "]: column '", column, "' is ",
-                                                       it->type(),
-                                                       "; statistics need int64 or double"));
-      }
+      TDS_RETURN_IF_ERROR(
+          CheckNumericColumn(product, specs_[i].column(), absl::StrCat("stats[", i, "]")));
     }
     return absl::OkStatus();
   }
@@ -500,13 +711,11 @@ class Gateway::Session {
     return absl::OkStatus();
   }
 
-  // (e) The provider's rows: the id column and the stat columns, in memory.
+  // (e) The provider's rows: the id column and the columns the operation uses, in memory.
   absl::Status ReadData() {
     std::vector<std::string> columns = {served_.config.id_column()};
-    for (const tds::StatSpec& s : specs_) {
-      if (std::find(columns.begin(), columns.end(), s.column()) == columns.end()) {
-        columns.push_back(s.column());
-      }
+    for (const std::string& c : data_columns_) {
+      if (std::find(columns.begin(), columns.end(), c) == columns.end()) columns.push_back(c);
     }
     std::vector<compute::stats::ColumnValues*> targets(columns.size(), nullptr);
     for (size_t c = 1; c < columns.size(); ++c) targets[c] = &values_[columns[c]];
@@ -545,7 +754,7 @@ class Gateway::Session {
       options.max_peer_items = params_.items();
       options.before_release = [this](const compute::psi::PsiReleaseInfo&) {
         // As for ECDH-PSI: the provider learns the intersection (in "both") only after the key.
-        return RecordOnce(/*rows_out=*/0, /*min_group_rows=*/0);
+        return RecordOnce(gate_rows_out_, /*min_group_rows=*/0);
       };
       return compute::psi::RunKkrtPsi(compute::psi::PsiRole::kSender, ids_, options, metered_);
     }
@@ -556,7 +765,7 @@ class Gateway::Session {
     options.before_release = [this](const compute::psi::PsiReleaseInfo&) {
       // At the gate the provider does not know the intersection yet (it learns it, in "both",
       // after the receiver has matched), nor any statistic.
-      return RecordOnce(/*rows_out=*/0, /*min_group_rows=*/0);
+      return RecordOnce(gate_rows_out_, /*min_group_rows=*/0);
     };
     return compute::psi::RunEcdhPsi(compute::psi::PsiRole::kSender, ids_, options, metered_);
   }
@@ -585,7 +794,7 @@ class Gateway::Session {
   }
 
   absl::Status Record(uint64_t rows_out, uint64_t min_group_rows) {
-    if (strict_) {
+    if (strict_ && reserve_ != nullptr) {
       const int64_t t0 = SteadyUs();
       absl::StatusOr<ledger::SubmitAck> reserved = Wait(*reserve_, "usage.reserve");
       report_.reserve_wait_us = SteadyUs() - t0;
@@ -687,6 +896,23 @@ class Gateway::Session {
   tds::QueryParams query_;
   std::string protocol_;  // "psi"/"stats": kPsiEcdh or kPsiOt
   std::vector<tds::StatSpec> specs_;
+  // The joint operations (joint_ set): their parameters, lr_score's stored model.
+  bool joint_ = false;
+  tds::JointStatsParams joint_stats_;
+  tds::LrTrainParams lr_train_;
+  tds::LrScoreParams lr_score_;
+  tds::LrModelHalf model_;
+  // "enclave_sql": the job, this contract's input in it, what the verifier accepts.
+  compute::enclave::JobSpec enclave_spec_;
+  compute::enclave::InputSchema enclave_input_;
+  compute::enclave::VerifierPolicy enclave_policy_;
+  PublicKey consumer_key_;  // the consumer's member key: its node's enclave platform key
+  Hash request_digest_{};   // SHA-256 of the request's payload: lr_train's model id
+  std::string granted_output_;
+  // Provider columns the operation reads besides the id column.
+  std::vector<std::string> data_columns_;
+  // rows_out recorded at PSI's gate: lr_score's customers asked, else 0 (not known yet).
+  uint64_t gate_rows_out_ = 0;
   ServedProduct served_;
   std::string member_id_;
   uint64_t height_ = 0;
@@ -722,7 +948,8 @@ Gateway::Gateway(ledger::Ledger* ledger, ProductSources* sources, GatewayOptions
       options_(std::move(options)),
       shared_(std::make_shared<Shared>()),
       query_tables_(std::make_unique<QueryTables>(QueryTablesOptions{
-          options_.query_dir, options_.query_cache_tables, options_.psi_threads})) {}
+          options_.query_dir, options_.query_cache_tables, options_.psi_threads})),
+      models_(std::make_unique<ModelStore>(options_.model_dir)) {}
 
 Gateway::~Gateway() = default;
 

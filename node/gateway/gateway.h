@@ -59,6 +59,7 @@
 #include "common/keys.h"
 #include "compute/link.h"
 #include "ledger/ledger.h"
+#include "node/gateway/model_store.h"
 #include "node/gateway/product_sources.h"
 #include "node/gateway/query_tables.h"
 #include "proto/compute_service.pb.h"
@@ -107,6 +108,11 @@ struct GatewayOptions {
   size_t query_cache_tables = 4;
   // Most identifiers in one query.
   uint32_t query_max_batch = 10'000;
+  // The joint model halves this node trains (lr_train) live under <model_dir>/models/ (the
+  // node's data directory); empty = in memory (tests). See model_store.h.
+  std::string model_dir;
+  // lr_train: this node's Paillier key size, and the least it accepts from a consumer.
+  int lr_key_bits = 2048;
   // Called at the end of every run that passed admission (from the run's thread).
   std::function<void(const RunReport&)> on_run;
 };
@@ -144,6 +150,7 @@ class Gateway {
   // State that batched records' callbacks may touch after the gateway is gone.
   std::shared_ptr<Shared> shared_;
   std::unique_ptr<QueryTables> query_tables_;
+  std::unique_ptr<ModelStore> models_;
   std::atomic<size_t> running_{0};
 };
 

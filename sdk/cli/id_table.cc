@@ -1,9 +1,12 @@
 #include "sdk/cli/id_table.h"
 
 #include <algorithm>
+#include <cmath>
 #include <utility>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "common/file.h"
 
 namespace tds::cli {
@@ -79,6 +82,7 @@ absl::StatusOr<IdTable> IdTable::Parse(std::string text, const std::string& name
                                        const std::string& column) {
   IdTable table;
   table.text_ = std::move(text);
+  table.name_ = name;
   const std::string& t = table.text_;
   size_t pos = t.compare(0, kBom.size(), kBom) == 0 ? kBom.size() : 0;
   uint64_t line = 1;
@@ -127,6 +131,32 @@ absl::StatusOr<IdTable> IdTable::Parse(std::string text, const std::string& name
     table.records_.push_back({begin, pos});
   }
   return table;
+}
+
+absl::StatusOr<std::vector<double>> IdTable::Numbers(const std::string& column) const {
+  auto it = std::find(header_.begin(), header_.end(), column);
+  if (it == header_.end()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(name_, ": no column '", column,
+                     "' in the header (columns: ", absl::StrJoin(header_, ", "), ")"));
+  }
+  const size_t index = static_cast<size_t>(it - header_.begin());
+  std::vector<double> out;
+  out.reserve(records_.size());
+  std::vector<std::string> fields;
+  for (size_t r = 0; r < records_.size(); ++r) {
+    size_t pos = records_[r].begin;
+    uint64_t line = 0;
+    if (absl::Status s = NextRecord(text_, name_, &pos, &line, &fields); !s.ok()) return s;
+    double v = 0;
+    if (!absl::SimpleAtod(fields[index], &v) || !std::isfinite(v)) {
+      return absl::InvalidArgumentError(absl::StrCat(name_, ": column '", column, "' of record ",
+                                                     r + 1, " ('", ids_[r], "'): '", fields[index],
+                                                     "' is not a number"));
+    }
+    out.push_back(v);
+  }
+  return out;
 }
 
 absl::StatusOr<IdTable> IdTable::Read(const std::string& path, const std::string& column) {

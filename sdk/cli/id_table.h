@@ -33,6 +33,10 @@ class IdTable {
   // The ids, one per record, in file order (duplicates kept).
   const std::vector<std::string>& ids() const { return ids_; }
 
+  // The values of `column`, one per record, as finite numbers (labels and features of the joint
+  // operations). Errors name the file, the column and the record.
+  absl::StatusOr<std::vector<double>> Numbers(const std::string& column) const;
+
   // The header and the records at `positions` (indexes into ids(), ascending or not), each as
   // read, every one ending with a line break.
   std::string Select(const std::vector<uint64_t>& positions) const;
@@ -47,6 +51,7 @@ class IdTable {
   std::string Record(const Span& span) const;
 
   std::string text_;
+  std::string name_;
   std::vector<std::string> header_;
   size_t column_index_ = 0;
   Span header_span_;
