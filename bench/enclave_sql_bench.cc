@@ -26,6 +26,7 @@
 #include "bench/compute_bench_util.h"
 #include "common/keys.h"
 #include "common/sha256.h"
+#include "compute/enclave/confidential_sql.h"
 #include "compute/enclave/enclave_job.h"
 #include "compute/enclave/row_format.h"
 
@@ -121,20 +122,7 @@ SqlResult Plain(uint64_t n) {
   for (int c = 0; c < sqlite3_column_count(q); ++c)
     out.columns.push_back(sqlite3_column_name(q, c));
   while (sqlite3_step(q) == SQLITE_ROW) {
-    std::vector<Cell> row;
-    for (int c = 0; c < sqlite3_column_count(q); ++c) {
-      switch (sqlite3_column_type(q, c)) {
-        case SQLITE_INTEGER:
-          row.emplace_back(static_cast<int64_t>(sqlite3_column_int64(q, c)));
-          break;
-        case SQLITE_FLOAT:
-          row.emplace_back(sqlite3_column_double(q, c));
-          break;
-        default:
-          row.emplace_back(std::string(reinterpret_cast<const char*>(sqlite3_column_text(q, c))));
-      }
-    }
-    out.rows.push_back(std::move(row));
+    out.rows.push_back(RowCells(q));
   }
   sqlite3_finalize(q);
   sqlite3_close(db);

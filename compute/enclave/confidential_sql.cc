@@ -130,7 +130,7 @@ absl::StatusOr<std::unique_ptr<ConfidentialSql>> ConfidentialSql::Create(const J
   return q;
 }
 
-absl::Status ConfidentialSql::AddInput(size_t index, std::string_view bytes) {
+absl::StatusOr<ConfidentialSql::Input*> ConfidentialSql::OpenInput(size_t index) {
   if (index >= inputs_.size()) {
     return absl::InvalidArgumentError(absl::StrCat("confidential sql: no input ", index));
   }
@@ -139,6 +139,12 @@ absl::Status ConfidentialSql::AddInput(size_t index, std::string_view bytes) {
     return absl::FailedPreconditionError(
         absl::StrCat("confidential sql: input '", in.schema.name, "' already finished"));
   }
+  return &in;
+}
+
+absl::Status ConfidentialSql::AddInput(size_t index, std::string_view bytes) {
+  TDS_ASSIGN_OR_RETURN(Input * open, OpenInput(index));
+  Input& in = *open;
   in.digest.Update(bytes);
   in.bytes += bytes.size();
   sqlite3_stmt* st = in.insert;
@@ -174,14 +180,8 @@ absl::Status ConfidentialSql::AddInput(size_t index, std::string_view bytes) {
 }
 
 absl::Status ConfidentialSql::FinishInput(size_t index) {
-  if (index >= inputs_.size()) {
-    return absl::InvalidArgumentError(absl::StrCat("confidential sql: no input ", index));
-  }
-  Input& in = *inputs_[index];
-  if (in.finished) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("confidential sql: input '", in.schema.name, "' already finished"));
-  }
+  TDS_ASSIGN_OR_RETURN(Input * open, OpenInput(index));
+  Input& in = *open;
   TDS_RETURN_IF_ERROR(in.parser.Finish());
   in.finished = true;
   in.final_digest = in.digest.Finish();
@@ -242,30 +242,36 @@ absl::StatusOr<SqlRun> ConfidentialSql::Run() {
       return absl::ResourceExhaustedError(
           absl::StrCat("confidential sql: running the query: ", sqlite3_errmsg(db_)));
     }
-    std::vector<Cell> row(ncols);
-    for (int i = 0; i < ncols; ++i) {
-      switch (sqlite3_column_type(stmt, i)) {
-        case SQLITE_INTEGER:
-          row[i] = static_cast<int64_t>(sqlite3_column_int64(stmt, i));
-          break;
-        case SQLITE_FLOAT:
-          row[i] = sqlite3_column_double(stmt, i);
-          break;
-        case SQLITE_TEXT:
-        case SQLITE_BLOB: {
-          const char* p = static_cast<const char*>(sqlite3_column_blob(stmt, i));
-          row[i] = std::string(p ? p : "", sqlite3_column_bytes(stmt, i));
-          break;
-        }
-        default:
-          break;  // NULL
-      }
-    }
+    std::vector<Cell> row = RowCells(stmt);
     TDS_RETURN_IF_ERROR(checker.CheckRow(run.result.rows.size() + 1, row));
     run.result.rows.push_back(std::move(row));
   }
   run.sqlite_peak_bytes = static_cast<uint64_t>(sqlite3_memory_highwater(0));
   return run;
+}
+
+std::vector<Cell> RowCells(sqlite3_stmt* stmt) {
+  const int ncols = sqlite3_column_count(stmt);
+  std::vector<Cell> row(static_cast<size_t>(ncols));
+  for (int i = 0; i < ncols; ++i) {
+    switch (sqlite3_column_type(stmt, i)) {
+      case SQLITE_INTEGER:
+        row[i] = static_cast<int64_t>(sqlite3_column_int64(stmt, i));
+        break;
+      case SQLITE_FLOAT:
+        row[i] = sqlite3_column_double(stmt, i);
+        break;
+      case SQLITE_TEXT:
+      case SQLITE_BLOB: {
+        const char* p = static_cast<const char*>(sqlite3_column_blob(stmt, i));
+        row[i] = std::string(p ? p : "", static_cast<size_t>(sqlite3_column_bytes(stmt, i)));
+        break;
+      }
+      default:
+        break;  // NULL
+    }
+  }
+  return row;
 }
 
 }  // namespace tds::compute::enclave

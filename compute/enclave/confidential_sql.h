@@ -21,6 +21,7 @@
 #include "compute/enclave/sql_result.h"
 
 struct sqlite3;
+struct sqlite3_stmt;
 
 namespace tds::compute::enclave {
 
@@ -52,6 +53,8 @@ class ConfidentialSql {
 
  private:
   struct Input;
+  // Input `index`, still open; else InvalidArgument / FailedPrecondition naming it.
+  absl::StatusOr<Input*> OpenInput(size_t index);
   explicit ConfidentialSql(const JobSpec& spec);
   absl::Status Exec(const char* sql);
 
@@ -62,5 +65,10 @@ class ConfidentialSql {
 
 // The rule SQL digests are compared by: SHA-256 of the exact SQL bytes.
 Hash SqlDigest(std::string_view sql);
+
+// The cells of `stmt`'s current row (sqlite3_step returned SQLITE_ROW): integers, reals, text
+// and blobs as bytes, NULL as monostate. Also the tests' and the benchmark's plain-SQLite
+// reference reads its rows with it, so both sides convert alike.
+std::vector<Cell> RowCells(sqlite3_stmt* stmt);
 
 }  // namespace tds::compute::enclave

@@ -11,6 +11,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/sha256.h"
+#include "compute/enclave/confidential_sql.h"
 #include "compute/enclave/job_spec.h"
 #include "compute/enclave/row_format.h"
 #include "compute/enclave/sql_result.h"
@@ -131,23 +132,7 @@ inline std::vector<std::vector<Cell>> PlainSqlite(const std::vector<const TestTa
   sqlite3_stmt* q = nullptr;
   sqlite3_prepare_v2(db, sql.c_str(), -1, &q, nullptr);
   while (sqlite3_step(q) == SQLITE_ROW) {
-    std::vector<Cell> row;
-    for (int c = 0; c < sqlite3_column_count(q); ++c) {
-      switch (sqlite3_column_type(q, c)) {
-        case SQLITE_INTEGER:
-          row.emplace_back(static_cast<int64_t>(sqlite3_column_int64(q, c)));
-          break;
-        case SQLITE_FLOAT:
-          row.emplace_back(sqlite3_column_double(q, c));
-          break;
-        case SQLITE_TEXT:
-          row.emplace_back(std::string(reinterpret_cast<const char*>(sqlite3_column_text(q, c))));
-          break;
-        default:
-          row.emplace_back(std::monostate{});
-      }
-    }
-    out.push_back(std::move(row));
+    out.push_back(RowCells(q));
   }
   sqlite3_finalize(q);
   sqlite3_close(db);
