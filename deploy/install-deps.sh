@@ -12,6 +12,8 @@ PACKAGES=(
   libsodium-dev libssl-dev libleveldb-dev libsnappy-dev
   # the enclave sandbox's seccomp-bpf allow-list (compute/enclave)
   libseccomp-dev
+  # tcmalloc for tdsd: its gRPC, protobuf and LevelDB paths allocate from many threads
+  libgoogle-perftools-dev
   # logging, config, CLI, JSON
   libspdlog-dev libfmt-dev libyaml-cpp-dev libcli11-dev nlohmann-json3-dev
   # tests and benchmarks
