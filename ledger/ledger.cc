@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <future>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <shared_mutex>
 #include <thread>
@@ -389,14 +390,18 @@ class Ledger::Impl : public consensus::BlockApp {
   // admission and DecodeEntry takes them from the pool).
   template <typename Entries>
   void PreverifyUnpooled(const Entries& block_entries) const {
+    // Parsed and hashed outside the lock, which admission needs too.
+    std::vector<std::pair<const std::string*, std::optional<Hash>>> ids;
+    for (const std::string& e : block_entries) {
+      tds::Envelope env;
+      ids.emplace_back(
+          &e, env.ParseFromString(e) ? std::optional<Hash>(Sha256(env.payload())) : std::nullopt);
+    }
     std::vector<const std::string*> entries;
     {
       std::lock_guard<std::mutex> l(mu_);
-      for (const std::string& e : block_entries) {
-        tds::Envelope env;
-        if (!env.ParseFromString(e) || mempool_.count(Sha256(env.payload())) == 0) {
-          entries.push_back(&e);
-        }
+      for (const auto& [entry, txid] : ids) {
+        if (!txid.has_value() || mempool_.count(*txid) == 0) entries.push_back(entry);
       }
     }
     Preverify(entries);
