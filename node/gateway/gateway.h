@@ -32,7 +32,11 @@
 //      FailedPrecondition naming both): RunEcdhPsi or RunKkrtPsi as the sender over the
 //      consumer's link (bytes counted both ways). "query": the contract's prepared table
 //      (QueryTables: built from the id column + the requested columns at the first query,
-//      cached) and RunQueryProvider.
+//      cached) and RunQueryProvider. "joint_stats"/"lr_train"/"lr_score": PSI as for "stats"
+//      (output "both"), then the rows in the order both sides derive (compute/joint) and the
+//      operation's second protocol (joint_runs.h). "enclave_sql": the attestation exchange with
+//      the consumer's node hosting the enclave, then this node's table sealed to the attested
+//      key (enclave_sql.h).
 //  (f)+(g) at the protocol's release gate (EcdhPsiOptions / KkrtPsiOptions::before_release,
 //      QueryProviderOptions::before_answer) — or, with a protocol that has no gate, once it
 //      ends and before the result leaves — measure (rows in/out — for "query" rows_out is the
