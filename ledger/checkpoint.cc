@@ -164,4 +164,28 @@ absl::StatusOr<Checkpoint> VerifyCheckpointBy(std::string_view text, std::string
   return note.checkpoint;
 }
 
+absl::Status CheckpointMatchesHeader(const Checkpoint& cp, const tds::BlockHeader& header,
+                                     std::string_view header_bytes) {
+  auto differs = [](std::string_view field, const std::string& ours, const std::string& theirs) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("its ", std::string(field), " is ", ours, ", the header's ", theirs));
+  };
+  if (cp.height != header.height()) {
+    return differs("block height", absl::StrCat(cp.height), absl::StrCat(header.height()));
+  }
+  if (const Hash id = Sha256(header_bytes); cp.block_hash != id) {
+    return differs("block hash", HexEncode(cp.block_hash), HexEncode(id));
+  }
+  if (cp.size != header.log_size()) {
+    return differs("log size", absl::StrCat(cp.size), absl::StrCat(header.log_size()));
+  }
+  if (AsBytes(cp.root) != header.log_root()) {
+    return differs("log root", HexEncode(cp.root), HexEncode(header.log_root()));
+  }
+  if (cp.epoch != header.epoch()) {
+    return differs("epoch", absl::StrCat(cp.epoch), absl::StrCat(header.epoch()));
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace tds::ledger

@@ -20,6 +20,7 @@
 #include "absl/status/statusor.h"
 #include "common/bytes.h"
 #include "common/keys.h"
+#include "proto/ledger.pb.h"
 
 namespace tds::ledger {
 
@@ -70,5 +71,12 @@ absl::StatusOr<Checkpoint> VerifyCheckpoint(std::string_view text, const Genesis
 struct Validator;
 absl::StatusOr<Checkpoint> VerifyCheckpointBy(std::string_view text, std::string_view origin,
                                               const std::vector<Validator>& validators);
+
+// Whether `cp` certifies the block whose serialized header is `header_bytes` (`header` is
+// parsed from them): same height, block hash, log size, log root and epoch. InvalidArgument
+// naming the first field that differs ("its log size is 7, the header's 8"). Followers,
+// epoch changes, snapshot offers and auditors' replays all bind a checkpoint to a block so.
+absl::Status CheckpointMatchesHeader(const Checkpoint& cp, const tds::BlockHeader& header,
+                                     std::string_view header_bytes);
 
 }  // namespace tds::ledger

@@ -75,11 +75,11 @@ absl::StatusOr<std::vector<Validator>> VerifyEpochChange(const tds::EpochChange&
   if (next->empty()) return fail(absl::InvalidArgumentError("the header names no validators"));
   auto cp = VerifyCheckpointBy(change.checkpoint(), origin, current);
   if (!cp.ok()) return fail(cp.status());
-  const Hash id = Sha256(change.header());
-  if (cp->height != header.height() || cp->block_hash != id || cp->size != header.log_size() ||
-      AsBytes(cp->root) != header.log_root() || cp->epoch != epoch) {
-    return fail(absl::InvalidArgumentError("the checkpoint is of another block"));
+  if (absl::Status s = CheckpointMatchesHeader(*cp, header, change.header()); !s.ok()) {
+    return fail(absl::InvalidArgumentError(
+        absl::StrCat("the checkpoint is of another block: ", std::string(s.message()))));
   }
+  const Hash id = Sha256(change.header());
   tds::CommitProof proof;
   if (!proof.ParseFromString(change.commit_proof())) {
     return fail(absl::InvalidArgumentError("commit proof does not parse"));

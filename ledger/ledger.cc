@@ -1162,11 +1162,9 @@ class Ledger::Impl : public consensus::BlockApp {
     auto cp = VerifyCheckpointBy(block.checkpoint(), genesis_.origin(), validators);
     if (!cp.ok())
       return absl::Status(cp.status().code(), where + std::string(cp.status().message()));
-    if (cp->height != header.height() || cp->block_hash != Sha256(block.header()) ||
-        cp->size != header.log_size() || AsBytes(cp->root) != header.log_root() ||
-        cp->epoch != header.epoch()) {
+    if (absl::Status s = CheckpointMatchesHeader(*cp, header, block.header()); !s.ok()) {
       return absl::InvalidArgumentError(
-          absl::StrCat(where, "checkpoint does not match the header"));
+          absl::StrCat(where, "checkpoint does not match the header: ", std::string(s.message())));
     }
     if (header.timestamp_ms() < head.block_time_ms) {
       return absl::InvalidArgumentError(absl::StrCat(where, "block time goes back"));

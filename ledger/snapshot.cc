@@ -82,10 +82,8 @@ absl::StatusOr<VerifiedOffer> VerifySnapshotOffer(const GenesisInfo& genesis,
   auto cp = VerifyCheckpointBy(offer.block().checkpoint(), genesis.origin(), *validators);
   if (!cp.ok()) return Bad(std::string(cp.status().message()));
   out.block_hash = Sha256(offer.block().header());
-  if (cp->height != out.header.height() || cp->block_hash != out.block_hash ||
-      cp->size != out.header.log_size() || AsBytes(cp->root) != out.header.log_root() ||
-      cp->epoch != out.header.epoch()) {
-    return Bad("the checkpoint is of another block");
+  if (absl::Status s = CheckpointMatchesHeader(*cp, out.header, offer.block().header()); !s.ok()) {
+    return Bad(absl::StrCat("the checkpoint is of another block: ", std::string(s.message())));
   }
   out.frontier = FrontierPositions(out.header.log_size());
   if (static_cast<size_t>(offer.frontier_size()) != out.frontier.size()) {

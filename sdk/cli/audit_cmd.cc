@@ -1,18 +1,28 @@
 #include "sdk/cli/audit_cmd.h"
 
+#include <stdlib.h>
+
+#include <chrono>
+#include <filesystem>
+#include <iomanip>
 #include <iostream>
 #include <memory>
 #include <optional>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
 #include "common/bytes.h"
 #include "common/file.h"
+#include "common/logging.h"
 #include "common/period.h"
 #include "ledger/genesis.h"
 #include "ledger/receipt.h"
+#include "sdk/cli/audit_replay.h"
+#include "sdk/cli/audit_watch.h"
 #include "sdk/cli/output.h"
+#include "sdk/cli/progress.h"
 #include "sdk/cli/session.h"
 #include "sdk/cli/usage_cmd.h"
 
@@ -128,16 +138,129 @@ int RunReceipt(const GlobalOptions& g, const ReceiptArgs& a) {
   return 0;
 }
 
+// --- replay ---
+
+struct ReplayArgs {
+  std::string genesis;
+  uint64_t from = 1, to = 0;
+  bool no_execute = false;
+  std::string scratch_dir;
+};
+
+// Exit 0 with a summary on stdout; 1 with "FAILED: block H: <check>: ..." on stderr at the first
+// divergence, or "error: ..." when the node cannot be read.
+int RunReplay(const GlobalOptions& g, const ReplayArgs& a) {
+  absl::StatusOr<ledger::GenesisInfo> genesis = ledger::GenesisInfo::Load(a.genesis);
+  if (!genesis.ok()) return Fail("--genesis: " + std::string(genesis.status().message()));
+  absl::StatusOr<std::unique_ptr<LedgerSource>> source = ConnectLedgerSource(ClientOptionsFrom(g));
+  if (!source.ok()) return Fail(source.status());
+  // The scratch ledger logs through spdlog: only its warnings, on stderr.
+  (void)InitLogging("human", "warn");
+
+  std::unique_ptr<ledger::Application> app;
+  ReplayOptions options;
+  options.from = a.from;
+  options.to = a.to;
+  std::string made_dir;
+  if (!a.no_execute && a.from == 1) {
+    app = NodeApplication();
+    options.app = app.get();
+    options.scratch_dir = a.scratch_dir;
+    if (options.scratch_dir.empty()) {
+      std::string tmpl = (std::filesystem::temp_directory_path() / "tds-replay-XXXXXX").string();
+      if (mkdtemp(tmpl.data()) == nullptr) return Fail("cannot create a scratch directory");
+      made_dir = options.scratch_dir = tmpl;
+    }
+  }
+  ProgressLine progress(std::cerr, "replay", ProgressLine::StderrIsTty());
+  uint64_t to = a.to;
+  options.progress = [&](uint64_t height, uint64_t /*records*/) {
+    progress.Update("blocks", height, to);
+  };
+  if (to == 0) {
+    absl::StatusOr<uint64_t> height = (*source)->Height();
+    if (!height.ok()) return Fail(height.status());
+    options.to = to = *height;
+  }
+  absl::StatusOr<ReplaySummary> r = Replay(**source, *genesis, options);
+  progress.Finish();
+  if (!made_dir.empty()) {
+    std::error_code ec;
+    std::filesystem::remove_all(made_dir, ec);
+  }
+  if (!r.ok()) {
+    if (r.status().code() == absl::StatusCode::kDataLoss) {
+      std::cerr << "FAILED: " << r.status().message() << "\n";
+      return 1;
+    }
+    return Fail(r.status());
+  }
+  const double per_s = r->seconds > 0 ? static_cast<double>(r->records) / r->seconds : 0;
+  std::cout << "OK: blocks " << r->from << ".." << r->to << " (" << r->blocks << " blocks, "
+            << r->records << " records) verified against " << a.genesis << "\n"
+            << "  log:    " << r->log_size << " entries, root " << HexEncode(r->log_root) << "\n"
+            << "  state:  digest " << HexEncode(r->state_digest)
+            << (r->executed  ? " (re-executed)"
+                : a.from > 1 ? " (not re-executed: a replay from block 1 rebuilds state)"
+                             : " (not re-executed: --no-execute)")
+            << "\n"
+            << "  epochs: " << r->epochs_ended << " validator change(s) verified\n"
+            << "  checks: link, checkpoint quorum, log root, envelope signatures"
+            << (r->executed ? ", membership and state (re-execution)" : "") << "\n"
+            << "  rate:   " << std::fixed << std::setprecision(0) << per_s << " records/s ("
+            << std::setprecision(2) << r->seconds << " s wall, " << r->cpu_seconds << " s CPU)\n";
+  return 0;
+}
+
+// --- watch ---
+
+struct WatchArgs {
+  std::string genesis, state;
+  double interval_s = 60;
+  bool once = false;
+};
+
+// Exit 2 with "ALERT: ..." on stderr on an inconsistent or conflicting checkpoint; 1 on errors
+// (with --once; a watching loop reports them and retries).
+int RunWatch(const GlobalOptions& g, const WatchArgs& a) {
+  absl::StatusOr<ledger::GenesisInfo> genesis = ledger::GenesisInfo::Load(a.genesis);
+  if (!genesis.ok()) return Fail("--genesis: " + std::string(genesis.status().message()));
+  absl::StatusOr<std::unique_ptr<LedgerSource>> source = ConnectLedgerSource(ClientOptionsFrom(g));
+  if (!source.ok()) return Fail(source.status());
+  while (true) {
+    absl::StatusOr<WatchRound> round = WatchOnce(**source, *genesis, a.state, g.node);
+    if (round.ok() && !round->alert.empty()) {
+      std::cerr << "ALERT: " << round->alert << "\n";
+      return 2;
+    }
+    if (!round.ok()) {
+      if (a.once) return Fail(round.status());
+      std::cerr << "error: " << round.status().message() << " (retrying in " << a.interval_s
+                << " s)\n";
+    } else {
+      const SeenCheckpoint& c = round->latest;
+      std::cout << "OK: checkpoint of " << c.size << " entries (block " << c.height << ", epoch "
+                << c.epoch << ", root " << HexEncode(c.root) << ") verified; consistent with "
+                << round->compared << " checkpoint(s) kept"
+                << (round->recorded ? "; recorded in " + a.state : "") << std::endl;
+    }
+    if (a.once) return 0;
+    std::this_thread::sleep_for(std::chrono::duration<double>(a.interval_s));
+  }
+}
+
 }  // namespace
 
 void AddAuditCommands(CLI::App& app, Context& ctx) {
   const GlobalOptions& g = ctx.options;
-  CLI::App* audit =
-      app.add_subcommand("audit", "Audit queries: usage records, violations, receipts (read-only)");
+  CLI::App* audit = app.add_subcommand(
+      "audit",
+      "Audit: usage records, violations, receipts (read-only); replay and watch the ledger");
   audit->require_subcommand(1);
   audit->footer(
-      "Every command signs with --key. Auditors and validators read every record; other members "
-      "only\nrecords where they are the provider or the consumer.");
+      "usage, violations and receipt sign with --key. Auditors and validators read every record;\n"
+      "other members only records where they are the provider or the consumer. replay and watch\n"
+      "sign nothing: they check the ledger itself against the genesis file.");
 
   auto ua = std::make_shared<UsageListArgs>();
   CLI::App* usage = audit->add_subcommand("usage", "List usage records (Audit.ListUsage)");
@@ -175,6 +298,45 @@ void AddAuditCommands(CLI::App& app, Context& ctx) {
   receipt->add_option("--genesis", ra->genesis,
                       "Genesis file you trust: verify the receipt before writing it");
   OnRun(receipt, ctx, [&g, ra] { return RunReceipt(g, *ra); });
+
+  auto pa = std::make_shared<ReplayArgs>();
+  CLI::App* replay = audit->add_subcommand(
+      "replay",
+      "Re-verify the node's blocks against a genesis file: chain links, checkpoint quorums, "
+      "log roots, envelope signatures, and (from block 1) membership and state by re-execution");
+  replay->add_option("--genesis", pa->genesis, "Genesis file you trust")->required();
+  replay->add_option("--from", pa->from, "First block (default 1)")
+      ->check(CLI::Range(uint64_t{1}, UINT64_MAX));
+  replay->add_option("--to", pa->to, "Last block (default: the node's height at the start)");
+  replay->add_flag("--no-execute", pa->no_execute,
+                   "Skip re-execution (membership, state digests and roots stay unchecked)");
+  replay->add_option("--scratch-dir", pa->scratch_dir,
+                     "Empty directory for the re-execution's scratch ledger (default: a temporary "
+                     "one, removed afterwards)");
+  replay->footer(
+      "Exit 0 and a summary (records per second) when every block verifies; otherwise exit 1\n"
+      "and \"FAILED: block H: <check>: <detail>\" on stderr for the first divergence. Progress\n"
+      "goes to stderr. Signs nothing: --key is not needed.");
+  OnRun(replay, ctx, [&g, pa] { return RunReplay(g, *pa); });
+
+  auto wa = std::make_shared<WatchArgs>();
+  CLI::App* watch = audit->add_subcommand(
+      "watch",
+      "Keep every checkpoint the node shows in a file and alert on one that conflicts with "
+      "or does not extend an earlier one (RFC 9162 consistency proofs)");
+  watch->add_option("--genesis", wa->genesis, "Genesis file you trust")->required();
+  watch
+      ->add_option("--state", wa->state,
+                   "Append-only file of the checkpoints seen (created if absent; may be shared "
+                   "by watches of several nodes)")
+      ->required();
+  watch->add_option("--interval", wa->interval_s, "Seconds between rounds (default 60)")
+      ->check(CLI::Range(0.1, 86400.0));
+  watch->add_flag("--once", wa->once, "One round, then exit (tests, cron)");
+  watch->footer(
+      "Each round prints \"OK: ...\" on stdout. On a conflicting or inconsistent checkpoint:\n"
+      "\"ALERT: ...\" on stderr and exit 2. Errors: exit 1 with --once, otherwise retried.");
+  OnRun(watch, ctx, [&g, wa] { return RunWatch(g, *wa); });
 }
 
 }  // namespace tds::cli

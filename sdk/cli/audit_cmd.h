@@ -6,6 +6,10 @@
 //   tds audit usage [filters] [-o table|json|csv] [--receipts-dir DIR]
 //   tds audit violations [--term TERM] [filters] [-o ...]
 //   tds audit receipt TXID [--out FILE] [--genesis GENESIS]
+//   tds audit replay --genesis GENESIS [--from H] [--to H] [--no-execute] [--scratch-dir DIR]
+//   tds audit watch --genesis GENESIS --state FILE [--interval S] [--once]
+// replay and watch (sdk/cli/audit_replay.h, audit_watch.h) read the Ledger service and sign
+// nothing.
 
 #include "CLI/CLI.hpp"
 #include "sdk/cli/options_cmd.h"
