@@ -2,6 +2,7 @@
 //
 // "human": [2026-11-26 18:00:00.123] [info] message            (local time)
 // "json":  {"ts":"2026-11-26T18:00:00.123Z","level":"info","logger":"tdsd","msg":"message"}
+//          plus "req":"<id>" while the thread serves a request (ScopedRequestId);
 //          one object per line, UTC; every string is JSON-escaped and invalid UTF-8 bytes
 //          become U+FFFD, so any message yields exactly one parseable line.
 
@@ -13,6 +14,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "spdlog/formatter.h"
@@ -22,6 +24,8 @@
 
 namespace tds {
 namespace {
+
+thread_local std::string request_id;  // the request this thread serves; "" = none
 
 constexpr std::string_view kHumanPattern = "[%Y-%m-%d %H:%M:%S.%e] [%l] %v";
 
@@ -124,6 +128,11 @@ class JsonFormatter final : public spdlog::formatter {
     AppendJsonEscaped(dest, std::string_view(msg.logger_name.data(), msg.logger_name.size()));
     Append(dest, "\",\"msg\":\"");
     AppendJsonEscaped(dest, std::string_view(msg.payload.data(), msg.payload.size()));
+    // The formatter runs on the logging thread (synchronous sinks): its request.
+    if (!request_id.empty()) {
+      Append(dest, "\",\"req\":\"");
+      AppendJsonEscaped(dest, request_id);
+    }
     Append(dest, "\"}\n");
   }
   std::unique_ptr<spdlog::formatter> clone() const override {
@@ -132,6 +141,14 @@ class JsonFormatter final : public spdlog::formatter {
 };
 
 }  // namespace
+
+ScopedRequestId::ScopedRequestId(std::string id) : previous_(std::move(request_id)) {
+  request_id = std::move(id);
+}
+
+ScopedRequestId::~ScopedRequestId() { request_id = std::move(previous_); }
+
+void SetRequestId(std::string id) { request_id = std::move(id); }
 
 absl::Status InitLogging(const std::string& format, const std::string& level) {
   // Validate everything before touching the global logger.

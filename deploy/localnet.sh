@@ -8,7 +8,7 @@
 #   validator-2..N  validator  more validators with `up --validators N` (BFT consensus)
 #   credit-bureau   provider   follower; serves bureau-credit-scores from a CSV file
 #   utility         provider   follower; serves utility-payment-history from a SQLite database
-#   bank            consumer   follower
+#   bank            consumer   follower; hosts its confidential SQL jobs (tds-enclave)
 #   auditor         auditor    follower
 #
 # Usage: deploy/localnet.sh COMMAND [OPTIONS]   (deploy/localnet.sh --help for details)
@@ -88,7 +88,9 @@ Commands:
   env
         Print STATE/addresses.env (shell assignments: TDS_NODE_<MEMBER>, TDS_KEY_<MEMBER>,
         TDS_ROLE_<MEMBER>, TDS_MEMBERS, TDS_VALIDATORS, TDS_GENESIS, TDS_LOCALNET_DIR,
-        TDS_TRANSPORT).
+        TDS_TRANSPORT, TDS_ENCLAVE_BINARY: the tds-enclave the bank's node hosts jobs with,
+        TDS_ENCLAVE_SHA256: its SHA-256, for the products' enclave_measurements and the
+        contracts' terms.enclave.binary_sha256).
 
 Environment:
   TDS_LOCALNET_DIR  state directory (default: <repo>/.localnet)
@@ -114,6 +116,9 @@ say() { echo "localnet: $*"; }
 BIN="${TDS_BIN_DIR:-$ROOT/$BUILD_DIR/bin}"
 TDS="$BIN/tds"
 TDSD="$BIN/tdsd"
+# The enclave the bank's node hosts confidential SQL jobs with (tds run enclave-sql), built with
+# tdsd; providers approve it by its SHA-256 (TDS_ENCLAVE_SHA256 in addresses.env).
+ENCLAVE="$BIN/tds-enclave"
 
 build() {
   "$ROOT/deploy/install-deps.sh"
@@ -121,7 +126,7 @@ build() {
   if [[ ! -f "$ROOT/$BUILD_DIR/build.ninja" ]]; then
     cmake -S "$ROOT" -B "$ROOT/$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
   fi
-  ninja -C "$ROOT/$BUILD_DIR" -j"${JOBS:-2}" tds tdsd >/dev/null
+  ninja -C "$ROOT/$BUILD_DIR" -j"${JOBS:-2}" tds tdsd tds-enclave >/dev/null
 }
 
 need_binaries() {
@@ -330,6 +335,7 @@ render_config() {
   text="${text//'${TRANSPORT}'/$transport_text}"
   text="${text//'${PEERS}'/$peers_text}"
   text="${text//'${FAULT_INJECTION}'/$fault_text}"
+  text="${text//'${ENCLAVE_BINARY}'/$ENCLAVE}"
   local unfilled
   unfilled="$(grep -v '^ *#' <<<"$text" | grep -o '\${[A-Za-z_]*}' | head -n1 || true)"
   [[ -z "$unfilled" ]] || die "deploy/configs/${TEMPLATE[$m]}: unknown placeholder $unfilled"
@@ -366,6 +372,11 @@ start_node() {
   say "started $m (${ROLE[$m]}) pid $pid on $(node_address "$m")"
 }
 
+# The SHA-256 of the enclave build (empty if it was not built).
+enclave_sha256() {
+  if [[ -f "$ENCLAVE" ]]; then sha256sum "$ENCLAVE" | cut -d' ' -f1; fi
+}
+
 write_env() {
   local m v tmp="$STATE/addresses.env.tmp"
   {
@@ -375,6 +386,8 @@ write_env() {
     printf 'TDS_TRANSPORT=%q\n' "$(transport)"
     printf 'TDS_MEMBERS=%q\n' "${MEMBERS[*]}"
     printf 'TDS_VALIDATORS=%q\n' "${VALIDATORS[*]}"
+    printf 'TDS_ENCLAVE_BINARY=%q\n' "$ENCLAVE"
+    printf 'TDS_ENCLAVE_SHA256=%q\n' "$(enclave_sha256)"
     for m in "${MEMBERS[@]}"; do
       v="$(var_name "$m")"
       printf 'TDS_NODE_%s=%q\n' "$v" "$(node_address "$m")"

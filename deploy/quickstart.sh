@@ -8,10 +8,14 @@
 #   3. the providers publish their products         joint-stats), a split logistic regression
 #   4. the bank negotiates two contracts            (lr-train, Paillier) scoring its customers
 #   5. the bank runs PSI (tds run psi, the SDK)     (lr-score), checked by its AUC
-#   6. the bank runs joint statistics            8. the auditor lists the usage, verifies every
-#      (tds run stats)                              receipt offline; evidence of the bank's result
-#                                                9. billing statements and a valuation report
-#                                               10. stop the data space
+#   6. the bank runs joint statistics            8. confidential SQL: the providers approve the
+#      (tds run stats)                              enclave build; the bank joins both tables with
+#                                                   its own in an enclave on its node (tds run
+#                                                   enclave-sql), each input metered
+#                                                9. the auditor lists the usage, verifies every
+#                                                   receipt offline; evidence of the bank's result
+#                                               10. billing statements and a valuation report
+#                                               11. stop the data space
 #
 # Every result is checked against deploy/sample/manifest.json; a summary table ends the run.
 # Exits non-zero on any failure.
@@ -26,7 +30,7 @@ KEEP=0
 case "${1:-}" in
   --keep) KEEP=1 ;;
   "") ;;
-  -h | --help) sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+  -h | --help) sed -n '2,23p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
   *) echo "quickstart: unknown option $1 (--keep, --help)" >&2; exit 2 ;;
 esac
 
@@ -34,7 +38,7 @@ WORK="$(mktemp -d "${TMPDIR:-/tmp}/tds-quickstart.XXXXXX")"
 export TDS_LOCALNET_DIR="$WORK/localnet"
 L="$ROOT/deploy/localnet.sh"
 MANIFEST="$ROOT/deploy/sample/manifest.json"
-STEPS=10
+STEPS=11
 STEP=0
 STEP_TITLE="starting"
 
@@ -99,15 +103,9 @@ expect_refusal() {
 manifest() { python3 -c 'import json,re,sys; v=json.load(open(sys.argv[1]))
 for k in re.split(r"(?<!\\)\.", sys.argv[2]): v=v[k.replace("\\.", ".")]
 print(" ".join(map(str,v)) if isinstance(v,list) else v)' "$MANIFEST" "$1"; }
-# csv_get FILE KEY_COLUMN KEY VALUE_COLUMN: the first row's VALUE_COLUMN where KEY_COLUMN == KEY.
-csv_get() {
-  python3 -c 'import csv,sys
-for r in csv.DictReader(open(sys.argv[1])):
-    if r[sys.argv[2]] == sys.argv[3]: print(r[sys.argv[4]]); break' "$@"
-}
 
 # --- 1 --------------------------------------------------------------------------------------
-step "Installing dependencies (only what is missing) and building tds and tdsd"
+step "Installing dependencies (only what is missing) and building tds, tdsd and tds-enclave"
 if [[ -n "${TDS_BIN_DIR:-}" ]]; then
   echo "      using the binaries in $TDS_BIN_DIR"
 else
@@ -116,7 +114,7 @@ else
   if [[ ! -f "$BUILD_DIR/build.ninja" ]]; then
     cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
   fi
-  ninja -C "$BUILD_DIR" -j"${JOBS:-2}" tds tdsd tds_example_bank_psi | tail -n 1 | indent
+  ninja -C "$BUILD_DIR" -j"${JOBS:-2}" tds tdsd tds-enclave tds_example_bank_psi | tail -n 1 | indent
   export TDS_BIN_DIR="$ROOT/$BUILD_DIR/bin"
 fi
 TDS="$TDS_BIN_DIR/tds"
@@ -319,6 +317,103 @@ record "lr-score: AUC against $LABEL" \
     "$AUC" "$AUC_MIN") $AUC_MIN"
 
 # --- 8 --------------------------------------------------------------------------------------
+step "Confidential SQL: the bank joins both providers' tables with its own in an enclave"
+# The providers approve the enclave build the bank's node runs (tds-enclave, built with tdsd) by
+# its SHA-256: a new version of each product grants enclave_sql and lists that build in
+# enclave_measurements. A contract can name only a build its product lists.
+[[ -n "${TDS_ENCLAVE_SHA256:-}" ]] ||
+  { echo "no tds-enclave beside tdsd ($TDS_ENCLAVE_BINARY): build it" >&2; exit 1; }
+echo "      tds-enclave $TDS_ENCLAVE_SHA256"
+# with_enclave PRODUCT: deploy/sample/products/PRODUCT.yaml, enclave_sql added to its operations
+# and its offer's, accepting the build above; prints the new file's path.
+with_enclave() {
+  local out="$WORK/$1.enclave.yaml"
+  sed 's/^\( *operations: \[.*\)\]$/\1, enclave_sql]/' "deploy/sample/products/$1.yaml" >"$out"
+  echo "enclave_measurements: [$TDS_ENCLAVE_SHA256]" >>"$out"
+  [[ "$(grep -c 'enclave_sql\]$' "$out")" == 2 ]] ||
+    { echo "with_enclave $1: expected two operations lists" >&2; return 1; }
+  echo "$out"
+}
+as credit-bureau product update "$(with_enclave bureau-credit-scores)" | head -n 1 | indent
+as utility product update "$(with_enclave utility-payment-history)" | head -n 1 | indent
+# The contracts approve one SQL text by its digest, the enclave build, the output columns and
+# k; deploy/sample/terms/*-enclave.yaml leave the build to fill in.
+SQL=deploy/sample/enclave_join.sql
+SQL_SHA256="$(sha256sum "$SQL" | cut -d' ' -f1)"
+enclave_terms() {
+  sed "s/\${ENCLAVE_SHA256}/$TDS_ENCLAVE_SHA256/" "deploy/sample/terms/$1.yaml" >"$WORK/$1.yaml"
+  echo "$WORK/$1.yaml"
+}
+record "SQL both enclave contracts approve" "$SQL, sha256 ${SQL_SHA256:0:16}..." "$SQL_SHA256" \
+  "$(sed -n 's/^  sql_sha256: //p' deploy/sample/terms/bank-{bureau,utility}-enclave.yaml |
+    sort -u | tr '\n' ' ' | sed 's/ $//')"
+C_BUREAU_SQL="$(as bank contract request bureau-credit-scores \
+  --terms "$(enclave_terms bank-bureau-enclave)" | contract_id)"
+C_UTILITY_SQL="$(as bank contract request utility-payment-history \
+  --terms "$(enclave_terms bank-utility-enclave)" | contract_id)"
+[[ -n "$C_BUREAU_SQL" && -n "$C_UTILITY_SQL" ]] ||
+  { echo "no contract id from the bank's enclave requests" >&2; exit 1; }
+as credit-bureau contract accept "$C_BUREAU_SQL" | grep '^accepted contract' | indent
+as utility contract accept "$C_UTILITY_SQL" | grep '^accepted contract' | indent
+record "enclave contract with the bureau" "$C_BUREAU_SQL strict" ACTIVE \
+  "$(state_of "$C_BUREAU_SQL")"
+record "enclave contract with the utility" "$C_UTILITY_SQL batched" ACTIVE \
+  "$(state_of "$C_UTILITY_SQL")"
+
+# The bank's OWN node hosts the sandboxed enclave; each provider checks the job against its
+# contract, verifies the enclave's attestation, records the call and streams its table sealed
+# to the enclave; the bank's node sees only ciphertext of them, the bank only the aggregates.
+K_SQL="$(sed -n 's/^min_group_size: //p' deploy/sample/terms/bank-utility-enclave.yaml)"
+ALLOW="$(manifest expected.enclave_sql.columns | tr ' ' ',')"
+enclave_sql() {
+  as bank run enclave-sql --sql "$1" --input "$BANK_IDS" --name bank --identifier person_id \
+    --provider-input "bureau=$C_BUREAU_SQL@$TDS_NODE_CREDIT_BUREAU" \
+    --provider-input "utility=$C_UTILITY_SQL@$TDS_NODE_UTILITY" --allow "$ALLOW" \
+    --count-column customers --min-group-size "$K_SQL" --max-rows 10 --purpose credit_risk \
+    --enclave-sha256 "$TDS_ENCLAVE_SHA256" --genesis "$GENESIS" "${@:2}"
+}
+enclave_sql "$SQL" -o csv >"$WORK/enclave.crlf.csv" 2>"$WORK/enclave.err" ||
+  { cat "$WORK/enclave.err" >&2; exit 1; }
+tr -d '\r' <"$WORK/enclave.crlf.csv" >"$WORK/enclave.csv"  # RFC 4180 line ends
+RECORDS=$((RECORDS + 2))  # one per provider input, under its own contract
+indent <"$WORK/enclave.err"
+indent <"$WORK/enclave.csv"
+record "enclave-sql: result columns" "$ALLOW" "$ALLOW" "$(head -n 1 "$WORK/enclave.csv")"
+# Each band's row, exactly as generate.py computed it without SQL.
+python3 -c 'import json,sys
+for r in json.load(open(sys.argv[1]))["expected"]["enclave_sql"]["rows"]:
+    print(",".join(map(str, r)))' "$MANIFEST" >"$WORK/enclave.expected"
+while IFS= read -r want; do
+  band="${want%%,*}"
+  record "enclave-sql: score band $band" "$want" "$want" \
+    "$(awk -F, -v b="$band" 'NR > 1 && $1 == b' "$WORK/enclave.csv")"
+done <"$WORK/enclave.expected"
+record "enclave-sql: result rows" "k = $K_SQL customers per band or more" \
+  "$(wc -l <"$WORK/enclave.expected")" "$(($(wc -l <"$WORK/enclave.csv") - 1))"
+# One usage record per provider input under that provider's contract (the utility's batched
+# record commits within its delay): rows_out = the rows it released, its whole table.
+for _ in $(seq 300); do
+  as auditor audit usage -o csv >"$WORK/usage.csv"
+  [[ "$(grep -c ',enclave_sql,' "$WORK/usage.csv")" -ge 2 ]] && break
+  sleep 0.2
+done
+usage_of() { awk -F, -v c="$1" '$4 == c && $8 == "enclave_sql" { n++; rows = $10 }
+  END { printf "%d record(s), %s rows", n, rows }' "$WORK/usage.csv"; }
+# check_usage INPUT CONTRACT TABLE_FILE
+check_usage() {
+  record "enclave-sql: $1's usage record" "$(usage_of "$2") under $2" \
+    "1 record(s), $(manifest "files.$3\.csv.rows") rows" "$(usage_of "$2")"
+}
+check_usage bureau "$C_BUREAU_SQL" bureau_credit_scores
+check_usage utility "$C_UTILITY_SQL" utility_payments
+# The contracts approved this SQL, not another: a different band cut is refused by the first
+# provider, naming both digests, before anything is attested, recorded or streamed.
+sed 's/<= 670/<= 600/' "$SQL" >"$WORK/other.sql"
+OTHER_SHA256="$(sha256sum "$WORK/other.sql" | cut -d' ' -f1)"
+expect_refusal "enclave-sql: SQL other than the approved" "the job's SQL ($OTHER_SHA256) is not" \
+  enclave_sql "$WORK/other.sql"
+
+# --- 9 --------------------------------------------------------------------------------------
 step "The auditor lists the usage and verifies every receipt offline; evidence of the result"
 # The utility's batched record commits shortly after its run: wait for every record.
 for _ in $(seq 100); do
@@ -329,7 +424,7 @@ done
 as auditor audit usage --receipts-dir "$WORK/receipts" 2>/dev/null | indent
 USAGE_RECORDS="$(as auditor audit usage -o csv | tail -n +2 | wc -l)"
 record "usage records on the ledger" \
-  "$USAGE_RECORDS: one per run (the k refusal too); the refused purpose left none" \
+  "$USAGE_RECORDS: one per run (the k refusal too); the refused purpose and SQL left none" \
   "$RECORDS" "$USAGE_RECORDS"
 VIOLATIONS="$(as auditor audit violations -o csv | tail -n +2 | wc -l)"
 record "violations flagged" "none: every run kept to its contract" 0 "$VIOLATIONS"
@@ -361,7 +456,7 @@ else
     head -n 1 | sed 's/;.*//')" refused refused
 fi
 
-# --- 9 --------------------------------------------------------------------------------------
+# --- 10 -------------------------------------------------------------------------------------
 step "Billing statements and the valuation of the bureau's product"
 PERIOD="$(as auditor audit usage -o csv | awk -F, 'NR == 2 { print $3 }')"
 as credit-bureau bill --period "$PERIOD" | indent
@@ -370,12 +465,21 @@ BILL_BUREAU="$(as credit-bureau bill --period "$PERIOD" | sed -n 's/^total: \(.*
 # Bureau: 5.00 CNY per call (the countered price) plus compute time. PSI is not priced per
 # matched row: under strict metering the record commits before the bank can learn the
 # intersection, and the bureau never learns it in consumer_only mode.
+# bill_line FILE CONTRACT COMPONENT: "QUANTITY x UNIT_PRICE" of a statement's line.
+bill_line() {
+  awk -F, -v c="$2" -v k="$3" '$4 == c && $6 == k { print $7 " x " $8; exit }' "$1"
+}
 record "statement $PERIOD, bureau: calls" "$BILL_BUREAU in all" "$BUREAU_CALLS x 500" \
-  "$(csv_get "$WORK/bill-bureau.csv" component per_call quantity) x $(csv_get \
-    "$WORK/bill-bureau.csv" component per_call unit_price)"
+  "$(bill_line "$WORK/bill-bureau.csv" "$C_BUREAU" per_call)"
+record "statement $PERIOD, bureau: enclave jobs" "contract $C_BUREAU_SQL" "1 x 500" \
+  "$(bill_line "$WORK/bill-bureau.csv" "$C_BUREAU_SQL" per_call)"
 as utility bill --period "$PERIOD" | indent
+as utility bill --period "$PERIOD" -o csv >"$WORK/bill-utility.csv"
 BILL_UTILITY="$(as utility bill --period "$PERIOD" | sed -n 's/^total: \(.*\) (.*/\1/p')"
-record "statement $PERIOD, utility" "monthly subscription, 500 calls included" "3000.00 CNY" \
+record "statement $PERIOD, utility: enclave jobs" "contract $C_UTILITY_SQL" "1 x 300" \
+  "$(bill_line "$WORK/bill-utility.csv" "$C_UTILITY_SQL" per_call)"
+record "statement $PERIOD, utility" \
+  "monthly subscription (500 PSI calls included) + 1 enclave job at 3.00" "3003.00 CNY" \
   "$BILL_UTILITY"
 as credit-bureau product cost bureau-credit-scores --period "$PERIOD" --category storage \
   --amount 50000 --currency CNY --note "encrypted storage and scoring pipeline" | head -n 1 | indent
@@ -390,7 +494,7 @@ expect_refusal "the bank reads the bureau's valuation" \
   "may not read the valuation of product 'bureau-credit-scores'" \
   as bank value bureau-credit-scores
 
-# --- 10 -------------------------------------------------------------------------------------
+# --- 11 -------------------------------------------------------------------------------------
 step "Stopping the data space"
 "$L" status | indent
 if [[ $KEEP -eq 0 ]]; then
@@ -419,5 +523,5 @@ if [[ $failures -ne 0 ]]; then
   exit 1
 fi
 echo "quickstart: all $(wc -l <"$WORK/summary") checks passed — published, negotiated, computed"
-echo "(PSI, statistics, WOE/IV, a joint model) under metered contracts, audited with receipts"
-echo "verified offline, billed and valued."
+echo "(PSI, statistics, WOE/IV, a joint model, confidential SQL in an enclave) under metered"
+echo "contracts, audited with receipts verified offline, billed and valued."

@@ -48,7 +48,7 @@ int Run(int argc, char** argv) {
   app.set_help_flag("-h,--help", "Print this help and exit");
 
   std::string config_path, data, genesis, key, listen, log_format, log_level, ready_file, validator,
-      tls_cert, tls_key, tls_ca;
+      tls_cert, tls_key, tls_ca, metrics_listen;
   uint32_t max_block_txs = 0, consensus_timeout_ms = 0;
   bool insecure_dev = false, no_sync = false, allow_fault = false;
   std::vector<std::string> peers;
@@ -70,6 +70,10 @@ int Run(int argc, char** argv) {
   CLI::Option* o_listen =
       app.add_option("--listen", listen, "gRPC listen address HOST:PORT; port 0 picks a free one")
           ->default_str(tds::node::kDefaultListen);
+  CLI::Option* o_metrics_listen = app.add_option(
+      "--metrics-listen", metrics_listen,
+      "Serve Prometheus metrics over plain HTTP at http://HOST:PORT/metrics; port 0 picks a "
+      "free one (`metrics_listen`; default: not served)");
   CLI::Option* o_tls_cert = app.add_option(
       "--tls-cert", tls_cert,
       "This node's TLS certificate, PEM (`tds cert issue`; required unless --insecure-dev; "
@@ -142,6 +146,7 @@ int Run(int argc, char** argv) {
   if (o_key->count() > 0) config.set_key(key);
   if (o_listen->count() > 0) config.set_listen(listen);
   if (o_validator->count() > 0) config.set_validator(validator);
+  if (o_metrics_listen->count() > 0) config.set_metrics_listen(metrics_listen);
   if (o_insecure->count() > 0) config.set_insecure_dev(true);
   if (o_tls_cert->count() > 0) config.mutable_tls()->set_cert(tls_cert);
   if (o_tls_key->count() > 0) config.mutable_tls()->set_key(tls_key);

@@ -1,10 +1,13 @@
 #include "node/server.h"
 
+#include <chrono>
 #include <condition_variable>
 #include <filesystem>
+#include <functional>
 #include <mutex>
 #include <optional>
 #include <set>
+#include <string_view>
 #include <system_error>
 #include <thread>
 #include <utility>
@@ -16,8 +19,10 @@
 #include "catalog/catalog.h"
 #include "common/grpc_tls.h"
 #include "common/keys.h"
+#include "common/metrics.h"
 #include "common/status_macros.h"
 #include "common/strings.h"
+#include "contracts/contract_state.h"
 #include "contracts/contracts.h"
 #include "evidence/evidence.h"
 #include "governance/governance.h"
@@ -33,11 +38,14 @@
 #include "node/audit_service.h"
 #include "node/consensus_transport.h"
 #include "node/gateway/compute_service.h"
+#include "node/gateway/run_metrics.h"
+#include "node/http_server.h"
 #include "node/ledger_service.h"
 #include "node/peer_identity.h"
 #include "node/query_service.h"
 #include "node/replicator.h"
 #include "node/tls.h"
+#include "proto/contracts.pb.h"
 #include "spdlog/spdlog.h"
 
 namespace tds::node {
@@ -112,6 +120,43 @@ void WarnUnlessOwnCertificate(const PeerIdentity& identity, const CertificateInf
   }
 }
 
+using SubmitFn = std::function<void(std::string envelope, ledger::Ledger::Done done)>;
+
+// The node's submit path (`submit`, or the ledger's own when empty), timing each submission to
+// its acknowledgement. One clock read and one atomic add each way: it is on every transaction.
+SubmitFn TimedSubmit(SubmitFn submit, ledger::Ledger* ledger, metrics::Registry& registry) {
+  if (!submit) {
+    submit = [ledger](std::string envelope, ledger::Ledger::Done done) {
+      ledger->Submit(std::move(envelope), std::move(done));
+    };
+  }
+  // 0.5 ms .. 16 s.
+  metrics::Histogram& latency = registry.AddHistogram(
+      "tds_commit_seconds",
+      "Submission to acknowledgement of committed transactions (this node's clients and "
+      "gateway), seconds",
+      metrics::ExponentialBuckets(0.0005, 2, 16));
+  metrics::Family<metrics::Counter>& outcomes = registry.AddCounterFamily(
+      "tds_submissions_total", "Transactions submitted through this node, by outcome", {"outcome"});
+  metrics::Counter& committed = outcomes.With({"committed"});
+  metrics::Counter& refused = outcomes.With({"refused"});
+  return [submit = std::move(submit), &latency, &committed, &refused](std::string envelope,
+                                                                      ledger::Ledger::Done done) {
+    const auto start = std::chrono::steady_clock::now();
+    submit(std::move(envelope), [&latency, &committed, &refused, start,
+                                 done = std::move(done)](absl::StatusOr<ledger::SubmitAck> ack) {
+      if (ack.ok()) {
+        latency.Observe(
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+        committed.Add();
+      } else {
+        refused.Add();
+      }
+      done(std::move(ack));
+    });
+  };
+}
+
 }  // namespace
 
 void RouteGrpcLogsToSpdlog() { gpr_set_log_function(GrpcLogToSpdlog); }
@@ -179,6 +224,10 @@ absl::Status FinalizeConfig(tds::NodeConfig* config) {
   }
   std::string host;
   int port = 0;
+  if (!config->metrics_listen().empty()) {
+    TDS_RETURN_IF_ERROR(
+        Annotate(SplitHostPort(config->metrics_listen(), &host, &port), "metrics_listen"));
+  }
   return SplitHostPort(config->listen(), &host, &port);
 }
 
@@ -253,6 +302,7 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const tds::NodeConfig& con
   }
 
   std::unique_ptr<Server> server(new Server);
+  if (!config.metrics_listen().empty()) server->metrics_ = std::make_unique<metrics::Registry>();
   server->app_ = std::make_unique<ledger::Application>();
   evidence::Register(*server->app_);
   governance::Register(*server->app_);
@@ -332,6 +382,10 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const tds::NodeConfig& con
     };
     spdlog::info("following validator {}", config.validator());
   }
+  if (server->metrics_ != nullptr) {
+    service_options.submit =
+        TimedSubmit(std::move(service_options.submit), server->ledger_.get(), *server->metrics_);
+  }
   server->service_ = std::make_unique<LedgerService>(server->ledger_.get(), service_options);
   absl::StatusOr<std::unique_ptr<QueryServices>> queries =
       QueryServices::Create(server->ledger_.get(), QueryServiceOptions());
@@ -374,6 +428,7 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const tds::NodeConfig& con
       tls ? TlsChannelCredentials(*tls) : grpc::InsecureChannelCredentials());
   if (!compute.ok()) return Annotate(compute.status(), "gateway");
   server->compute_ = *std::move(compute);
+  if (server->metrics_ != nullptr) TDS_RETURN_IF_ERROR(server->StartMetrics(config));
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
@@ -429,11 +484,78 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const tds::NodeConfig& con
   return server;
 }
 
+absl::Status Server::StartMetrics(const tds::NodeConfig& config) {
+  metrics::Registry& r = *metrics_;
+  ledger::Ledger* ledger = ledger_.get();
+  r.AddCallback("tds_ledger_height", "Blocks in this node's ledger", false,
+                [ledger] { return static_cast<double>(ledger->Status().height); });
+  r.AddCallback("tds_ledger_log_size", "Transactions in this node's ledger (Merkle log leaves)",
+                false, [ledger] { return static_cast<double>(ledger->Status().log_size); });
+  r.AddCallback("tds_ledger_pending", "Submissions waiting for their block", false,
+                [ledger] { return static_cast<double>(ledger->Status().pending); });
+  r.AddCallback("tds_ledger_last_block_time_seconds",
+                "Block time of the latest block, seconds since the epoch", false, [ledger] {
+                  return static_cast<double>(ledger->Status().last_block_time_ms) / 1000;
+                });
+  r.AddCallback("tds_consensus_epoch", "Consensus epoch (0 on a follower)", false,
+                [ledger] { return static_cast<double>(ledger->consensus_status().epoch); });
+  r.AddCallback("tds_consensus_view", "Consensus view this validator is in (0 on a follower)",
+                false, [ledger] { return static_cast<double>(ledger->consensus_status().view); });
+  r.AddCallback("tds_consensus_view_changes_total",
+                "Views ended by a timeout certificate (leader replaced) since this node started",
+                true,
+                [ledger] { return static_cast<double>(ledger->consensus_status().timeouts); });
+  // Usage records and their violations as blocks commit (on any node: the ledger's view).
+  metrics::Family<metrics::Counter>& records = r.AddCounterFamily(
+      "tds_usage_records_total", "Usage records committed since this node started, by operation",
+      {"operation"});
+  metrics::Family<metrics::Counter>& violations = r.AddCounterFamily(
+      "tds_violations_total",
+      "Term violations flagged in usage records committed since this node started, by term",
+      {"term"});
+  ledger->Observe(
+      [](const ledger::StateReader&) {},
+      [&records, &violations](uint64_t, int64_t, const ledger::Ledger::StateWrites& writes) {
+        const std::string_view prefix = contracts::kUsageRecordPrefix;
+        for (auto it = writes.lower_bound(prefix);
+             it != writes.end() && it->first.starts_with(prefix); ++it) {
+          tds::UsageRecordState record;
+          if (!it->second || !record.ParseFromString(*it->second)) continue;
+          records.With({record.operation()}).Add();
+          for (const tds::Violation& v : record.violations()) {
+            violations.With({v.term()}).Add();
+          }
+        }
+      });
+  gateway::RegisterRunMetrics();  // listed before the first run
+
+  const metrics::Registry* node_metrics = metrics_.get();
+  absl::StatusOr<std::unique_ptr<HttpServer>> http =
+      HttpServer::Start(config.metrics_listen(), [node_metrics](const std::string& path) {
+        HttpResponse response;
+        if (path != "/metrics") {
+          response.status = 404;
+          response.body = "not found; metrics are at /metrics\n";
+          return response;
+        }
+        response.content_type = "text/plain; version=0.0.4; charset=utf-8";
+        node_metrics->Render(&response.body);
+        metrics::Global().Render(&response.body);
+        return response;
+      });
+  if (!http.ok()) return Annotate(http.status(), "metrics_listen");
+  metrics_http_ = *std::move(http);
+  metrics_address_ = metrics_http_->address();
+  spdlog::info("metrics on http://{}/metrics", metrics_address_);
+  return absl::OkStatus();
+}
+
 Server::~Server() { Shutdown(); }
 
 void Server::Shutdown(std::chrono::milliseconds grace) {
   if (shut_down_) return;
   shut_down_ = true;
+  metrics_http_.reset();  // stops scrapes, which read the ledger
   if (server_ != nullptr) {
     if (grpc::HealthCheckServiceInterface* health = server_->GetHealthCheckService()) {
       health->SetServingStatus(false);

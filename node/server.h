@@ -20,9 +20,14 @@ class Application;
 class Ledger;
 }  // namespace tds::ledger
 
+namespace tds::metrics {
+class Registry;
+}  // namespace tds::metrics
+
 namespace tds::node {
 
 class Forwarder;
+class HttpServer;
 class LedgerService;
 class ConsensusTransport;
 class AdminService;
@@ -64,6 +69,8 @@ class Server {
 
   // The address actually bound, HOST:PORT (the real port when the config asked for port 0).
   const std::string& address() const { return address_; }
+  // The metrics endpoint's address (config.metrics_listen() bound), or "" when not served.
+  const std::string& metrics_address() const { return metrics_address_; }
 
   // Stops accepting RPCs, ends block streams, lets in-flight RPCs finish until `grace`
   // passes (then cancels them), and closes the ledger after everything queued is durable.
@@ -73,9 +80,16 @@ class Server {
  private:
   Server() = default;
 
-  // Destruction order matters: the gRPC server before the services before the replicator
-  // before the forwarder before the ledger before the application (members are destroyed in reverse
-  // order of declaration, and Shutdown resets them explicitly in that order).
+  // Opens the metrics endpoint (config.metrics_listen()): this node's ledger, consensus and
+  // commit metrics (metrics_) and the process's (metrics::Global(): the gateway's runs).
+  absl::Status StartMetrics(const tds::NodeConfig& config);
+
+  // Destruction order matters: the metrics endpoint before the gRPC server before the services
+  // before the replicator before the forwarder before the ledger before the application before
+  // the metrics registry, which the submit path and the ledger's observer update (members are
+  // destroyed in reverse order of declaration, and Shutdown resets them explicitly in that
+  // order).
+  std::unique_ptr<metrics::Registry> metrics_;
   std::unique_ptr<ledger::Application> app_;
   // Validators among several: the transport outlives the ledger (whose replica sends through
   // it until it stops); consensus_target_ is the ledger it delivers to, once open.
@@ -92,7 +106,9 @@ class Server {
   // The metered gateway (Compute service): the only way to compute on this node's sources.
   std::unique_ptr<gateway::GatewayNode> compute_;
   std::unique_ptr<grpc::Server> server_;
+  std::unique_ptr<HttpServer> metrics_http_;
   std::string address_;
+  std::string metrics_address_;
   bool shut_down_ = false;
 };
 

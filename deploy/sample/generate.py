@@ -52,6 +52,12 @@ SCORE_BOUNDS = [580, 670, 740]
 WOE_QUANTILES = 5
 # Median annual income per segment, thousand CNY.
 SEGMENT_INCOME_K = {"retail": 120, "sme_owner": 260, "premier": 650}
+# Confidential SQL (tds run enclave-sql, deploy/sample/enclave_join.sql): the bank's customers
+# known to both providers, by the bureau's score band: (-inf, 670] "le670", (670, inf) "gt670".
+ENCLAVE_SQL_FILE = "enclave_join.sql"
+ENCLAVE_SCORE_BAND = 670
+ENCLAVE_COLUMNS = ["score_band", "customers", "bank_defaults", "bureau_defaults", "in_arrears",
+                   "arrears_fen"]
 # The joint model (tds run lr-train): the bank's features and the bureau's columns.
 LR_BANK_FEATURES = ["income_k", "tenure_months"]
 LR_PROVIDER_COLUMNS = ["credit_score", "default_flag_12m"]
@@ -289,6 +295,29 @@ def lr_expected(at_bureau, bank):
     }
 
 
+def enclave_sql_expected(bank, bureau, utility):
+    """What ENCLAVE_SQL_FILE returns, computed here without SQL: over the bank's customers found
+    at both providers, per score band (in band order, as its ORDER BY), the customers, the
+    bank's defaults, the bureau's 12-month default flags, the customers with utility arrears
+    and the arrears in fen. Bands without customers are absent, as in a GROUP BY."""
+    at_bureau = {r[0]: r for r in bureau}
+    at_utility = {r[0]: r for r in utility}
+    bands = {}
+    for b in bank:
+        c, u = at_bureau.get(b[0]), at_utility.get(b[0])
+        if c is None or u is None:
+            continue
+        band = ("le%d" if c[1] <= ENCLAVE_SCORE_BAND else "gt%d") % ENCLAVE_SCORE_BAND
+        t = bands.setdefault(band, [0, 0, 0, 0, 0])
+        for i, v in enumerate([1, b[-1], c[2], 1 if u[4] > 0 else 0, u[4]]):
+            t[i] += v
+    return {
+        "sql": ENCLAVE_SQL_FILE,
+        "columns": ENCLAVE_COLUMNS,
+        "rows": [[band] + bands[band] for band in sorted(bands)],
+    }
+
+
 def generate(rows, bank_rows, overlap, seed):
     """Returns {file name: bytes} for the three tables and the manifest."""
     if rows < 1 or bank_rows < 1:
@@ -355,6 +384,8 @@ def generate(rows, bank_rows, overlap, seed):
         # tds run joint-stats --label defaulted over the same customers, and the joint model.
         "joint_stats": joint_stats_expected(at_bureau, bank),
         "lr": lr_expected(at_bureau, bank),
+        # tds run enclave-sql with ENCLAVE_SQL_FILE over the bank's table and both providers'.
+        "enclave_sql": enclave_sql_expected(bank, bureau, utility),
         "utility_stats": {
             "count": len(at_utility),
             "arrears_amount_sum": str(sum(r[4] for r in at_utility)),

@@ -280,6 +280,9 @@ TEST_F(EnclaveGatewayTest, TwoProvidersJoinedWithTheBankEachMeteredUnderItsOwnCo
     ASSERT_TRUE(record.ok() && record->has_value());
     EXPECT_EQ((*record)->operation(), "enclave_sql");
     EXPECT_EQ((*record)->contract_id(), expected[i].first);
+    // Kept to the contract: strict metering reserved before it recorded (the gate does both).
+    EXPECT_THAT((*record)->violations(), ::testing::IsEmpty());
+    EXPECT_TRUE(usage.result().violations().empty());
     EXPECT_EQ(Counters(expected[i].first).calls_total(), 1u);
   }
 }

@@ -13,6 +13,7 @@
 #include "absl/strings/str_join.h"
 #include "catalog/catalog_state.h"
 #include "common/envelope.h"
+#include "common/logging.h"
 #include "common/sha256.h"
 #include "common/status_macros.h"
 #include "compute/enclave/job_spec.h"
@@ -32,6 +33,7 @@
 #include "node/gateway/enclave_sql.h"
 #include "node/gateway/joint_runs.h"
 #include "node/gateway/metered_link.h"
+#include "node/gateway/run_metrics.h"
 #include "proto/envelope.pb.h"
 #include "proto/ledger.pb.h"
 #include "spdlog/spdlog.h"
@@ -115,16 +117,10 @@ class Gateway::Session {
     TDS_RETURN_IF_ERROR(ClaimNonce());
     started_ms_ = Clock();
     started_steady_us_ = SteadyUs();
-    // enclave_sql's release gate comes before any computation (the enclave runs on the
-    // consumer's node): its strict record, made there, does what the reservation does for the
-    // others, and a job refused before the gate leaves nothing on the ledger.
-    if (strict_ && request_.operation() != "enclave_sql") {
-      tds::ReserveBody body;
-      body.set_request(start_.request());
-      body.set_ttl_blocks(g_.options_.reservation_ttl_blocks);
-      TDS_ASSIGN_OR_RETURN(reserve_, Submit(contracts::kReserveTxType, body.SerializeAsString(),
-                                            /*release_nonce_when_done=*/false));
-    }
+    // enclave_sql reserves at its release gate instead (RunEnclave): the gate comes before any
+    // computation (the enclave runs on the consumer's node), and a job refused before it (by
+    // any of its providers) leaves nothing on the ledger.
+    if (strict_ && request_.operation() != "enclave_sql") TDS_RETURN_IF_ERROR(Reserve());
     if (request_.operation() == "query") return RunQuery();
     if (request_.operation() == "enclave_sql") return RunEnclave();
     TDS_RETURN_IF_ERROR(ReadData());
@@ -219,6 +215,9 @@ class Gateway::Session {
       rows_in_ = rows;
       // The measurement the provider accepted: binary and job, as an auditor can recompute.
       input_digest_ = enclave_policy_.accepted_measurements.front();
+      // Strict: the ledger counts a record as kept only under an open reservation, so reserve
+      // here (Record waits for its commit, then records; nothing is released before both).
+      if (strict_) TDS_RETURN_IF_ERROR(Reserve());
       return RecordOnce(/*rows_out=*/rows, /*min_group_rows=*/0);
     };
     absl::StatusOr<EnclaveProviderOutcome> outcome = RunEnclaveProvider(options, metered_);
@@ -319,6 +318,7 @@ class Gateway::Session {
       spdlog::info("compute {} on contract {} for '{}': refused: {}", request_.operation(),
                    request_.contract_id(), request_.consumer(), std::string(status.message()));
     }
+    ObserveRun(request_.operation(), status, total_us, measurement_.rows_in());
     if (!g_.options_.on_run) return;
     report_.contract_id = request_.contract_id();
     report_.operation = request_.operation();
@@ -368,6 +368,7 @@ class Gateway::Session {
           absl::StrCat("usage request: bad signature: ", std::string(opened.status().message())));
     }
     request_digest_ = Sha256(opened->payload);
+    SetRequestId(HexEncode(request_digest_));  // log lines name the usage record's request
     consumer_key_ = key;
     absl::StatusOr<tds::Member> role =
         ledger::RequireRole(state(), consumer, ledger::kRoleConsumer);
@@ -780,6 +781,16 @@ class Gateway::Session {
     return compute::stats::ComputeStats(specs_, matched, terms_.min_group_size());
   }
 
+  // Strict metering: submits usage.reserve for this request (Record waits for its commit).
+  absl::Status Reserve() {
+    tds::ReserveBody body;
+    body.set_request(start_.request());
+    body.set_ttl_blocks(g_.options_.reservation_ttl_blocks);
+    TDS_ASSIGN_OR_RETURN(reserve_, Submit(contracts::kReserveTxType, body.SerializeAsString(),
+                                          /*release_nonce_when_done=*/false));
+    return absl::OkStatus();
+  }
+
   // (f)+(g) Measure and record, at most once per run.
   absl::Status RecordOnce(uint64_t rows_out, uint64_t min_group_rows) {
     std::lock_guard<std::mutex> lock(record_mu_);
@@ -988,6 +999,7 @@ absl::StatusOr<tds::ComputeResult> Gateway::Run(const tds::ComputeStart& start,
   }
   absl::StatusOr<tds::ComputeResult> result;
   {
+    ScopedRequestId request_id("");  // the request's digest once it is authenticated
     Session session(this, start, caller, link);
     result = session.Run();
     if (!result.ok()) link.Close();  // the consumer's protocol stops too
