@@ -16,7 +16,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "catalog/catalog.h"
+#include "app/application.h"
 #include "common/grpc_tls.h"
 #include "common/keys.h"
 #include "common/metrics.h"
@@ -24,8 +24,6 @@
 #include "common/strings.h"
 #include "contracts/contract_state.h"
 #include "contracts/contracts.h"
-#include "evidence/evidence.h"
-#include "governance/governance.h"
 #include "grpc/support/log.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/grpcpp.h"
@@ -304,10 +302,7 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const tds::NodeConfig& con
   std::unique_ptr<Server> server(new Server);
   if (!config.metrics_listen().empty()) server->metrics_ = std::make_unique<metrics::Registry>();
   server->app_ = std::make_unique<ledger::Application>();
-  evidence::Register(*server->app_);
-  governance::Register(*server->app_);
-  catalog::Register(*server->app_);
-  contracts::Register(*server->app_);
+  app::RegisterAll(*server->app_);
 
   ledger::LedgerOptions options;
   options.data_dir = config.data();

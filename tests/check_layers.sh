@@ -5,7 +5,8 @@
 #   tests/check_layers.sh [ROOT]      ROOT defaults to the repository root
 #
 # Layers, top to bottom; dependencies point downward only:
-#   sdk > node > compute > contracts, catalog, evidence (the application) > ledger > common > proto
+#   sdk > node > compute > app (the composition) > contracts, catalog, evidence, governance (the
+#   application) > ledger > common > proto
 # except that compute/ knows nothing of the ledger or its application (only common/, proto/):
 # the node's metered gateway is where a computation meets a contract. Nothing includes tests/
 # or bench/ except those folders themselves, and bench/ the test harnesses it measures (the
@@ -18,7 +19,7 @@ ROOT="${1:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}"
 cd "$ROOT"
 
 # Top-level folders whose headers are project headers; any other include path is external.
-PROJECT_DIRS="proto common ledger catalog contracts evidence governance compute node sdk tests bench"
+PROJECT_DIRS="proto common ledger catalog contracts evidence governance app compute node sdk tests bench"
 
 # allowed_for DIR -> the folders DIR may include.
 allowed_for() {
@@ -30,11 +31,13 @@ allowed_for() {
     catalog) echo "catalog ledger common proto" ;;
     contracts) echo "contracts catalog ledger common proto" ;;
     evidence | governance) echo "$1 ledger common proto" ;;
+    # The application as tdsd runs it: every module, registered in one place.
+    app) echo "app catalog contracts evidence governance ledger common proto" ;;
     compute) echo "compute common proto" ;;
-    node) echo "node compute catalog contracts evidence governance ledger common proto" ;;
-    sdk) echo "sdk compute catalog contracts evidence governance ledger common proto" ;;
-    tests) echo "tests sdk node compute catalog contracts evidence governance ledger common proto" ;;
-    bench) echo "bench tests sdk node compute catalog contracts evidence governance ledger common proto" ;;
+    node) echo "node compute app catalog contracts evidence governance ledger common proto" ;;
+    sdk) echo "sdk compute app catalog contracts evidence governance ledger common proto" ;;
+    tests) echo "tests sdk node compute app catalog contracts evidence governance ledger common proto" ;;
+    bench) echo "bench tests sdk node compute app catalog contracts evidence governance ledger common proto" ;;
     *) echo "" ;;
   esac
 }
@@ -44,7 +47,7 @@ scanned=0
 for dir in $PROJECT_DIRS; do
   [[ -d "$dir" ]] || continue
   library_allowed=" $(allowed_for "$dir") "
-  test_allowed=" $dir sdk node compute catalog contracts evidence governance ledger common proto "
+  test_allowed=" $dir sdk node compute app catalog contracts evidence governance ledger common proto "
   while IFS= read -r -d '' file; do
     scanned=$((scanned + 1))
     allowed="$library_allowed"

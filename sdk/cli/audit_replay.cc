@@ -9,14 +9,11 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
-#include "catalog/catalog.h"
+#include "app/application.h"
 #include "common/ed25519.h"
 #include "common/envelope.h"
 #include "common/sha256.h"
 #include "common/status_macros.h"
-#include "contracts/contracts.h"
-#include "evidence/evidence.h"
-#include "governance/governance.h"
 #include "ledger/checkpoint.h"
 #include "ledger/epochs.h"
 #include "ledger/ledger.h"
@@ -395,12 +392,8 @@ absl::StatusOr<std::unique_ptr<LedgerSource>> ConnectLedgerSource(
 }
 
 std::unique_ptr<ledger::Application> NodeApplication() {
-  // The same registrations, in the same order, as tdsd (node/server.cc).
   auto app = std::make_unique<ledger::Application>();
-  evidence::Register(*app);
-  governance::Register(*app);
-  catalog::Register(*app);
-  contracts::Register(*app);
+  app::RegisterAll(*app);  // what tdsd runs
   return app;
 }
 
