@@ -1,5 +1,7 @@
 #include "contracts/contract_state.h"
 
+#include <utility>
+
 #include "absl/strings/str_cat.h"
 #include "common/bytes.h"
 
@@ -55,6 +57,33 @@ std::string UsageByProductKey(std::string_view product_id, std::string_view peri
 std::string UsageViolationKey(uint64_t index) {
   return WithIndex(std::string(kUsageViolationPrefix), index);
 }
+std::string UsageIndexPrefix(UsageField field, std::string_view value) {
+  std::string_view name;
+  switch (field) {
+    case UsageField::kProvider:
+      name = "provider";
+      break;
+    case UsageField::kConsumer:
+      name = "consumer";
+      break;
+    case UsageField::kProduct:
+      name = "product";
+      break;
+    case UsageField::kPurpose:
+      name = "purpose";
+      break;
+    case UsageField::kOperation:
+      name = "operation";
+      break;
+    case UsageField::kViolatedTerm:
+      name = "term";
+      break;
+  }
+  std::string prefix = absl::StrCat(std::string(kUsageIndexPrefix), std::string(name), "/");
+  PutFixed32BE(&prefix, static_cast<uint32_t>(value.size()));
+  prefix.append(value.data(), value.size());
+  return prefix;
+}
 std::string ReservationKey(std::string_view id) {
   return absl::StrCat(std::string(kReservationPrefix), std::string(id));
 }
@@ -91,6 +120,29 @@ void WriteContract(ledger::StateWriter& state, const tds::Contract& contract) {
   state.Put(ContractKey(contract.id()), contract.SerializeAsString());
   state.Put(ContractByPartyKey(contract.provider(), contract.id()), "");
   state.Put(ContractByPartyKey(contract.consumer(), contract.id()), "");
+}
+
+void WriteUsageRecord(ledger::StateWriter& state, const tds::UsageRecordState& r) {
+  const uint64_t i = r.index();
+  state.Put(UsageRecordKey(i), r.SerializeAsString());
+  state.Put(UsageByContractKey(r.contract_id(), i), "");
+  state.Put(UsageByPairKey(r.provider(), r.consumer(), r.period(), i), "");
+  state.Put(UsageByProductKey(r.product_id(), r.period(), i), "");
+  const std::pair<UsageField, const std::string*> fields[] = {
+      {UsageField::kProvider, &r.provider()},
+      {UsageField::kConsumer, &r.consumer()},
+      {UsageField::kProduct, &r.product_id()},
+      {UsageField::kPurpose, &r.purpose()},
+      {UsageField::kOperation, &r.operation()}};
+  for (const auto& [field, value] : fields) {
+    state.Put(WithIndex(UsageIndexPrefix(field, *value), i), "");
+  }
+  if (r.violations_size() == 0) return;
+  state.Put(UsageViolationKey(i), "");
+  // A record breaking one term twice is listed under it once (Put of the same key).
+  for (const tds::Violation& v : r.violations()) {
+    state.Put(WithIndex(UsageIndexPrefix(UsageField::kViolatedTerm, v.term()), i), "");
+  }
 }
 
 absl::StatusOr<tds::Terms> ParseTerms(std::string_view terms_bytes) {

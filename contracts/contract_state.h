@@ -22,6 +22,15 @@ inline constexpr std::string_view kUsageViolationPrefix = "usage/violation/";
 inline constexpr std::string_view kReservationPrefix = "usage/reservation/";
 inline constexpr std::string_view kCounterPrefix = "usage/counter/";
 inline constexpr std::string_view kNoncePrefix = "usage/nonce/";
+// Usage-record posting lists for the audit filters (node/usage_listing.h), one per (field, value):
+//   "usage/ix/" <field> "/" be32(len(value)) value be64(index) → empty
+// The value is length-prefixed because purposes, operations and terms are free text (a "/" in
+// one must not make its list a prefix of another's). Within a list keys are in log-index order,
+// which is also block-time order: the ledger refuses a block whose time goes back, so a time
+// range is a log-index range. Written only by WriteUsageRecord, in consensus state: every
+// validator writes the same keys, so they are covered by the state digest and snapshots.
+inline constexpr std::string_view kUsageIndexPrefix = "usage/ix/";
+enum class UsageField { kProvider, kConsumer, kProduct, kPurpose, kOperation, kViolatedTerm };
 // Contract index by party: "contract_by_party/<member>/<contract id>" → empty.
 inline constexpr std::string_view kContractByPartyPrefix = "contract_by_party/";
 
@@ -36,6 +45,9 @@ std::string UsageByPairKey(std::string_view provider, std::string_view consumer,
                            std::string_view period, uint64_t index);
 std::string UsageByProductKey(std::string_view product_id, std::string_view period, uint64_t index);
 std::string UsageViolationKey(uint64_t index);
+// The posting list of records whose `field` equals `value` (for kViolatedTerm: records with a
+// violation of that term); an entry's key is this prefix + be64(log index).
+std::string UsageIndexPrefix(UsageField field, std::string_view value);
 std::string ReservationKey(std::string_view reservation_id);
 std::string CounterKey(std::string_view contract_id);
 std::string NonceKey(std::string_view contract_id, std::string_view nonce);
@@ -51,6 +63,11 @@ absl::StatusOr<std::optional<tds::UsageRecordState>> ReadUsageRecord(
 
 // Writes the contract and its two party-index entries.
 void WriteContract(ledger::StateWriter& state, const tds::Contract& contract);
+
+// Writes the usage record at log index record.index() and every index entry naming it
+// (by contract, pair, product, violation, and the UsageIndexPrefix lists). The one place usage
+// indexes are maintained: the usage.record handler and test/bench seeding all call it.
+void WriteUsageRecord(ledger::StateWriter& state, const tds::UsageRecordState& record);
 
 // Parses serialized Terms carried in a transaction (exact bytes; never re-serialized).
 absl::StatusOr<tds::Terms> ParseTerms(std::string_view terms_bytes);

@@ -475,12 +475,8 @@ class RecordHandler : public ledger::TxHandler {
     rec.set_period(PeriodOf(now));
     rec.set_request_digest(cr.request_digest);
     for (tds::Violation& v : violations) *rec.add_violations() = std::move(v);
-    state.Put(UsageRecordKey(ctx.index), rec.SerializeAsString());
-    state.Put(UsageByContractKey(c.id(), ctx.index), "");
-    state.Put(UsageByPairKey(c.provider(), c.consumer(), rec.period(), ctx.index), "");
-    state.Put(UsageByProductKey(c.product_id(), rec.period(), ctx.index), "");
+    WriteUsageRecord(state, rec);
     if (rec.violations_size() == 0) return std::string("recorded");
-    state.Put(UsageViolationKey(ctx.index), "");
     std::vector<std::string> terms;
     for (const tds::Violation& v : rec.violations()) terms.push_back(v.term());
     return absl::StrCat(

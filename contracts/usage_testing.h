@@ -67,11 +67,7 @@ std::unique_ptr<ledger::TxHandler> MakeSeedHandler(Fn fn) {
 
 // Writes a usage record and its index keys as usage.record would (no checks).
 inline void PutUsageRecord(const tds::UsageRecordState& r, ledger::StateWriter& state) {
-  state.Put(UsageRecordKey(r.index()), r.SerializeAsString());
-  state.Put(UsageByContractKey(r.contract_id(), r.index()), "");
-  state.Put(UsageByPairKey(r.provider(), r.consumer(), r.period(), r.index()), "");
-  state.Put(UsageByProductKey(r.product_id(), r.period(), r.index()), "");
-  if (r.violations_size() > 0) state.Put(UsageViolationKey(r.index()), "");
+  WriteUsageRecord(state, r);
 }
 
 class SeedRecordsHandler : public ledger::TxHandler {

@@ -46,21 +46,14 @@ absl::Status AuditService::DoListViolations(const grpc::ServerContextBase& ctx,
   usage.set_product_id(request.product_id());
   usage.set_provider(request.provider());
   usage.set_consumer(request.consumer());
+  usage.set_purpose(request.purpose());
+  usage.set_operation(request.operation());
   usage.set_from_ms(request.from_ms());
   usage.set_to_ms(request.to_ms());
   usage.set_violations_only(true);
   usage.set_with_receipts(request.with_receipts());
   *usage.mutable_page() = request.page();
-  UsagePredicate broke_term;
-  if (!request.term().empty()) {
-    broke_term = [term = request.term()](const tds::UsageRecordState& record) {
-      for (const tds::Violation& v : record.violations()) {
-        if (v.term() == term) return true;
-      }
-      return false;
-    };
-  }
-  return ListUsageRecords(env_, ctx, usage, broke_term, response);
+  return ListUsageRecords(env_, ctx, usage, nullptr, response, request.term());
 }
 
 absl::Status AuditService::DoGetReceipt(const grpc::ServerContextBase& ctx,

@@ -5,7 +5,7 @@
 //
 // ListUsage is Contracts.ListUsage under another name: both call ListUsageRecords
 // (node/usage_listing.h). ListViolations is the same listing narrowed to flagged records (and
-// optionally to one violated term).
+// optionally to one violated term, through its own index).
 
 #include "ledger/ledger.h"
 #include "node/query_service.h"
