@@ -28,6 +28,8 @@ PACKAGES=(
   openssl
   # breast-cancer data for the federated LR test and bench
   python3-sklearn
+  # `tds report --pdf` prints report.html with headless Chromium (sdk/cli/report_test.cc)
+  chromium
 )
 # The scripts also use bash, coreutils, grep, sed and awk: essential on every Debian system.
 

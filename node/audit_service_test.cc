@@ -73,6 +73,23 @@ TEST_F(AuditServiceTest, ListViolationsShowsOnlyFlaggedRecordsFilteredByTerm) {
   EXPECT_EQ(As(&kBank)->ListViolations(request)->items_size(), 1);
   request.set_term("calls_total");
   EXPECT_EQ(As(&kAudit)->ListViolations(request)->items_size(), 0);
+  // Purpose and operation narrow through their own indexes.
+  request.set_term("purpose");
+  request.set_purpose("marketing");
+  EXPECT_EQ(As(&kAudit)->ListViolations(request)->items_size(), 1);
+  request.set_purpose("credit_risk");
+  EXPECT_EQ(As(&kAudit)->ListViolations(request)->items_size(), 0);
+  request.set_purpose("");
+  request.set_operation("no-such-operation");
+  EXPECT_EQ(As(&kAudit)->ListViolations(request)->items_size(), 0);
+  request.set_operation(std::string(65, 'o'));
+  ExpectCode(As(&kAudit)->ListViolations(request).status(), absl::StatusCode::kInvalidArgument,
+             "operation: 65 bytes exceeds the limit of 64");
+  request.set_operation("");
+  request.mutable_page()->set_cursor("not-a-cursor");
+  ExpectCode(As(&kAudit)->ListViolations(request).status(), absl::StatusCode::kInvalidArgument,
+             "page.cursor");
+  request.mutable_page()->set_cursor("");
 
   // A stranger sees nothing of someone else's contract; malformed filters name the field.
   request.set_term("");

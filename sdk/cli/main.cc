@@ -15,6 +15,7 @@
 //   tds --node HOST:PORT --key KEY usage list|request|reserve|record
 //   tds --node HOST:PORT --key KEY bill --period YYYY-MM
 //   tds --node HOST:PORT --key KEY value PRODUCT
+//   tds --node HOST:PORT --key KEY report compliance|billing|valuation ... --out DIR [--pdf]
 //   tds --node HOST:PORT [--key KEY] member propose|vote|list|proposals
 //   tds --node HOST:PORT --key KEY audit usage|violations|receipt
 //   tds --node HOST:PORT --key KEY node status|fault
@@ -40,6 +41,7 @@
 #include "sdk/cli/node_cmd.h"
 #include "sdk/cli/options_cmd.h"
 #include "sdk/cli/product_cmd.h"
+#include "sdk/cli/report_cmd.h"
 #include "sdk/cli/run_cmd.h"
 #include "sdk/cli/usage_cmd.h"
 #include "sdk/cli/verify_cmd.h"
@@ -51,7 +53,7 @@ int main(int argc, char** argv) {
   app.fallthrough();  // global options may also follow the subcommand
   app.footer(
       "Offline: keygen, genesis, cert, verify, merkle. Against a node (--node): anchor, receipt, "
-      "ledger,\nproduct, contract, usage, bill, value, member, audit, "
+      "ledger,\nproduct, contract, usage, bill, value, report, member, audit, "
       "node, run.\nListings take -o table|json|csv.\n"
       "Run `tds COMMAND --help` for each command's options.");
   app.failure_message([](const CLI::App* app, const CLI::Error& e) {
@@ -68,6 +70,7 @@ int main(int argc, char** argv) {
   tds::cli::AddContractCommands(app, ctx);
   tds::cli::AddUsageCommands(app, ctx);
   tds::cli::AddBillingCommands(app, ctx);
+  tds::cli::AddReportCommands(app, ctx);
   tds::cli::AddMemberCommands(app, ctx);
   tds::cli::AddAuditCommands(app, ctx);
   tds::cli::AddNodeCommands(app, ctx);
