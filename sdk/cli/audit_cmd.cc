@@ -32,7 +32,7 @@ namespace {
 // --- violations ---
 
 struct ViolationArgs {
-  std::string contract, product, provider, consumer, term, period;
+  std::string contract, product, provider, consumer, term, period, purpose, operation;
   int64_t from_ms = 0, to_ms = 0;
   uint32_t limit = 0;  // 0: every page
   std::string cursor;
@@ -46,6 +46,8 @@ int RunViolations(const GlobalOptions& g, const ViolationArgs& a) {
   request.set_provider(a.provider);
   request.set_consumer(a.consumer);
   request.set_term(a.term);
+  request.set_purpose(a.purpose);
+  request.set_operation(a.operation);
   request.set_from_ms(a.from_ms);
   request.set_to_ms(a.to_ms);
   if (!a.period.empty()) {
@@ -278,6 +280,8 @@ void AddAuditCommands(CLI::App& app, Context& ctx) {
   violations->add_option("--product", va->product, "Only this product");
   violations->add_option("--provider", va->provider, "Only this provider");
   violations->add_option("--consumer", va->consumer, "Only this consumer");
+  violations->add_option("--purpose", va->purpose, "Only this purpose");
+  violations->add_option("--operation", va->operation, "Only this operation");
   violations->add_option("--period", va->period, "Only this month of block time, YYYY-MM");
   violations->add_option("--from-ms", va->from_ms, "Block time from (ms, inclusive)");
   violations->add_option("--to-ms", va->to_ms, "Block time until (ms, exclusive)");
