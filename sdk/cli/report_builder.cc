@@ -220,17 +220,43 @@ void AddFile(ReportFiles* files, std::string name, std::string content) {
 
 }  // namespace
 
-absl::StatusOr<ReportFiles> ComplianceReport(sdk::QueryClient& query, const std::string& caller,
+namespace {
+
+// What the compliance and billing reports read: `member`'s usage records and statements of
+// `period`, once the caller may report on it.
+struct MemberMonth {
+  std::pair<int64_t, int64_t> bounds;  // the period's block times, [first, second)
+  std::vector<tds::UsageRecordState> records;
+  std::vector<tds::Statement> statements;
+};
+
+absl::StatusOr<MemberMonth> FetchMemberMonth(sdk::QueryClient& query, const std::string& caller,
                                              const std::string& member, const std::string& period) {
   absl::StatusOr<std::pair<int64_t, int64_t>> bounds = CheckedPeriod(period);
   if (!bounds.ok()) return bounds.status();
   if (absl::Status s = CheckMayReport(query, caller, member); !s.ok()) return s;
+  MemberMonth month;
+  month.bounds = *bounds;
   absl::StatusOr<std::vector<tds::UsageRecordState>> records =
       MemberRecords(query, member, *bounds);
   if (!records.ok()) return records.status();
+  month.records = *std::move(records);
   absl::StatusOr<std::vector<tds::Statement>> statements =
-      MemberStatements(query, member, period, *records);
+      MemberStatements(query, member, period, month.records);
   if (!statements.ok()) return statements.status();
+  month.statements = *std::move(statements);
+  return month;
+}
+
+}  // namespace
+
+absl::StatusOr<ReportFiles> ComplianceReport(sdk::QueryClient& query, const std::string& caller,
+                                             const std::string& member, const std::string& period) {
+  absl::StatusOr<MemberMonth> month = FetchMemberMonth(query, caller, member, period);
+  if (!month.ok()) return month.status();
+  const std::pair<int64_t, int64_t>* bounds = &month->bounds;
+  const std::vector<tds::UsageRecordState>* records = &month->records;
+  const std::vector<tds::Statement>* statements = &month->statements;
 
   // One pass over the records fills every table and chart.
   ReportTable usage{
@@ -362,15 +388,9 @@ absl::StatusOr<ReportFiles> ComplianceReport(sdk::QueryClient& query, const std:
 
 absl::StatusOr<ReportFiles> BillingReport(sdk::QueryClient& query, const std::string& caller,
                                           const std::string& member, const std::string& period) {
-  absl::StatusOr<std::pair<int64_t, int64_t>> bounds = CheckedPeriod(period);
-  if (!bounds.ok()) return bounds.status();
-  if (absl::Status s = CheckMayReport(query, caller, member); !s.ok()) return s;
-  absl::StatusOr<std::vector<tds::UsageRecordState>> records =
-      MemberRecords(query, member, *bounds);
-  if (!records.ok()) return records.status();
-  absl::StatusOr<std::vector<tds::Statement>> statements =
-      MemberStatements(query, member, period, *records);
-  if (!statements.ok()) return statements.status();
+  absl::StatusOr<MemberMonth> month = FetchMemberMonth(query, caller, member, period);
+  if (!month.ok()) return month.status();
+  const std::vector<tds::Statement>* statements = &month->statements;
 
   const ReportTable lines = StatementLines(*statements);
   const ReportTable totals = StatementTotals(*statements);
