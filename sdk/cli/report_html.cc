@@ -51,11 +51,12 @@ bool Numeric(std::string_view cell) {
 }
 
 // The chart's frame: the <svg> opening, the title and the y axis scaled to the points' largest
-// value; returns the markup and sets *scale (units per value). The axis is numbered only when
+// value; returns the markup ("no data" when there are no points) and sets *scale (units per
+// value) and *slot (the width each point gets). The axis is numbered only when
 // the points show their plain values: a point with its own text (money in major units) would
 // contradict an axis in raw values.
-std::string ChartFrame(std::string_view title, const std::vector<ChartPoint>& points,
-                       double* scale) {
+std::string ChartFrame(std::string_view title, const std::vector<ChartPoint>& points, double* scale,
+                       double* slot) {
   double max = 0;
   bool plain = true;
   for (const ChartPoint& p : points) {
@@ -93,6 +94,11 @@ std::string ChartFrame(std::string_view title, const std::vector<ChartPoint>& po
     absl::StrAppendFormat(&svg, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\">0</text>",
                           kLeft - 4, y0 + 3);
   }
+  if (points.empty()) {
+    absl::StrAppendFormat(&svg, "<text x=\"%.1f\" y=\"%.1f\" fill=\"#777\">no data</text>",
+                          kLeft + 10, kTop + 20);
+  }
+  *slot = points.empty() ? 0 : (kWidth - kLeft - kRight) / points.size();
   return svg;
 }
 
@@ -209,14 +215,9 @@ void HtmlReport::Table(const ReportTable& table, std::string_view empty_text) {
 }
 
 void HtmlReport::BarChart(std::string_view title, const std::vector<ChartPoint>& points) {
-  double scale = 0;
-  std::string svg = ChartFrame(title, points, &scale);
-  const double plot_w = kWidth - kLeft - kRight, y0 = kHeight - kBottom;
-  if (points.empty()) {
-    absl::StrAppendFormat(&svg, "<text x=\"%.1f\" y=\"%.1f\" fill=\"#777\">no data</text>",
-                          kLeft + 10, kTop + 20);
-  }
-  const double slot = points.empty() ? 0 : plot_w / points.size();
+  double scale = 0, slot = 0;
+  std::string svg = ChartFrame(title, points, &scale, &slot);
+  const double y0 = kHeight - kBottom;
   for (size_t i = 0; i < points.size(); ++i) {
     const double h = points[i].value * scale, x = kLeft + slot * i, w = slot * 0.7;
     const double cx = x + slot / 2;
@@ -231,14 +232,9 @@ void HtmlReport::BarChart(std::string_view title, const std::vector<ChartPoint>&
 }
 
 void HtmlReport::LineChart(std::string_view title, const std::vector<ChartPoint>& points) {
-  double scale = 0;
-  std::string svg = ChartFrame(title, points, &scale);
-  const double plot_w = kWidth - kLeft - kRight, y0 = kHeight - kBottom;
-  if (points.empty()) {
-    absl::StrAppendFormat(&svg, "<text x=\"%.1f\" y=\"%.1f\" fill=\"#777\">no data</text>",
-                          kLeft + 10, kTop + 20);
-  }
-  const double slot = points.empty() ? 0 : plot_w / points.size();
+  double scale = 0, slot = 0;
+  std::string svg = ChartFrame(title, points, &scale, &slot);
+  const double y0 = kHeight - kBottom;
   std::string path, dots;
   for (size_t i = 0; i < points.size(); ++i) {
     const double x = kLeft + slot * i + slot / 2, y = y0 - points[i].value * scale;
