@@ -9,6 +9,8 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/statvfs.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -23,12 +25,18 @@
 namespace tds::compute::enclave {
 namespace {
 
+// The enclave's uid and gid: on a root host the real ones, on an unprivileged host the one id
+// mapped inside the enclave's user namespace (onto the host's euid and egid).
 constexpr uid_t kNobody = 65534;
 
 // The child's setup steps, reported to the host by number when one fails.
 enum Step : int {
   kDup = 1,
   kCloseFds,
+  kUserNamespace,
+  kSetgroupsDeny,
+  kUidMap,
+  kGidMap,
   kUnshare,
   kPrivateMounts,
   kRootTmpfs,
@@ -43,6 +51,7 @@ enum Step : int {
   kUnmountOld,
   kRootReadOnly,
   kRlimit,
+  kBoundingSet,
   kDropPrivileges,
   kNoNewPrivs,
   kDeathSignal,
@@ -55,6 +64,14 @@ const char* StepName(int step) {
       return "dup2(channel, 0)";
     case kCloseFds:
       return "close_range";
+    case kUserNamespace:
+      return "unshare(CLONE_NEWUSER)";
+    case kSetgroupsDeny:
+      return "writing \"deny\" to /proc/self/setgroups";
+    case kUidMap:
+      return "writing /proc/self/uid_map";
+    case kGidMap:
+      return "writing /proc/self/gid_map";
     case kUnshare:
       return "unshare(CLONE_NEWNS|CLONE_NEWNET|CLONE_NEWIPC|CLONE_NEWUTS)";
     case kPrivateMounts:
@@ -83,6 +100,8 @@ const char* StepName(int step) {
       return "remounting / read-only";
     case kRlimit:
       return "setrlimit";
+    case kBoundingSet:
+      return "prctl(PR_CAPBSET_DROP)";
     case kDropPrivileges:
       return "dropping to uid/gid 65534";
     case kNoNewPrivs:
@@ -93,6 +112,48 @@ const char* StepName(int step) {
       return "execve(/enclave)";
   }
   return "unknown step";
+}
+
+// What an operator needs to know beside the errno of a failed step (empty if nothing).
+std::string StepHint(int step, int err, bool user_namespace) {
+  if (step == kUserNamespace && err == EPERM) {
+    return " — unprivileged user namespaces are disabled (sysctl "
+           "kernel.unprivileged_userns_clone=0) or forbidden by a seccomp filter (systemd "
+           "RestrictNamespaces= must allow 'user'; deploy/tdsd.service)";
+  }
+  if (step == kUserNamespace && err == ENOSPC) {
+    return " — no user namespace may be created (sysctl user.max_user_namespaces is 0 or "
+           "reached)";
+  }
+  if (user_namespace && err == EPERM && step > kUserNamespace && step < kRlimit) {
+    return " — inside the sandbox's user namespace; a security module may deny it (e.g. "
+           "sysctl kernel.apparmor_restrict_unprivileged_userns=1)";
+  }
+  return "";
+}
+
+// The flags a read-only bind remount of `target` must carry: the kernel refuses (EPERM) to
+// clear a flag locked on a mount inherited from a more privileged mount namespace, so a source
+// mounted noexec stays noexec. Atime flags are preserved by a remount that names none.
+// Only system calls: runs in the child.
+bool ReadOnlyRemountFlags(const char* target, unsigned long* flags) {
+  struct statfs st;
+  if (::statfs(target, &st) != 0) return false;
+  *flags = MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV;
+  if (st.f_flags & ST_NOEXEC) *flags |= MS_NOEXEC;
+  return true;
+}
+
+// Writes `text` to a /proc file in one write(2), as the id-map files require.
+bool WriteProcFile(const char* path, const std::string& text) {
+  const int fd = ::open(path, O_WRONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  const ssize_t n = ::write(fd, text.data(), text.size());
+  const int e = errno;
+  ::close(fd);
+  if (n == static_cast<ssize_t>(text.size())) return true;
+  errno = n < 0 ? e : EIO;
+  return false;
 }
 
 // One entry of the minimal root, prepared before fork (the child must not allocate).
@@ -161,6 +222,12 @@ absl::StatusOr<std::unique_ptr<SandboxedProcess>> SandboxedProcess::Start(
                 {RLIMIT_FSIZE, options.file_bytes},
                 {RLIMIT_CORE, 0}};
   const pid_t parent = ::getpid();
+  // Not root: the child cannot unshare the other namespaces or mount anything in the host's
+  // user namespace, so it first makes its own, where it holds every capability, and maps its
+  // one id there (an unprivileged process may map only its own uid and gid).
+  const bool user_namespace = ::geteuid() != 0;
+  const std::string uid_map = absl::StrCat(kNobody, " ", ::geteuid(), " 1\n");
+  const std::string gid_map = absl::StrCat(kNobody, " ", ::getegid(), " 1\n");
 
   int sv[2];
   if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) {
@@ -192,6 +259,15 @@ absl::StatusOr<std::unique_ptr<SandboxedProcess>> SandboxedProcess::Start(
     if (::syscall(SYS_close_range, static_cast<unsigned>(ef + 1), ~0u, 0u) != 0) {
       ChildFail(ef, kCloseFds);
     }
+    if (user_namespace) {
+      if (::unshare(CLONE_NEWUSER) != 0) ChildFail(ef, kUserNamespace);
+      // "deny" must precede gid_map for an unprivileged writer; setgroups(2) then fails in here,
+      // so the host's supplementary groups stay (tdsd's unit runs with none but its own).
+      if (!WriteProcFile("/proc/self/setgroups", "deny")) ChildFail(ef, kSetgroupsDeny);
+      if (!WriteProcFile("/proc/self/uid_map", uid_map)) ChildFail(ef, kUidMap);
+      if (!WriteProcFile("/proc/self/gid_map", gid_map)) ChildFail(ef, kGidMap);
+    }
+    // Owned by the user namespace above when there is one: the capabilities held there suffice.
     if (::unshare(CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS) != 0) {
       ChildFail(ef, kUnshare);
     }
@@ -201,7 +277,7 @@ absl::StatusOr<std::unique_ptr<SandboxedProcess>> SandboxedProcess::Start(
     if (::mount("tmpfs", root.c_str(), "tmpfs", MS_NOSUID | MS_NODEV, "size=1m,mode=0755") != 0) {
       ChildFail(ef, kRootTmpfs);
     }
-    const unsigned long ro = MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV;
+    unsigned long ro = 0;
     for (const RootEntry& e : entries) {
       if (e.symlink) {
         if (::symlink(e.source.c_str(), e.target.c_str()) != 0) ChildFail(ef, kSymlink);
@@ -211,7 +287,8 @@ absl::StatusOr<std::unique_ptr<SandboxedProcess>> SandboxedProcess::Start(
       if (::mount(e.source.c_str(), e.target.c_str(), nullptr, MS_BIND | MS_REC, nullptr) != 0) {
         ChildFail(ef, kBind);
       }
-      if (::mount(nullptr, e.target.c_str(), nullptr, ro, nullptr) != 0) {
+      if (!ReadOnlyRemountFlags(e.target.c_str(), &ro) ||
+          ::mount(nullptr, e.target.c_str(), nullptr, ro, nullptr) != 0) {
         ChildFail(ef, kRemountReadOnly);
       }
     }
@@ -221,7 +298,8 @@ absl::StatusOr<std::unique_ptr<SandboxedProcess>> SandboxedProcess::Start(
     if (::mount(binary.c_str(), enclave_path.c_str(), nullptr, MS_BIND, nullptr) != 0) {
       ChildFail(ef, kBind);
     }
-    if (::mount(nullptr, enclave_path.c_str(), nullptr, ro, nullptr) != 0) {
+    if (!ReadOnlyRemountFlags(enclave_path.c_str(), &ro) ||
+        ::mount(nullptr, enclave_path.c_str(), nullptr, ro, nullptr) != 0) {
       ChildFail(ef, kRemountReadOnly);
     }
     if (::mkdir(tmp_path.c_str(), 01777) != 0) ChildFail(ef, kMkdir);
@@ -244,8 +322,20 @@ absl::StatusOr<std::unique_ptr<SandboxedProcess>> SandboxedProcess::Start(
       const struct rlimit r = {l.value, l.value};
       if (::setrlimit(l.resource, &r) != 0) ChildFail(ef, kRlimit);
     }
-    if (::setgroups(0, nullptr) != 0 || ::setresgid(kNobody, kNobody, kNobody) != 0 ||
-        ::setresuid(kNobody, kNobody, kNobody) != 0) {
+    // No capability may come back through a later execve (with file capabilities), in any
+    // namespace. Dropping needs CAP_SETPCAP, held until the next step or the exec.
+    for (int cap = 0; ::prctl(PR_CAPBSET_READ, cap, 0, 0, 0) >= 0; ++cap) {
+      if (::prctl(PR_CAPBSET_READ, cap, 0, 0, 0) == 1 &&
+          ::prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0) {
+        ChildFail(ef, kBoundingSet);
+      }
+    }
+    // In a user namespace the process already is 65534 there and its capabilities (held in that
+    // namespace only) end at the execve below, its uid not being 0; set*id(2) is not called, as
+    // systemd's ~@privileged would kill for it. As root, the switch to 65534 drops them.
+    if (!user_namespace &&
+        (::setgroups(0, nullptr) != 0 || ::setresgid(kNobody, kNobody, kNobody) != 0 ||
+         ::setresuid(kNobody, kNobody, kNobody) != 0)) {
       ChildFail(ef, kDropPrivileges);
     }
     if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) ChildFail(ef, kNoNewPrivs);
@@ -270,7 +360,8 @@ absl::StatusOr<std::unique_ptr<SandboxedProcess>> SandboxedProcess::Start(
   if (n > 0) {
     p->Wait().IgnoreError();
     return absl::FailedPreconditionError(
-        absl::StrCat("sandbox: ", StepName(report[0]), ": ", std::strerror(report[1])));
+        absl::StrCat("sandbox: ", StepName(report[0]), ": ", std::strerror(report[1]),
+                     StepHint(report[0], report[1], user_namespace)));
   }
   return p;
 }

@@ -2,15 +2,19 @@
 // Runs the enclave binary as a separate, confined process (the `software` platform's
 // isolation; README.md "Sandbox" says what it does and does not protect against).
 //
-// Between fork and exec the child, still root, builds its own world:
+// Between fork and exec the child builds its own world:
+//   - on a host that is not root (tdsd under deploy/tdsd.service), first its own user
+//     namespace, where it holds the capabilities the rest needs; the one id an unprivileged
+//     process may map there, 65534 inside, is the host's euid/egid outside;
 //   - new network, mount, IPC and UTS namespaces: no interface but a down loopback;
 //   - a minimal root: a tmpfs holding only read-only bind mounts of /usr (the shared
 //     libraries; /lib, /lib64 and /bin as the host has them, symlinks on merged-/usr systems),
 //     the enclave binary at /enclave, and a size-limited writable tmpfs at /tmp; the root is
 //     then remounted read-only and the host's tree is unmounted (pivot_root);
-//   - resource limits (address space, CPU seconds, open files, file size), all groups
-//     dropped and uid/gid 65534 (which drops every capability), no new privileges, and
-//     SIGKILL if the host process dies.
+//   - resource limits (address space, CPU seconds, open files, file size), an empty
+//     capability bounding set, uid/gid 65534 (as root: setresuid, which drops every
+//     capability and all groups; in the user namespace: the mapped id, whose capabilities end
+//     at the execve), no new privileges, and SIGKILL if the host process dies.
 // The enclave binary installs its seccomp-bpf allow-list (seccomp_policy.h) before it reads
 // any input. The host talks to it over a socketpair on the child's stdin (fd 0).
 
@@ -46,7 +50,9 @@ struct SandboxExit {
 class SandboxedProcess {
  public:
   // Starts `binary` (an absolute path) in the sandbox; errors name the setup step that failed
-  // in the child (e.g. "unshare(CLONE_NEWNET): Operation not permitted").
+  // in the child (e.g. "unshare(CLONE_NEWUSER): Operation not permitted — unprivileged user
+  // namespaces are disabled ..."). Runs as root, or as any user where unprivileged user
+  // namespaces are enabled.
   static absl::StatusOr<std::unique_ptr<SandboxedProcess>> Start(const std::string& binary,
                                                                  const SandboxOptions& options);
   // Kills the child if it still runs and reaps it.
