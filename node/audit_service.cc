@@ -21,27 +21,37 @@ AuditService::AuditService(ledger::Ledger* ledger, QueryServiceOptions options)
 grpc::ServerUnaryReactor* AuditService::ListUsage(grpc::CallbackServerContext* ctx,
                                                   const tds::ListUsageRequest* request,
                                                   tds::ListUsageResponse* response) {
-  return Reply(ctx, ListUsageRecords(env_, *ctx, *request, nullptr, response));
+  return Reply(ctx, AsCaller(env_, *ctx, request->auth(), [&](const Caller& caller) {
+                 return DoListUsage(caller, *request, response);
+               }));
 }
 
 grpc::ServerUnaryReactor* AuditService::ListViolations(grpc::CallbackServerContext* ctx,
                                                        const tds::ListViolationsRequest* request,
                                                        tds::ListUsageResponse* response) {
-  return Reply(ctx, DoListViolations(*ctx, *request, response));
+  return Reply(ctx, AsCaller(env_, *ctx, request->auth(), [&](const Caller& caller) {
+                 return DoListViolations(caller, *request, response);
+               }));
 }
 
 grpc::ServerUnaryReactor* AuditService::GetReceipt(grpc::CallbackServerContext* ctx,
                                                    const tds::AuditReceiptRequest* request,
                                                    tds::AuditReceiptResponse* response) {
-  return Reply(ctx, DoGetReceipt(*ctx, *request, response));
+  return Reply(ctx, AsCaller(env_, *ctx, request->auth(), [&](const Caller& caller) {
+                 return DoGetReceipt(caller, *request, response);
+               }));
 }
 
-absl::Status AuditService::DoListViolations(const grpc::ServerContextBase& ctx,
+absl::Status AuditService::DoListUsage(const Caller& caller, const tds::ListUsageRequest& request,
+                                       tds::ListUsageResponse* response) const {
+  return ListUsageRecords(env_, caller, request, nullptr, response);
+}
+
+absl::Status AuditService::DoListViolations(const Caller& caller,
                                             const tds::ListViolationsRequest& request,
                                             tds::ListUsageResponse* response) const {
   TDS_RETURN_IF_ERROR(CheckName("term", request.term()));
   tds::ListUsageRequest usage;
-  usage.set_auth(request.auth());
   usage.set_contract_id(request.contract_id());
   usage.set_product_id(request.product_id());
   usage.set_provider(request.provider());
@@ -53,13 +63,12 @@ absl::Status AuditService::DoListViolations(const grpc::ServerContextBase& ctx,
   usage.set_violations_only(true);
   usage.set_with_receipts(request.with_receipts());
   *usage.mutable_page() = request.page();
-  return ListUsageRecords(env_, ctx, usage, nullptr, response, request.term());
+  return ListUsageRecords(env_, caller, usage, nullptr, response, request.term());
 }
 
-absl::Status AuditService::DoGetReceipt(const grpc::ServerContextBase& ctx,
+absl::Status AuditService::DoGetReceipt(const Caller& caller,
                                         const tds::AuditReceiptRequest& request,
                                         tds::AuditReceiptResponse* response) const {
-  TDS_ASSIGN_OR_RETURN(Caller caller, env_.Authenticate(ctx, request.auth()));
   TDS_RETURN_IF_ERROR(RequireIdentity(
       caller, "receipts are visible to their submitter and the parties of a usage record only"));
   TDS_ASSIGN_OR_RETURN(Hash txid, HashFromBytes(request.txid(), "txid"));

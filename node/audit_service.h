@@ -28,15 +28,16 @@ class AuditService final : public tds::Audit::CallbackService {
                                        const tds::AuditReceiptRequest* request,
                                        tds::AuditReceiptResponse* response) override;
 
-  // The calls without the gRPC plumbing (unit tests call these directly).
-  absl::Status DoListViolations(const grpc::ServerContextBase& ctx,
-                                const tds::ListViolationsRequest& request,
+  // The calls for an authenticated caller, without the gRPC plumbing (unit tests and the web
+  // console call these directly).
+  absl::Status DoListUsage(const Caller& caller, const tds::ListUsageRequest& request,
+                           tds::ListUsageResponse* response) const;
+  absl::Status DoListViolations(const Caller& caller, const tds::ListViolationsRequest& request,
                                 tds::ListUsageResponse* response) const;
   // InvalidArgument for a txid that is not 32 bytes; NotFound "transaction <hex> is not in the
   // log"; PermissionDenied naming the caller, the transaction and its submitter for a member
   // reading someone else's transaction.
-  absl::Status DoGetReceipt(const grpc::ServerContextBase& ctx,
-                            const tds::AuditReceiptRequest& request,
+  absl::Status DoGetReceipt(const Caller& caller, const tds::AuditReceiptRequest& request,
                             tds::AuditReceiptResponse* response) const;
 
  private:

@@ -36,11 +36,9 @@ absl::StatusOr<VisibleProduct> ReadVisibleProduct(const ledger::StateReader& sta
   return VisibleProduct{*std::move(head), std::move(latest)};
 }
 
-// Authenticates the call, checks the product id and reads what the caller may see of it.
-absl::StatusOr<VisibleProduct> ReadProductForCall(const QueryEnv& env,
-                                                  const grpc::ServerContextBase& ctx,
-                                                  const std::string& auth, const std::string& id) {
-  TDS_ASSIGN_OR_RETURN(Caller caller, env.Authenticate(ctx, auth));
+// Checks the product id and reads what the caller may see of it.
+absl::StatusOr<VisibleProduct> ReadProductForCall(const QueryEnv& env, const Caller& caller,
+                                                  const std::string& id) {
   TDS_RETURN_IF_ERROR(CheckProductId("product_id", id, true));
   return ReadVisibleProduct(env.ledger().state(), caller, id);
 }
@@ -54,69 +52,84 @@ CatalogService::CatalogService(const QueryEnv* env,
 grpc::ServerUnaryReactor* CatalogService::SearchProducts(grpc::CallbackServerContext* ctx,
                                                          const tds::SearchProductsRequest* request,
                                                          tds::SearchProductsResponse* response) {
-  auto run = [&]() -> absl::Status {
-    TDS_ASSIGN_OR_RETURN(Caller caller, env_->Authenticate(*ctx, request->auth()));
-    TDS_RETURN_IF_ERROR(catalog::ValidateSearchRequest(*request));
-    TDS_RETURN_IF_ERROR(CheckMemberId("provider", request->provider(), false));
-    TDS_RETURN_IF_ERROR(CheckProductId("page.cursor", request->page().cursor(), false));
-    *response = index_->Search(*request, caller.member_id, caller.ReadsEverything());
-    return absl::OkStatus();
-  };
-  return Reply(ctx, run());
+  return Reply(ctx, AsCaller(*env_, *ctx, request->auth(), [&](const Caller& caller) {
+                 return DoSearchProducts(caller, *request, response);
+               }));
+}
+
+absl::Status CatalogService::DoSearchProducts(const Caller& caller,
+                                              const tds::SearchProductsRequest& request,
+                                              tds::SearchProductsResponse* response) const {
+  TDS_RETURN_IF_ERROR(catalog::ValidateSearchRequest(request));
+  TDS_RETURN_IF_ERROR(CheckMemberId("provider", request.provider(), false));
+  TDS_RETURN_IF_ERROR(CheckProductId("page.cursor", request.page().cursor(), false));
+  *response = index_->Search(request, caller.member_id, caller.ReadsEverything());
+  return absl::OkStatus();
 }
 
 grpc::ServerUnaryReactor* CatalogService::GetProduct(grpc::CallbackServerContext* ctx,
                                                      const tds::GetProductRequest* request,
                                                      tds::GetProductResponse* response) {
-  auto run = [&]() -> absl::Status {
-    TDS_ASSIGN_OR_RETURN(VisibleProduct p,
-                         ReadProductForCall(*env_, *ctx, request->auth(), request->product_id()));
-    const ledger::StateReader& state = env_->ledger().state();
-    const uint32_t version = request->version();
-    if (version == 0 || version == p.head.latest_version()) {
-      *response->mutable_product() = std::move(p.latest);
-    } else if (version > p.head.latest_version()) {
-      return absl::NotFoundError(absl::StrCat("product '", request->product_id(),
-                                              "' has no version ", version, " (latest is ",
-                                              p.head.latest_version(), ")"));
-    } else {
-      TDS_ASSIGN_OR_RETURN(*response->mutable_product(),
-                           catalog::ReadProduct(state, request->product_id(), version));
-    }
-    *response->mutable_head() = std::move(p.head);
-    return absl::OkStatus();
-  };
-  return Reply(ctx, run());
+  return Reply(ctx, AsCaller(*env_, *ctx, request->auth(), [&](const Caller& caller) {
+                 return DoGetProduct(caller, *request, response);
+               }));
+}
+
+absl::Status CatalogService::DoGetProduct(const Caller& caller,
+                                          const tds::GetProductRequest& request,
+                                          tds::GetProductResponse* response) const {
+  TDS_ASSIGN_OR_RETURN(VisibleProduct p, ReadProductForCall(*env_, caller, request.product_id()));
+  const ledger::StateReader& state = env_->ledger().state();
+  const uint32_t version = request.version();
+  if (version == 0 || version == p.head.latest_version()) {
+    *response->mutable_product() = std::move(p.latest);
+  } else if (version > p.head.latest_version()) {
+    return absl::NotFoundError(absl::StrCat("product '", request.product_id(), "' has no version ",
+                                            version, " (latest is ", p.head.latest_version(), ")"));
+  } else {
+    TDS_ASSIGN_OR_RETURN(*response->mutable_product(),
+                         catalog::ReadProduct(state, request.product_id(), version));
+  }
+  *response->mutable_head() = std::move(p.head);
+  return absl::OkStatus();
 }
 
 grpc::ServerUnaryReactor* CatalogService::ProductHistory(grpc::CallbackServerContext* ctx,
                                                          const tds::ProductHistoryRequest* request,
                                                          tds::ProductHistoryResponse* response) {
-  auto run = [&]() -> absl::Status {
-    TDS_ASSIGN_OR_RETURN(VisibleProduct p,
-                         ReadProductForCall(*env_, *ctx, request->auth(), request->product_id()));
-    const ledger::StateReader& state = env_->ledger().state();
-    for (uint32_t v = 1; v < p.head.latest_version(); ++v) {
-      TDS_ASSIGN_OR_RETURN(*response->add_versions(),
-                           catalog::ReadProduct(state, request->product_id(), v));
-    }
-    *response->add_versions() = std::move(p.latest);
-    *response->mutable_head() = std::move(p.head);
-    return absl::OkStatus();
-  };
-  return Reply(ctx, run());
+  return Reply(ctx, AsCaller(*env_, *ctx, request->auth(), [&](const Caller& caller) {
+                 return DoProductHistory(caller, *request, response);
+               }));
+}
+
+absl::Status CatalogService::DoProductHistory(const Caller& caller,
+                                              const tds::ProductHistoryRequest& request,
+                                              tds::ProductHistoryResponse* response) const {
+  TDS_ASSIGN_OR_RETURN(VisibleProduct p, ReadProductForCall(*env_, caller, request.product_id()));
+  const ledger::StateReader& state = env_->ledger().state();
+  for (uint32_t v = 1; v < p.head.latest_version(); ++v) {
+    TDS_ASSIGN_OR_RETURN(*response->add_versions(),
+                         catalog::ReadProduct(state, request.product_id(), v));
+  }
+  *response->add_versions() = std::move(p.latest);
+  *response->mutable_head() = std::move(p.head);
+  return absl::OkStatus();
 }
 
 grpc::ServerUnaryReactor* CatalogService::ExportDcat(grpc::CallbackServerContext* ctx,
                                                      const tds::ExportDcatRequest* request,
                                                      tds::ExportDcatResponse* response) {
-  auto run = [&]() -> absl::Status {
-    TDS_ASSIGN_OR_RETURN(VisibleProduct p,
-                         ReadProductForCall(*env_, *ctx, request->auth(), request->product_id()));
-    response->set_json_ld(catalog::ExportDcat(p.latest, p.head));
-    return absl::OkStatus();
-  };
-  return Reply(ctx, run());
+  return Reply(ctx, AsCaller(*env_, *ctx, request->auth(), [&](const Caller& caller) {
+                 return DoExportDcat(caller, *request, response);
+               }));
+}
+
+absl::Status CatalogService::DoExportDcat(const Caller& caller,
+                                          const tds::ExportDcatRequest& request,
+                                          tds::ExportDcatResponse* response) const {
+  TDS_ASSIGN_OR_RETURN(VisibleProduct p, ReadProductForCall(*env_, caller, request.product_id()));
+  response->set_json_ld(catalog::ExportDcat(p.latest, p.head));
+  return absl::OkStatus();
 }
 
 }  // namespace tds::node

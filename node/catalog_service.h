@@ -31,6 +31,16 @@ class CatalogService final : public tds::Catalog::CallbackService {
                                        const tds::ExportDcatRequest* request,
                                        tds::ExportDcatResponse* response) override;
 
+  // The calls for an authenticated caller, without the gRPC plumbing (the web console).
+  absl::Status DoSearchProducts(const Caller& caller, const tds::SearchProductsRequest& request,
+                                tds::SearchProductsResponse* response) const;
+  absl::Status DoGetProduct(const Caller& caller, const tds::GetProductRequest& request,
+                            tds::GetProductResponse* response) const;
+  absl::Status DoProductHistory(const Caller& caller, const tds::ProductHistoryRequest& request,
+                                tds::ProductHistoryResponse* response) const;
+  absl::Status DoExportDcat(const Caller& caller, const tds::ExportDcatRequest& request,
+                            tds::ExportDcatResponse* response) const;
+
  private:
   const QueryEnv* const env_;
   const std::shared_ptr<const catalog::SearchIndex> index_;

@@ -24,37 +24,46 @@ namespace tds::node {
 grpc::ServerUnaryReactor* ContractsService::ListContracts(grpc::CallbackServerContext* ctx,
                                                           const tds::ListContractsRequest* request,
                                                           tds::ListContractsResponse* response) {
-  return Reply(ctx, DoListContracts(*ctx, *request, response));
+  return Reply(ctx, AsCaller(*env_, *ctx, request->auth(), [&](const Caller& caller) {
+                 return DoListContracts(caller, *request, response);
+               }));
 }
 
 grpc::ServerUnaryReactor* ContractsService::GetContract(grpc::CallbackServerContext* ctx,
                                                         const tds::GetContractRequest* request,
                                                         tds::GetContractResponse* response) {
-  return Reply(ctx, DoGetContract(*ctx, *request, response));
+  return Reply(ctx, AsCaller(*env_, *ctx, request->auth(), [&](const Caller& caller) {
+                 return DoGetContract(caller, *request, response);
+               }));
 }
 
 grpc::ServerUnaryReactor* ContractsService::ListUsage(grpc::CallbackServerContext* ctx,
                                                       const tds::ListUsageRequest* request,
                                                       tds::ListUsageResponse* response) {
-  return Reply(ctx, DoListUsage(*ctx, *request, response));
+  return Reply(ctx, AsCaller(*env_, *ctx, request->auth(), [&](const Caller& caller) {
+                 return DoListUsage(caller, *request, response);
+               }));
 }
 
 grpc::ServerUnaryReactor* ContractsService::GetStatement(grpc::CallbackServerContext* ctx,
                                                          const tds::GetStatementRequest* request,
                                                          tds::GetStatementResponse* response) {
-  return Reply(ctx, DoGetStatement(*ctx, *request, response));
+  return Reply(ctx, AsCaller(*env_, *ctx, request->auth(), [&](const Caller& caller) {
+                 return DoGetStatement(caller, *request, response);
+               }));
 }
 
 grpc::ServerUnaryReactor* ContractsService::GetValuation(grpc::CallbackServerContext* ctx,
                                                          const tds::GetValuationRequest* request,
                                                          tds::GetValuationResponse* response) {
-  return Reply(ctx, DoGetValuation(*ctx, *request, response));
+  return Reply(ctx, AsCaller(*env_, *ctx, request->auth(), [&](const Caller& caller) {
+                 return DoGetValuation(caller, *request, response);
+               }));
 }
 
-absl::Status ContractsService::DoListContracts(const grpc::ServerContextBase& ctx,
+absl::Status ContractsService::DoListContracts(const Caller& caller,
                                                const tds::ListContractsRequest& request,
                                                tds::ListContractsResponse* response) const {
-  TDS_ASSIGN_OR_RETURN(Caller caller, env_->Authenticate(ctx, request.auth()));
   TDS_RETURN_IF_ERROR(RequireIdentity(caller, "contracts are visible to their parties only"));
   TDS_RETURN_IF_ERROR(CheckMemberId("party", request.party(), false));
   TDS_RETURN_IF_ERROR(CheckProductId("product_id", request.product_id(), false));
@@ -111,10 +120,9 @@ absl::Status ContractsService::DoListContracts(const grpc::ServerContextBase& ct
   return absl::OkStatus();
 }
 
-absl::Status ContractsService::DoGetContract(const grpc::ServerContextBase& ctx,
+absl::Status ContractsService::DoGetContract(const Caller& caller,
                                              const tds::GetContractRequest& request,
                                              tds::GetContractResponse* response) const {
-  TDS_ASSIGN_OR_RETURN(Caller caller, env_->Authenticate(ctx, request.auth()));
   TDS_RETURN_IF_ERROR(CheckContractId("contract_id", request.contract_id(), true));
   const ledger::StateReader& state = env_->ledger().state();
   TDS_ASSIGN_OR_RETURN(tds::Contract contract, ReadExistingContract(state, request.contract_id()));
@@ -126,16 +134,15 @@ absl::Status ContractsService::DoGetContract(const grpc::ServerContextBase& ctx,
   return absl::OkStatus();
 }
 
-absl::Status ContractsService::DoListUsage(const grpc::ServerContextBase& ctx,
+absl::Status ContractsService::DoListUsage(const Caller& caller,
                                            const tds::ListUsageRequest& request,
                                            tds::ListUsageResponse* response) const {
-  return ListUsageRecords(*env_, ctx, request, nullptr, response);
+  return ListUsageRecords(*env_, caller, request, nullptr, response);
 }
 
-absl::Status ContractsService::DoGetStatement(const grpc::ServerContextBase& ctx,
+absl::Status ContractsService::DoGetStatement(const Caller& caller,
                                               const tds::GetStatementRequest& request,
                                               tds::GetStatementResponse* response) const {
-  TDS_ASSIGN_OR_RETURN(Caller caller, env_->Authenticate(ctx, request.auth()));
   TDS_RETURN_IF_ERROR(
       RequireIdentity(caller, "statements are visible to their provider and consumer only"));
   TDS_RETURN_IF_ERROR(CheckMemberId("provider", request.provider(), true));
@@ -167,10 +174,9 @@ absl::Status ContractsService::DoGetStatement(const grpc::ServerContextBase& ctx
   return absl::OkStatus();
 }
 
-absl::Status ContractsService::DoGetValuation(const grpc::ServerContextBase& ctx,
+absl::Status ContractsService::DoGetValuation(const Caller& caller,
                                               const tds::GetValuationRequest& request,
                                               tds::GetValuationResponse* response) const {
-  TDS_ASSIGN_OR_RETURN(Caller caller, env_->Authenticate(ctx, request.auth()));
   TDS_RETURN_IF_ERROR(CheckProductId("product_id", request.product_id(), true));
   TDS_RETURN_IF_ERROR(CheckPeriod("as_of_period", request.as_of_period(), false));
   const ledger::StateReader& state = env_->ledger().state();

@@ -38,22 +38,20 @@ class ContractsService final : public tds::Contracts::CallbackService {
                                          const tds::GetValuationRequest* request,
                                          tds::GetValuationResponse* response) override;
 
- private:
-  absl::Status DoListContracts(const grpc::ServerContextBase& ctx,
-                               const tds::ListContractsRequest& request,
+  // The calls for an authenticated caller, without the gRPC plumbing (the web console calls
+  // these too).
+  absl::Status DoListContracts(const Caller& caller, const tds::ListContractsRequest& request,
                                tds::ListContractsResponse* response) const;
-  absl::Status DoGetContract(const grpc::ServerContextBase& ctx,
-                             const tds::GetContractRequest& request,
+  absl::Status DoGetContract(const Caller& caller, const tds::GetContractRequest& request,
                              tds::GetContractResponse* response) const;
-  absl::Status DoListUsage(const grpc::ServerContextBase& ctx, const tds::ListUsageRequest& request,
+  absl::Status DoListUsage(const Caller& caller, const tds::ListUsageRequest& request,
                            tds::ListUsageResponse* response) const;
-  absl::Status DoGetStatement(const grpc::ServerContextBase& ctx,
-                              const tds::GetStatementRequest& request,
+  absl::Status DoGetStatement(const Caller& caller, const tds::GetStatementRequest& request,
                               tds::GetStatementResponse* response) const;
-  absl::Status DoGetValuation(const grpc::ServerContextBase& ctx,
-                              const tds::GetValuationRequest& request,
+  absl::Status DoGetValuation(const Caller& caller, const tds::GetValuationRequest& request,
                               tds::GetValuationResponse* response) const;
 
+ private:
   const QueryEnv* const env_;
 };
 

@@ -24,6 +24,12 @@ class GovernanceService final : public tds::Governance::CallbackService {
                                           const tds::ListProposalsRequest* request,
                                           tds::ListProposalsResponse* response) override;
 
+  // The calls without the gRPC plumbing (the web console).
+  absl::Status DoListMembers(const tds::ListMembersRequest& request,
+                             tds::ListMembersResponse* response) const;
+  absl::Status DoListProposals(const tds::ListProposalsRequest& request,
+                               tds::ListProposalsResponse* response) const;
+
  private:
   const QueryEnv* const env_;
 };

@@ -64,6 +64,15 @@ class QueryEnv {
   const std::function<int64_t()> clock_;
 };
 
+// Authenticates the caller of a gRPC call (QueryEnv::Authenticate) and runs `serve(caller)`.
+template <typename Serve>
+absl::Status AsCaller(const QueryEnv& env, const grpc::ServerContextBase& ctx,
+                      const std::string& auth, Serve&& serve) {
+  absl::StatusOr<Caller> caller = env.Authenticate(ctx, auth);
+  if (!caller.ok()) return caller.status();
+  return serve(*caller);
+}
+
 // Finishes a unary RPC on the calling thread with `status` (absl codes map 1:1 to gRPC).
 grpc::ServerUnaryReactor* Reply(grpc::CallbackServerContext* ctx, const absl::Status& status);
 
@@ -80,6 +89,12 @@ class QueryServices {
 
   // Registers the three services. REQUIRES: this object outlives the server built.
   void RegisterWith(grpc::ServerBuilder& builder);
+
+  // The services, for callers that authenticate by other means (the web console).
+  const QueryEnv& env() const { return *env_; }
+  const CatalogService& catalog() const { return *catalog_; }
+  const ContractsService& contracts() const { return *contracts_; }
+  const GovernanceService& governance() const { return *governance_; }
 
  private:
   QueryServices() = default;

@@ -259,10 +259,9 @@ absl::Status CheckName(std::string_view field, std::string_view value) {
                                                  " bytes exceeds the limit of ", kMaxNameBytes));
 }
 
-absl::Status ListUsageRecords(const QueryEnv& env, const grpc::ServerContextBase& ctx,
+absl::Status ListUsageRecords(const QueryEnv& env, const Caller& caller,
                               const tds::ListUsageRequest& request, const UsagePredicate& also,
                               tds::ListUsageResponse* response, std::string_view violated_term) {
-  TDS_ASSIGN_OR_RETURN(Caller caller, env.Authenticate(ctx, request.auth()));
   TDS_RETURN_IF_ERROR(
       RequireIdentity(caller, "usage records are visible to the parties of their contract only"));
   TDS_RETURN_IF_ERROR(CheckContractId("contract_id", request.contract_id(), false));

@@ -72,12 +72,12 @@ absl::StatusOr<UsagePage> FindUsageRecords(const ledger::StateReader& state,
 absl::StatusOr<uint64_t> FirstUsageIndexAtOrAfter(const ledger::StateReader& state,
                                                   int64_t time_ms);
 
-// Authenticates the caller (the call's TLS certificate and/or `request.auth`: QueryEnv), validates
+// For an authenticated `caller` (QueryEnv::Authenticate): validates
 // every field (InvalidArgument naming it), applies the access rules above and fills one page of
 // `response` (with each record's receipt when request.with_receipts). REQUIRES: `response` is
 // empty.
 // `violated_term` narrows to records breaking that term (Audit.ListViolations).
-absl::Status ListUsageRecords(const QueryEnv& env, const grpc::ServerContextBase& ctx,
+absl::Status ListUsageRecords(const QueryEnv& env, const Caller& caller,
                               const tds::ListUsageRequest& request, const UsagePredicate& also,
                               tds::ListUsageResponse* response,
                               std::string_view violated_term = {});
