@@ -15,6 +15,9 @@ namespace tds {
 inline constexpr std::string_view kTxContext = "tds.tx.v1";
 // A member's proof of identity on read-only queries (proto/query_service.proto).
 inline constexpr std::string_view kQueryContext = "tds.query.v1";
+// A one-time login to a node's web console (node/console): the same QueryIdentity payload, under
+// its own context so a signed query identity never opens a console session.
+inline constexpr std::string_view kConsoleLoginContext = "tds.console-login.v1";
 
 // Returns the serialized tds.Envelope (proto/envelope.proto).
 // REQUIRES: context is 1..255 bytes.

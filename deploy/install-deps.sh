@@ -30,6 +30,11 @@ PACKAGES=(
   python3-sklearn
   # `tds report --pdf` prints report.html with headless Chromium (sdk/cli/report_test.cc)
   chromium
+  # the web console's JavaScript tests (node --test; node/console/verify_tests.cmake) and its
+  # end-to-end test (playwright-core from npm driving the chromium above). Node.js 20 or later:
+  # the machines' nodejs package (NodeSource's build) carries npm; Debian's npm package would
+  # conflict with it, so npm is checked below instead of listed.
+  nodejs
 )
 # The scripts also use bash, coreutils, grep, sed and awk: essential on every Debian system.
 
@@ -40,7 +45,20 @@ for pkg in "${PACKAGES[@]}"; do
     missing+=("$pkg")
   fi
 done
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# npm packages of the console's end-to-end test (node/console/e2e/package-lock.json), once.
+install_npm() {
+  local e2e="$ROOT/node/console/e2e"
+  [[ -d "$e2e/node_modules/playwright-core" ]] && return 0
+  if ! command -v npm >/dev/null; then
+    echo "error: npm not found: the console's end-to-end test needs Node.js 20+ with npm" >&2
+    exit 1
+  fi
+  echo "install-deps: npm ci in node/console/e2e" >&2
+  npm ci --prefix "$e2e" --no-audit --no-fund --loglevel=error >&2
+}
 if [[ ${#missing[@]} -eq 0 ]]; then
+  install_npm
   exit 0
 fi
 
@@ -57,4 +75,5 @@ echo "install-deps: installing ${missing[*]}" >&2
 export DEBIAN_FRONTEND=noninteractive
 "${SUDO[@]}" apt-get update -qq
 "${SUDO[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+install_npm
 echo "install-deps: done" >&2

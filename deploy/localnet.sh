@@ -307,7 +307,8 @@ render_config() {
     transport_text="tls:
   cert: $STATE/tls/$m.crt
   key: $STATE/tls/$m.key
-  ca: $STATE/tls/ca/ca.crt"
+  ca: $STATE/tls/ca/ca.crt
+console_listen: 127.0.0.1:0  # the web console, HTTPS: tds console login"
   else
     transport_text="insecure_dev: true  # plaintext: development only"
   fi

@@ -43,6 +43,7 @@ absl::Status AdminService::DoGetNodeStatus(const grpc::ServerContextBase& ctx,
   response->set_log_size(status.log_size);
   response->set_last_block_time_ms(status.last_block_time_ms);
   response->set_validator_address(facts_.validator_address);
+  response->set_console_address(facts_.console_address);
   if (follower && facts_.replication) {
     const ReplicatorStatus r = facts_.replication();
     tds::ReplicationStatus* out = response->mutable_replication();

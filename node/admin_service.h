@@ -39,6 +39,8 @@ struct NodeFacts {
   std::function<absl::StatusOr<std::set<std::string>>(bool heal,
                                                       const std::set<std::string>& isolate)>
       inject_fault;
+  // The web console's HOST:PORT, when this node serves one.
+  std::string console_address;
   // When the node started (uptime is measured from here).
   std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
 };

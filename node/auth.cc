@@ -34,13 +34,13 @@ std::string Caller::Describe() const {
 }
 
 absl::StatusOr<Caller> AuthenticateQuery(const MemberLookup& members, std::string_view auth,
-                                         int64_t now_ms) {
+                                         int64_t now_ms, std::string_view context) {
   if (auth.empty()) return Caller{};
   if (auth.size() > kMaxAuthBytes) {
     return Unauthenticated(
         absl::StrCat(auth.size(), " bytes exceeds the limit of ", kMaxAuthBytes));
   }
-  absl::StatusOr<OpenedEnvelope> opened = OpenEnvelope(auth, kQueryContext);
+  absl::StatusOr<OpenedEnvelope> opened = OpenEnvelope(auth, context);
   if (!opened.ok()) {
     return Unauthenticated(absl::StrCat("envelope: ", std::string(opened.status().message())));
   }

@@ -55,12 +55,13 @@ struct Caller {
 using MemberLookup =
     std::function<absl::StatusOr<std::optional<tds::Member>>(std::string_view member_id)>;
 
-// Authenticates `auth` against the current membership at wall time `now_ms`.
+// Authenticates `auth` against the current membership at wall time `now_ms`; `context` is the
+// envelope context it must carry (kConsoleLoginContext for console logins).
 // Unauthenticated, naming the failed check: "auth: envelope: ...", "auth: 'x' is not a current
 // member", "auth: signed by key ab.. which is not the key of member 'x'", "auth: issued_ms ...
 // is 400000 ms from the node's clock (at most 300000)". DataLoss/Internal if state is corrupt.
 absl::StatusOr<Caller> AuthenticateQuery(const MemberLookup& members, std::string_view auth,
-                                         int64_t now_ms);
+                                         int64_t now_ms, std::string_view context = kQueryContext);
 
 // The id of the current member whose tls_cert_sha256 is this fingerprint, or nullopt.
 // Unauthenticated if several members pin it (a record to fix by governance).

@@ -48,7 +48,7 @@ int Run(int argc, char** argv) {
   app.set_help_flag("-h,--help", "Print this help and exit");
 
   std::string config_path, data, genesis, key, listen, log_format, log_level, ready_file, validator,
-      tls_cert, tls_key, tls_ca, metrics_listen;
+      tls_cert, tls_key, tls_ca, metrics_listen, console_listen;
   uint32_t max_block_txs = 0, consensus_timeout_ms = 0;
   bool insecure_dev = false, no_sync = false, allow_fault = false;
   std::vector<std::string> peers;
@@ -74,6 +74,11 @@ int Run(int argc, char** argv) {
       "--metrics-listen", metrics_listen,
       "Serve Prometheus metrics over plain HTTP at http://HOST:PORT/metrics; port 0 picks a "
       "free one (`metrics_listen`; default: not served)");
+  CLI::Option* o_console_listen = app.add_option(
+      "--console-listen", console_listen,
+      "Serve the web console over HTTPS at https://HOST:PORT/ with this node's TLS certificate, "
+      "for members who sign in with `tds console login`; port 0 picks a free one "
+      "(`console_listen`; default: not served; needs TLS)");
   CLI::Option* o_tls_cert = app.add_option(
       "--tls-cert", tls_cert,
       "This node's TLS certificate, PEM (`tds cert issue`; required unless --insecure-dev; "
@@ -147,6 +152,7 @@ int Run(int argc, char** argv) {
   if (o_listen->count() > 0) config.set_listen(listen);
   if (o_validator->count() > 0) config.set_validator(validator);
   if (o_metrics_listen->count() > 0) config.set_metrics_listen(metrics_listen);
+  if (o_console_listen->count() > 0) config.set_console_listen(console_listen);
   if (o_insecure->count() > 0) config.set_insecure_dev(true);
   if (o_tls_cert->count() > 0) config.mutable_tls()->set_cert(tls_cert);
   if (o_tls_key->count() > 0) config.mutable_tls()->set_key(tls_key);

@@ -304,8 +304,8 @@ TEST(HttpServerTest, SlowAndSurplusClientsAreCutOff) {
   options.max_connections = 1;
   absl::StatusOr<std::unique_ptr<HttpServer>> server = HttpServer::Start(
       "127.0.0.1:0",
-      [](const std::string& path) {
-        return HttpResponse{200, "text/plain", path};
+      [](const HttpRequest& request) {
+        return HttpResponse{200, "text/plain", request.path};
       },
       options);
   ASSERT_TRUE(server.ok()) << server.status();
@@ -330,16 +330,76 @@ TEST(HttpServerTest, SlowAndSurplusClientsAreCutOff) {
   EXPECT_EQ(Get(at, "/x"), "connect failed");
 }
 
+TEST(HttpServerTest, PostBodiesOnlyWhenEnabledAndWithinTheLimit) {
+  HttpServerOptions options;
+  options.max_body_bytes = 16;
+  HttpServer::Handler echo = [](const HttpRequest& r) {
+    const std::string* type = r.Header("content-type");
+    return HttpResponse{
+        200, "text/plain",
+        r.method + " " + r.path + "?" + r.query + " [" + (type ? *type : "-") + "] " + r.body};
+  };
+  absl::StatusOr<std::unique_ptr<HttpServer>> server =
+      HttpServer::Start("127.0.0.1:0", echo, options);
+  ASSERT_TRUE(server.ok()) << server.status();
+  const std::string at = (*server)->address();
+  auto post = [&](const std::string& headers, const std::string& body) {
+    return Exchange(
+        at, "POST /api/x?a=1 HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n" + headers +
+                "\r\n" + body);
+  };
+  std::string r = post("Content-Length: 7\r\n", "{\"k\":1}");
+  EXPECT_EQ(StatusOf(r), 200) << r;
+  EXPECT_EQ(BodyOf(r), "POST /api/x?a=1 [application/json] {\"k\":1}");
+  EXPECT_EQ(StatusOf(post("Content-Length: 17\r\n", std::string(17, 'x'))), 413);
+  // A length that is not one decimal, or two different lengths: refused, never guessed.
+  EXPECT_EQ(StatusOf(post("Content-Length: 2, 3\r\n", "ab")), 400);
+  EXPECT_EQ(StatusOf(post("Content-Length: 2\r\nContent-Length: 3\r\n", "abc")), 400);
+  EXPECT_EQ(StatusOf(post("Transfer-Encoding: chunked\r\n", "2\r\nab\r\n0\r\n\r\n")), 400);
+  // A GET carries no body; a body shorter than announced times out (408).
+  EXPECT_EQ(StatusOf(Exchange(at, "GET / HTTP/1.1\r\nHost: t\r\nContent-Length: 2\r\n\r\nab")),
+            400);
+  HttpServerOptions quick = options;
+  quick.read_timeout_ms = 300;
+  absl::StatusOr<std::unique_ptr<HttpServer>> impatient =
+      HttpServer::Start("127.0.0.1:0", echo, quick);
+  ASSERT_TRUE(impatient.ok()) << impatient.status();
+  const int fd = Connect((*impatient)->address());
+  ASSERT_GE(fd, 0);
+  const std::string partial = "POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 9\r\n\r\nabc";
+  ASSERT_EQ(::send(fd, partial.data(), partial.size(), MSG_NOSIGNAL),
+            static_cast<ssize_t>(partial.size()));
+  EXPECT_EQ(StatusOf(ReadAll(fd)), 408);
+
+  // Without max_body_bytes (the metrics endpoint) POST is not a method the server takes.
+  absl::StatusOr<std::unique_ptr<HttpServer>> get_only =
+      HttpServer::Start("127.0.0.1:0", echo, HttpServerOptions());
+  ASSERT_TRUE(get_only.ok());
+  r = Exchange((*get_only)->address(), "POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 0\r\n\r\n");
+  EXPECT_EQ(StatusOf(r), 405) << r;
+  EXPECT_THAT(r, HasSubstr("Allow: GET, HEAD\r\n"));
+}
+
+TEST(HttpServerTest, RefusesTlsMaterialThatDoesNotLoad) {
+  HttpServerOptions options;
+  options.tls_cert_pem = "not a certificate";
+  options.tls_key_pem = "not a key";
+  absl::StatusOr<std::unique_ptr<HttpServer>> server = HttpServer::Start(
+      "127.0.0.1:0", [](const HttpRequest&) { return HttpResponse{}; }, options);
+  ASSERT_FALSE(server.ok());
+  EXPECT_THAT(std::string(server.status().message()), HasSubstr("TLS certificate"));
+}
+
 TEST(HttpServerTest, ListenErrorsNameTheAddress) {
   absl::StatusOr<std::unique_ptr<HttpServer>> bad =
-      HttpServer::Start("127.0.0.1:http", [](const std::string&) { return HttpResponse{}; });
+      HttpServer::Start("127.0.0.1:http", [](const HttpRequest&) { return HttpResponse{}; });
   ASSERT_FALSE(bad.ok());
   EXPECT_THAT(std::string(bad.status().message()), HasSubstr("127.0.0.1:http"));
   absl::StatusOr<std::unique_ptr<HttpServer>> first =
-      HttpServer::Start("127.0.0.1:0", [](const std::string&) { return HttpResponse{}; });
+      HttpServer::Start("127.0.0.1:0", [](const HttpRequest&) { return HttpResponse{}; });
   ASSERT_TRUE(first.ok()) << first.status();
   absl::StatusOr<std::unique_ptr<HttpServer>> second =
-      HttpServer::Start((*first)->address(), [](const std::string&) { return HttpResponse{}; });
+      HttpServer::Start((*first)->address(), [](const HttpRequest&) { return HttpResponse{}; });
   ASSERT_FALSE(second.ok());
   EXPECT_THAT(std::string(second.status().message()),
               HasSubstr("cannot listen on " + (*first)->address()));

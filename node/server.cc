@@ -17,6 +17,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "app/application.h"
+#include "common/file.h"
 #include "common/grpc_tls.h"
 #include "common/keys.h"
 #include "common/metrics.h"
@@ -35,6 +36,7 @@
 #include "node/admin_service.h"
 #include "node/audit_service.h"
 #include "node/consensus_transport.h"
+#include "node/console/console_server.h"
 #include "node/gateway/compute_service.h"
 #include "node/gateway/run_metrics.h"
 #include "node/http_server.h"
@@ -64,6 +66,11 @@ absl::Status CheckTlsConfig(const tds::NodeConfig& config) {
   const tds::TlsConfig& tls = config.tls();
   const bool any_tls = !tls.cert().empty() || !tls.key().empty() || !tls.ca().empty();
   if (config.insecure_dev()) {
+    if (!config.console_listen().empty()) {
+      return absl::InvalidArgumentError(
+          "--console-listen (`console_listen`): the web console is served over HTTPS with the "
+          "node's TLS certificate, so not with --insecure-dev");
+    }
     if (!any_tls) return absl::OkStatus();
     return absl::InvalidArgumentError(
         "--insecure-dev (`insecure_dev`) serves plaintext and cannot be combined with "
@@ -226,6 +233,10 @@ absl::Status FinalizeConfig(tds::NodeConfig* config) {
     TDS_RETURN_IF_ERROR(
         Annotate(SplitHostPort(config->metrics_listen(), &host, &port), "metrics_listen"));
   }
+  if (!config->console_listen().empty()) {
+    TDS_RETURN_IF_ERROR(
+        Annotate(SplitHostPort(config->console_listen(), &host, &port), "console_listen"));
+  }
   return SplitHostPort(config->listen(), &host, &port);
 }
 
@@ -387,7 +398,9 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const tds::NodeConfig& con
   if (!queries.ok()) return Annotate(queries.status(), "query services");
   server->queries_ = *std::move(queries);
   server->audit_ = std::make_unique<AuditService>(server->ledger_.get(), QueryServiceOptions());
+  if (!config.console_listen().empty()) TDS_RETURN_IF_ERROR(server->StartConsole(config, *tls));
   NodeFacts facts;
+  if (server->console_ != nullptr) facts.console_address = server->console_->address();
   facts.validator_address = config.validator();
   if (ConsensusTransport* t = server->consensus_transport_.get();
       t != nullptr && config.allow_fault_injection()) {
@@ -479,6 +492,21 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const tds::NodeConfig& con
   return server;
 }
 
+absl::Status Server::StartConsole(const tds::NodeConfig& config, const TlsMaterial& tls) {
+  console::ConsoleOptions options;
+  options.listen = config.console_listen();
+  options.tls_cert_pem = tls.identity.cert_pem;
+  options.tls_key_pem = tls.identity.key_pem;
+  TDS_ASSIGN_OR_RETURN(options.genesis_text, ReadFile(config.genesis()));
+  options.node_member = ledger_->node_id();
+  absl::StatusOr<std::unique_ptr<console::ConsoleServer>> console =
+      console::ConsoleServer::Start(std::move(options), queries_.get(), audit_.get());
+  if (!console.ok()) return Annotate(console.status(), "console_listen");
+  console_ = *std::move(console);
+  spdlog::info("web console on https://{}/", console_->address());
+  return absl::OkStatus();
+}
+
 absl::Status Server::StartMetrics(const tds::NodeConfig& config) {
   metrics::Registry& r = *metrics_;
   ledger::Ledger* ledger = ledger_.get();
@@ -526,9 +554,9 @@ absl::Status Server::StartMetrics(const tds::NodeConfig& config) {
 
   const metrics::Registry* node_metrics = metrics_.get();
   absl::StatusOr<std::unique_ptr<HttpServer>> http =
-      HttpServer::Start(config.metrics_listen(), [node_metrics](const std::string& path) {
+      HttpServer::Start(config.metrics_listen(), [node_metrics](const HttpRequest& request) {
         HttpResponse response;
-        if (path != "/metrics") {
+        if (request.path != "/metrics") {
           response.status = 404;
           response.body = "not found; metrics are at /metrics\n";
           return response;
@@ -547,10 +575,15 @@ absl::Status Server::StartMetrics(const tds::NodeConfig& config) {
 
 Server::~Server() { Shutdown(); }
 
+std::string Server::console_address() const {
+  return console_ != nullptr ? console_->address() : "";
+}
+
 void Server::Shutdown(std::chrono::milliseconds grace) {
   if (shut_down_) return;
   shut_down_ = true;
   metrics_http_.reset();  // stops scrapes, which read the ledger
+  console_.reset();       // stops the console's pages, which read it too
   if (server_ != nullptr) {
     if (grpc::HealthCheckServiceInterface* health = server_->GetHealthCheckService()) {
       health->SetServingStatus(false);

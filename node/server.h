@@ -11,6 +11,10 @@
 #include "absl/status/statusor.h"
 #include "proto/config.pb.h"
 
+namespace tds {
+struct TlsMaterial;
+}
+
 namespace grpc {
 class Server;
 }
@@ -37,6 +41,9 @@ class Replicator;
 namespace gateway {
 class GatewayNode;
 }  // namespace gateway
+namespace console {
+class ConsoleServer;
+}  // namespace console
 
 // Defaults applied to fields the config file and flags left unset.
 inline constexpr char kDefaultListen[] = "127.0.0.1:7400";
@@ -69,6 +76,8 @@ class Server {
 
   // The address actually bound, HOST:PORT (the real port when the config asked for port 0).
   const std::string& address() const { return address_; }
+  // The web console's address (config.console_listen() bound), or "" when not served.
+  std::string console_address() const;
   // The metrics endpoint's address (config.metrics_listen() bound), or "" when not served.
   const std::string& metrics_address() const { return metrics_address_; }
 
@@ -83,6 +92,8 @@ class Server {
   // Opens the metrics endpoint (config.metrics_listen()): this node's ledger, consensus and
   // commit metrics (metrics_) and the process's (metrics::Global(): the gateway's runs).
   absl::Status StartMetrics(const tds::NodeConfig& config);
+  // Opens the web console (config.console_listen(); node/console) with the node's TLS identity.
+  absl::Status StartConsole(const tds::NodeConfig& config, const TlsMaterial& tls);
 
   // Destruction order matters: the metrics endpoint before the gRPC server before the services
   // before the replicator before the forwarder before the ledger before the application before
@@ -103,6 +114,8 @@ class Server {
   std::unique_ptr<QueryServices> queries_;
   std::unique_ptr<AuditService> audit_;
   std::unique_ptr<AdminService> admin_;
+  // The web console calls the query and audit services: it stops before they go.
+  std::unique_ptr<console::ConsoleServer> console_;
   // The metered gateway (Compute service): the only way to compute on this node's sources.
   std::unique_ptr<gateway::GatewayNode> compute_;
   std::unique_ptr<grpc::Server> server_;

@@ -20,11 +20,12 @@ int64_t WallClockMs() {
 
 }  // namespace
 
-std::string BuildQueryAuth(const SigningKey& key, const std::string& member_id, int64_t issued_ms) {
+std::string BuildQueryAuth(const SigningKey& key, const std::string& member_id, int64_t issued_ms,
+                           std::string_view context) {
   tds::QueryIdentity identity;
   identity.set_member_id(member_id);
   identity.set_issued_ms(issued_ms);
-  return SealEnvelope(key, kQueryContext, identity.SerializeAsString());
+  return SealEnvelope(key, context, identity.SerializeAsString());
 }
 
 struct QueryClient::Impl {

@@ -29,7 +29,9 @@ namespace tds::sdk {
 // Envelope context of a query identity (proto/query_service.proto; node/auth.h checks it).
 
 // Serialized Envelope (context kQueryContext) over QueryIdentity{member_id, issued_ms}.
-std::string BuildQueryAuth(const SigningKey& key, const std::string& member_id, int64_t issued_ms);
+// `context` kConsoleLoginContext makes a web-console login token instead (`tds console login`).
+std::string BuildQueryAuth(const SigningKey& key, const std::string& member_id, int64_t issued_ms,
+                           std::string_view context = kQueryContext);
 
 // Thread-safe once configured; one channel per client.
 class QueryClient {

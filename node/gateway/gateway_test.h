@@ -340,7 +340,6 @@ class GatewayTest : public ::testing::Test {
     const uint64_t height = ledger_->Status().height;
     std::unique_ptr<RawRun> raw = StartRaw(run);
     ASSERT_TRUE(raw->started);
-    grpc::ClientContext& ctx = raw->ctx;
     auto& stream = raw->stream;
     tds::ComputeMessage ignored;
     while (stream->Read(&ignored)) {

@@ -33,6 +33,7 @@
 #include "sdk/cli/audit_cmd.h"
 #include "sdk/cli/billing_cmd.h"
 #include "sdk/cli/cert_cmd.h"
+#include "sdk/cli/console_cmd.h"
 #include "sdk/cli/contract_cmd.h"
 #include "sdk/cli/keys_cmd.h"
 #include "sdk/cli/ledger_cmd.h"
@@ -74,6 +75,7 @@ int main(int argc, char** argv) {
   tds::cli::AddMemberCommands(app, ctx);
   tds::cli::AddAuditCommands(app, ctx);
   tds::cli::AddNodeCommands(app, ctx);
+  tds::cli::AddConsoleCommands(app, ctx);
   tds::cli::AddRunCommands(app, ctx);
 
   try {

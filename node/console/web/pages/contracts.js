@@ -1,0 +1,236 @@
+// Contracts: the list (Contracts.ListContracts) with state, party and product filters; a
+// contract's detail (Contracts.GetContract): its terms, usage counters and the negotiation
+// history (request, counter, accept, ... each with its transaction's receipt).
+import {call} from '../api.js';
+import {CONTRACT_STATES} from '../lookups.js';
+import {decodeTerms, renderTerms} from '../terms.js';
+import {b64hex, badge, el, empty, errorBanner, facts, field, fmtInt, fmtTime} from '../ui.js';
+import {formValues, link, loading, select, short, table} from '../ui.js';
+
+const PAGE_LIMIT = 100;
+
+export function stateBadge(state) {
+  const kind = {
+    ACTIVE: 'good',
+    REQUESTED: 'info',
+    COUNTERED: 'info',
+    SUSPENDED: 'warn',
+    REJECTED: 'bad',
+    TERMINATED: 'bad',
+    EXPIRED: 'bad'
+  }[state] ||
+      'muted';
+  return badge(String(state || '').toLowerCase(), kind);
+}
+
+export async function render(root, ctx) {
+  if (ctx.args[0]) return renderContract(root, ctx, ctx.args[0]);
+  return renderList(root, ctx);
+}
+
+async function renderList(root, ctx) {
+  const q = ctx.query;
+  const form = el(
+      'form.filters#contracts-form',
+      field(
+          'State',
+          select(
+              'state', [['', 'any'], ...CONTRACT_STATES.map((s) => [s, s.toLowerCase()])],
+              q.get('state') || '', {id: 'contracts-state'})),
+      field('Party', el('input', {
+              name: 'party',
+              list: 'dl-members',
+              value: q.get('party') || '',
+              placeholder: 'provider or consumer'
+            })),
+      field(
+          'Product',
+          el('input', {name: 'product_id', list: 'dl-products', value: q.get('product_id') || ''})),
+      el('button.primary', {type: 'submit'}, 'Filter'),
+  );
+  form.addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    ctx.go(ctx.href('contracts', [], formValues(form)));
+  });
+  // Changing the state applies at once: it is the filter people flip through.
+  form.elements.state.addEventListener('change', () => form.requestSubmit());
+  const results = el('section#contracts-results');
+  root.append(el('h1', 'Contracts'), form, results);
+
+  const req = {
+    state: q.get('state') || 'CONTRACT_STATE_UNSPECIFIED',
+    party: q.get('party') || '',
+    product_id: q.get('product_id') || '',
+  };
+  const rows = [];
+  const more = async (cursor) => {
+    const status = results.appendChild(loading('Loading contracts'));
+    try {
+      const r = await call('Contracts.ListContracts', {...req, page: {limit: PAGE_LIMIT, cursor}});
+      if (!ctx.alive()) return;
+      rows.push(...(r.contracts || []));
+      draw(r.next_cursor);
+    } catch (e) {
+      if (ctx.alive()) results.append(errorBanner(e));
+    } finally {
+      status.remove();
+    }
+  };
+  const draw = (cursor) => {
+    results.replaceChildren(
+        el('p.summary#contracts-count', {dataset: {count: rows.length}},
+           `${fmtInt(rows.length)} contract${rows.length === 1 ? '' : 's'}${
+               cursor ? ' loaded (more available)' : ''}.`),
+    );
+    if (!rows.length) {
+      results.append(empty('No contracts match these filters.'));
+      return;
+    }
+    results.append(
+        table(
+            [
+              {
+                label: 'Contract',
+                cell: (c) => link(ctx.href('contracts', [c.id]), c.id, 'contract-link mono')
+              },
+              {
+                label: 'Product',
+                cell: (c) =>
+                    [link(ctx.href('catalog', [c.product_id]), c.product_id),
+                     ` v${c.product_version}`]
+              },
+              {label: 'Provider', cell: (c) => c.provider},
+              {label: 'Consumer', cell: (c) => c.consumer},
+              {label: 'State', cell: (c) => stateBadge(c.state)},
+              {label: 'Round', cell: (c) => String(c.round), class: 'num'},
+              {
+                label: 'Active since',
+                cell: (c) => (Number(c.activated_ms) ? fmtTime(c.activated_ms) : '')
+              },
+            ],
+            rows,
+            {
+              id: 'contracts-list',
+              rowClass: 'contract-row',
+              rowData: (c) => ({contract: c.id, state: c.state})
+            },
+            ),
+    );
+    if (cursor) {
+      results.append(el(
+          'button#contracts-more', {type: 'button', on: {click: () => more(cursor)}}, 'Show more'));
+    }
+  };
+  await more('');
+}
+
+async function renderContract(root, ctx, id) {
+  root.append(
+      el('p.crumbs', link(ctx.href('contracts'), '← Contracts')),
+      el('h1', 'Contract ', el('code', id)));
+  const status = root.appendChild(loading('Loading the contract'));
+  let r;
+  try {
+    r = await call('Contracts.GetContract', {contract_id: id});
+  } catch (e) {
+    if (ctx.alive()) root.append(errorBanner(e));
+    return;
+  } finally {
+    status.remove();
+  }
+  if (!ctx.alive()) return;
+  const c = r.contract || {};
+  const n = r.counters || {};
+  let termsView;
+  try {
+    termsView = renderTerms(decodeTerms(c.terms));
+  } catch (e) {
+    termsView = errorBanner(
+        {message: `the contract's terms bytes do not decode as tds.Terms: ${e.message}`});
+  }
+  const digest = b64hex(c.terms_digest);
+  const agreed = c.state === 'ACTIVE' || c.state === 'SUSPENDED' || c.state === 'EXPIRED' ||
+      c.state === 'TERMINATED';
+  root.append(
+      el(
+          'section.card#contract-detail',
+          {dataset: {contract: c.id, state: c.state}},
+          el('h2', `${c.product_id} v${c.product_version}: ${c.provider} → ${c.consumer} `,
+             stateBadge(c.state)),
+          facts([
+            [
+              'Product',
+              link(
+                  ctx.href('catalog', [c.product_id]),
+                  `${c.product_id} (version ${c.product_version})`)
+            ],
+            ['Provider', c.provider],
+            ['Consumer', c.consumer],
+            ['State', c.state],
+            ['Negotiation round', String(c.round)],
+            ['Current proposal by', c.proposed_by],
+            ['Terms digest', el('code', {title: digest}, short(digest, 24))],
+            [
+              'Active since',
+              Number(c.activated_ms) ?
+                  `height ${fmtInt(c.activated_height)}, ${fmtTime(c.activated_ms)}` :
+                  'never activated'
+            ],
+            c.end_reason ? ['End reason', c.end_reason] : null,
+            ['Calls recorded', fmtInt(n.calls_total)],
+            ['Open reservations', fmtInt(n.reserved_open)],
+            ['Rows released', fmtInt(n.rows_total)],
+          ]),
+          el(
+              'p.links',
+              link(
+                  ctx.href('usage', [], {contract_id: c.id}), 'Usage records of this contract',
+                  'usage-link'),
+              link(ctx.href('violations', [], {contract_id: c.id}), 'Violations'),
+              link(
+                  ctx.href('billing', [], {provider: c.provider, consumer: c.consumer}),
+                  'Billing statement'),
+              ),
+          ),
+      el('h2', agreed ? 'Agreed terms' : 'Terms under negotiation'),
+      termsView,
+      el('h2', 'Negotiation history'),
+  );
+  const hist = c.history || [];
+  if (!hist.length) {
+    root.append(empty('No negotiation events recorded.'));
+    return;
+  }
+  root.append(
+      table(
+          [
+            {label: '#', cell: (h) => String(h.i), class: 'num'},
+            {label: 'Event', cell: (h) => el('strong', h.event)},
+            {label: 'By', cell: (h) => h.by},
+            {
+              label: 'State',
+              cell: (h) =>
+                  [stateBadge(h.from === 'CONTRACT_STATE_UNSPECIFIED' ? 'new' : h.from), ' → ',
+                   stateBadge(h.to)]
+            },
+            {label: 'Height', cell: (h) => fmtInt(h.height), class: 'num'},
+            {label: 'Block time', cell: (h) => fmtTime(h.time_ms)},
+            {
+              label: 'Terms digest',
+              cell: (h) =>
+                  el('code', {title: b64hex(h.terms_digest)}, short(b64hex(h.terms_digest), 12))
+            },
+            {label: 'Reason', cell: (h) => h.reason, class: 'wrap'},
+            {
+              label: 'Receipt',
+              cell: (h) => {
+                const tx = b64hex(h.txid);
+                return tx ? link(ctx.href('receipt', [tx]), short(tx, 10), 'mono') : '';
+              },
+            },
+          ],
+          hist.map((h, i) => ({...h, i: i + 1})),
+          {id: 'contract-history', rowClass: 'history-row', rowData: (h) => ({event: h.event})},
+          ),
+  );
+}
