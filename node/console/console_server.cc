@@ -1,8 +1,8 @@
 #include "node/console/console_server.h"
 
 #include <algorithm>
-#include <string_view>
 #include <nlohmann/json.hpp>
+#include <string_view>
 #include <utility>
 
 #include "absl/strings/match.h"
