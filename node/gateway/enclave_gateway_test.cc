@@ -104,7 +104,6 @@ class EnclaveGatewayTest : public GatewayTest {
  protected:
   void SetUp() override {
     GatewayTest::SetUp();
-    if (::geteuid() != 0) GTEST_SKIP() << "the enclave sandbox needs root";
     // prov2's product, source, gateway and Compute server.
     tds::Product loans = Product(kLoanBook, 2);
     loans.set_provider(kProv2.id);
