@@ -4,7 +4,8 @@
 # purpose its contract does not allow (a violation to list), the auditor signs in with a
 # `tds console login` token, and node/console/e2e/console_e2e.mjs (playwright-core, Debian's
 # chromium) walks every page, filters, checks a real and a tampered receipt, and saves a
-# screenshot of each page.
+# screenshot of each page. Last, every node's log is searched for key material: the members'
+# Ed25519 seeds, the TLS private keys (theirs and the CA's) and the login token.
 #   tests/quickstart_console_test.sh REPO_ROOT BIN_DIR SHOTS_DIR
 set -euo pipefail
 
@@ -50,3 +51,36 @@ address="$("$L" tds auditor node status -o json |
 echo "[console] https://$address/ as the auditor; screenshots in $SHOTS"
 mkdir -p "$SHOTS"
 node "$ROOT/node/console/e2e/console_e2e.mjs" "https://$address" "$WORK/token" "$SHOTS"
+
+echo "[console] no key material in the nodes' logs"
+python3 - "$TDS_LOCALNET_DIR" "$WORK/token" <<'PY'
+import base64, glob, os, sys
+state, token_file = sys.argv[1], sys.argv[2]
+secrets = {}
+for path in glob.glob(os.path.join(state, "keys", "*.key")):
+    for line in open(path):
+        if line.startswith("seed "):
+            seed = line.split()[1]
+            raw = bytes.fromhex(seed)
+            for enc in (seed, seed.upper(), base64.b64encode(raw).decode().rstrip("="),
+                        base64.urlsafe_b64encode(raw).decode().rstrip("=")):
+                secrets[enc] = path
+for path in glob.glob(os.path.join(state, "tls", "**", "*.key"), recursive=True):
+    body = [l.strip() for l in open(path) if l.strip() and not l.startswith("-----")]
+    for line in body:
+        if len(line) >= 24:
+            secrets[line] = path
+token = open(token_file).read().strip()
+secrets[token] = "the console login token"
+logs = glob.glob(os.path.join(state, "nodes", "*", "node.log"))
+assert logs, "no node logs"
+assert len(secrets) > 10, "too few secrets found to search for: %d" % len(secrets)
+leaks = []
+for log in logs:
+    text = open(log, errors="replace").read()
+    leaks += ["%s holds material of %s" % (log, src) for s, src in secrets.items() if s in text]
+if leaks:
+    print("FAIL: key material in the logs:\n  " + "\n  ".join(leaks), file=sys.stderr)
+    sys.exit(1)
+print("    %d secrets, %d logs: none found" % (len(secrets), len(logs)))
+PY
