@@ -78,6 +78,7 @@ int RunStatus(const GlobalOptions& g, OutputFormat format) {
       {"consensus", Consensus(*s)},
       {"last_error", s->replication().last_error().empty() ? "-" : s->replication().last_error()},
       {"sources", Sources(*s)},
+      {"console", s->console_address().empty() ? "-" : "https://" + s->console_address() + "/"},
       {"version", s->version()},
       {"uptime", FormatDuration(s->uptime_s())},
   };
