@@ -43,6 +43,9 @@ for c in json.load(sys.stdin):
 "$L" tds bank usage request "$contract" --operation psi --purpose marketing --out "$WORK/call.req"
 "$L" tds utility usage record --request "$WORK/call.req" --rows-in 100 --rows-out 40 \
   --compute-ms 50
+echo "[console] an open membership proposal (only its proposer's vote) for the governance page"
+"$L" tds operator member propose set-roles bank --roles consumer,provider --ttl-blocks 100000 \
+  --reason "the bank will also publish data products"
 
 address="$("$L" tds auditor node status -o json |
   python3 -c 'import json, sys; print(json.load(sys.stdin)["console_address"])')"

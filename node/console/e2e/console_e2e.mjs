@@ -15,6 +15,14 @@ import {chromium} from 'playwright-core';
 
 const TIMEOUT_MS = 30000;
 const CHECKS = ['receipt', 'envelope', 'membership', 'epochs', 'checkpoint', 'inclusion'];
+// deploy/localnet.sh's members (one validator) → their roles, as the governance page lists them.
+const LOCALNET_MEMBERS = {
+  operator: 'validator',
+  'credit-bureau': 'provider',
+  utility: 'provider',
+  bank: 'consumer',
+  auditor: 'auditor',
+};
 
 const [url, tokenFile, shotsDir] = process.argv.slice(2);
 if (!url || !tokenFile || !shotsDir) {
@@ -367,6 +375,39 @@ async function run() {
         (await count('#chart-valuation-revenue svg rect.bar')) > 0, 'no bars in revenue per month');
     console.log(`    ${usageRow.product}: ${figures.join(' | ')}`);
     await shot('valuation');
+  });
+
+  await step('governance: the members with their roles and keys, the proposals', async () => {
+    await nav('#/governance', '#proposals-count', 'governance');
+    await ready('#governance-members-count', 'governance members');
+    const ids = await attrs('#members-list .member-row', 'data-member');
+    const roles = await attrs('#members-list .member-row', 'data-roles');
+    const got = Object.fromEntries(ids.map((id, i) => [id, roles[i]]));
+    assert.deepEqual(got, LOCALNET_MEMBERS, 'the members table');
+    const keys = await attrs('#members-list .member-row td:nth-child(4) code', 'title');
+    assert.equal(keys.length, ids.length, 'a member row shows no public key');
+    assert.ok(keys.every((k) => /^[0-9a-f]{64}$/.test(k)), `public keys: ${keys.join(', ')}`);
+
+    const n = await count('#proposals-list .proposal-row');
+    assert.equal(
+        String(n), await page.getAttribute('#proposals-count', 'data-count'),
+        'the proposals count does not match the rows');
+    if (n === 0) {
+      assert.ok(await count('#governance-proposals .empty'), 'no rows and no empty state');
+    } else {
+      const actions = await attrs('#proposals-list .proposal-row', 'data-action');
+      assert.ok(
+          actions.every((a) => a !== 'unknown'), `undecoded proposal actions: ${actions.join()}`);
+      // Proposing is approving: every proposal has at least its proposer's vote.
+      const votes = await page.locator('#proposals-list .proposal-row')
+                        .evaluateAll((rs) => rs.map((r) => r.querySelectorAll('.vote').length));
+      assert.ok(votes.every((v) => v >= 1), `votes per proposal: ${votes.join()}`);
+      const statuses = await attrs('#proposals-list .proposal-row', 'data-status');
+      console.log(`    ${n} proposal(s): ${
+          actions.map((a, i) => `${a} ${statuses[i]} (${votes[i]} vote(s))`).join('; ')}`);
+    }
+    console.log(`    members: ${ids.map((id, i) => `${id} (${roles[i]})`).join(', ')}`);
+    await shot('governance');
   });
 
   await step('receipt checker: a real receipt is VALID with all six checks passing', async () => {

@@ -7,6 +7,7 @@ import {fillDatalists, resetLookups} from './lookups.js';
 import * as billing from './pages/billing.js';
 import * as catalog from './pages/catalog.js';
 import * as contracts from './pages/contracts.js';
+import * as governance from './pages/governance.js';
 import * as receipt from './pages/receipt.js';
 import * as usage from './pages/usage.js';
 import * as valuation from './pages/valuation.js';
@@ -20,6 +21,7 @@ const PAGES = [
   ['violations', 'Violations', violations],
   ['billing', 'Billing', billing],
   ['valuation', 'Valuation', valuation],
+  ['governance', 'Governance', governance],
   ['receipt', 'Receipt checker', receipt],
 ];
 const DEFAULT_PAGE = 'catalog';
