@@ -1,5 +1,7 @@
 #include "node/console/console_server.h"
 
+#include <sodium.h>
+
 #include <algorithm>
 #include <nlohmann/json.hpp>
 #include <string_view>
@@ -8,6 +10,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "common/bytes.h"
+#include "common/logging.h"
 #include "node/audit_service.h"
 #include "node/console/console_api.h"
 #include "node/console/console_assets.h"
@@ -164,9 +167,20 @@ ConsoleServer::~ConsoleServer() {
 const std::string& ConsoleServer::address() const { return http_->address(); }
 
 HttpResponse ConsoleServer::Handle(const HttpRequest& request) {
+  // Every request gets an id: in its log lines and in the X-Request-Id a user can quote.
+  std::string id_bytes(8, '\0');
+  randombytes_buf(id_bytes.data(), id_bytes.size());
+  const std::string request_id = HexEncode(id_bytes);
+  ScopedRequestId scope(request_id);
   HttpResponse response;
   if (absl::StartsWith(request.path, "/api/")) {
     response = HandleApi(request);
+    // Refusals are logged (never a body: it may hold a login token); successes are debug.
+    if (response.status >= 400) {
+      spdlog::info("console: {} {}: {}", request.method, request.path, response.status);
+    } else {
+      spdlog::debug("console: {} {}: {}", request.method, request.path, response.status);
+    }
   } else if (request.method == "POST") {
     response = JsonError(405, absl::StatusCode::kInvalidArgument, "pages take GET only");
   } else {
@@ -180,6 +194,7 @@ HttpResponse ConsoleServer::Handle(const HttpRequest& request) {
     }
   }
   AddSecurityHeaders(&response);
+  response.headers.emplace_back("X-Request-Id", request_id);
   return response;
 }
 

@@ -134,6 +134,8 @@ TEST_F(ConsoleTest, PagesComeWithAStrictContentSecurityPolicy) {
   EXPECT_THAT(page.body, HasSubstr("<script type=\"module\""));
   EXPECT_THAT(Header(page, "Content-Security-Policy"), StartsWith("default-src 'self';"));
   EXPECT_EQ(Header(page, "X-Frame-Options"), "DENY");
+  EXPECT_EQ(Header(page, "X-Request-Id").size(), 16u);
+  EXPECT_NE(Header(page, "X-Request-Id"), Header(Request("GET", "/"), "X-Request-Id"));
   HttpResponse script = Request("GET", "/verify.js");
   EXPECT_EQ(script.status, 200);
   EXPECT_EQ(script.content_type, "text/javascript; charset=utf-8");
