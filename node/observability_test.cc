@@ -26,6 +26,7 @@
 #include "nlohmann/json.hpp"
 #include "node/http_server.h"
 #include "node/in_process_test.h"
+#include "node/tcp_test.h"
 #include "sdk/data_space.h"
 
 namespace tds::node {
@@ -36,24 +37,6 @@ using ::testing::StartsWith;
 using namespace ::tds::node::testing;  // NOLINT: the shared fixture's members and constants
 using metrics::testing::Exposition;
 using metrics::testing::ParseExposition;
-
-// A connected socket to HOST:PORT (IPv4), or -1. Reads time out after 20 s: a hung server
-// fails the test instead of hanging it.
-int Connect(const std::string& address) {
-  const size_t colon = address.rfind(':');
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<uint16_t>(std::stoi(address.substr(colon + 1))));
-  inet_pton(AF_INET, address.substr(0, colon).c_str(), &addr.sin_addr);
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  timeval tv{20, 0};
-  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-    ::close(fd);
-    return -1;
-  }
-  return fd;
-}
 
 // Everything the server sends until it closes; closes fd.
 std::string ReadAll(int fd) {
@@ -66,7 +49,7 @@ std::string ReadAll(int fd) {
 
 // Sends `request` and returns everything the server answers until it closes.
 std::string Exchange(const std::string& address, const std::string& request) {
-  const int fd = Connect(address);
+  const int fd = ConnectTcp(address);
   if (fd < 0) return "connect failed";
   for (size_t off = 0; off < request.size();) {
     const ssize_t n = ::send(fd, request.data() + off, request.size() - off, MSG_NOSIGNAL);
@@ -162,9 +145,9 @@ class ObservabilityTest : public InProcessDataSpaceTest {
     config->set_metrics_listen("127.0.0.1:0");
   }
 
-  std::unique_ptr<sdk::DataSpaceClient> Connect(const Who& who) {
+  std::unique_ptr<sdk::DataSpaceClient> ConnectTcp(const Who& who) {
     absl::StatusOr<std::unique_ptr<sdk::DataSpaceClient>> client =
-        sdk::DataSpaceClient::Connect(options_, KeyFile(who));
+        sdk::DataSpaceClient::ConnectTcp(options_, KeyFile(who));
     EXPECT_TRUE(client.ok()) << client.status();
     return client.ok() ? *std::move(client) : nullptr;
   }
@@ -176,7 +159,7 @@ class ObservabilityTest : public InProcessDataSpaceTest {
     absl::StatusOr<std::string> id =
         bank.RequestContract(p.id(), FromYaml<tds::Terms>(kBankTermsYaml));
     EXPECT_TRUE(id.ok()) << id.status();
-    std::unique_ptr<sdk::DataSpaceClient> provider = Connect(kNode);
+    std::unique_ptr<sdk::DataSpaceClient> provider = ConnectTcp(kNode);
     absl::StatusOr<tds::GetContractResponse> contract = provider->GetContract(*id);
     EXPECT_TRUE(contract.ok()) << contract.status();
     absl::Status accepted = provider->AcceptContract(contract->contract());
@@ -225,7 +208,7 @@ TEST_F(ObservabilityTest, MetricsFollowCommitsGatewayRunsAndViolations) {
   EXPECT_EQ(before.types.at("tds_commit_seconds"), "histogram");
   EXPECT_EQ(before.types.at("tds_gateway_runs_total"), "counter");
 
-  std::unique_ptr<sdk::DataSpaceClient> bank = Connect(kBank);
+  std::unique_ptr<sdk::DataSpaceClient> bank = ConnectTcp(kBank);
   ASSERT_NE(bank, nullptr);
   const std::string id = Negotiate(*bank);
   const Exposition negotiated = Scrape();
@@ -316,7 +299,7 @@ TEST(HttpServerTest, SlowAndSurplusClientsAreCutOff) {
   // A client that never finishes its request holds the only connection slot (connections are
   // accepted in order): another client is turned away with 503, and the slow one gets 408
   // once the read timeout passes.
-  const int slow = Connect(at);
+  const int slow = ConnectTcp(at);
   ASSERT_GE(slow, 0);
   const std::string partial = "GET /x HTTP/1.1\r\n";
   ASSERT_EQ(::send(slow, partial.data(), partial.size(), MSG_NOSIGNAL),
@@ -364,7 +347,7 @@ TEST(HttpServerTest, PostBodiesOnlyWhenEnabledAndWithinTheLimit) {
   absl::StatusOr<std::unique_ptr<HttpServer>> impatient =
       HttpServer::Start("127.0.0.1:0", echo, quick);
   ASSERT_TRUE(impatient.ok()) << impatient.status();
-  const int fd = Connect((*impatient)->address());
+  const int fd = ConnectTcp((*impatient)->address());
   ASSERT_GE(fd, 0);
   const std::string partial = "POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 9\r\n\r\nabc";
   ASSERT_EQ(::send(fd, partial.data(), partial.size(), MSG_NOSIGNAL),
@@ -434,7 +417,7 @@ std::vector<std::string> Encodings(const std::string& secret) {
 }
 
 TEST_F(ObservabilityTest, JsonLogsOfAFullScenarioParseCarryRequestIdsAndHoldNoKeys) {
-  std::unique_ptr<sdk::DataSpaceClient> bank = Connect(kBank);
+  std::unique_ptr<sdk::DataSpaceClient> bank = ConnectTcp(kBank);
   ASSERT_NE(bank, nullptr);
   const std::string id = Negotiate(*bank);
   ASSERT_TRUE(bank->RunPsi(id, "", {"T003", "X999", "T017"}).ok());

@@ -66,58 +66,42 @@ void ConsoleApi::Add(std::string name, Fn fn) {
       });
 }
 
+template <typename Service, typename Request, typename Response>
+void ConsoleApi::Add(std::string name, const Service* service,
+                     absl::Status (Service::*call)(const Caller&, const Request&, Response*)
+                         const) {
+  Add<Request, Response>(std::move(name),
+                         [service, call](const Caller& c, const Request& req, Response* resp) {
+                           return (service->*call)(c, req, resp);
+                         });
+}
+
+template <typename Service, typename Request, typename Response>
+void ConsoleApi::Add(std::string name, const Service* service,
+                     absl::Status (Service::*call)(const Request&, Response*) const) {
+  Add<Request, Response>(std::move(name),
+                         [service, call](const Caller&, const Request& req, Response* resp) {
+                           return (service->*call)(req, resp);
+                         });
+}
+
 ConsoleApi::ConsoleApi(const QueryServices* queries, const AuditService* audit) : audit_(audit) {
   const CatalogService* catalog = &queries->catalog();
+  Add("Catalog.SearchProducts", catalog, &CatalogService::DoSearchProducts);
+  Add("Catalog.GetProduct", catalog, &CatalogService::DoGetProduct);
+  Add("Catalog.ProductHistory", catalog, &CatalogService::DoProductHistory);
   const ContractsService* contracts = &queries->contracts();
+  Add("Contracts.ListContracts", contracts, &ContractsService::DoListContracts);
+  Add("Contracts.GetContract", contracts, &ContractsService::DoGetContract);
+  Add("Contracts.ListUsage", contracts, &ContractsService::DoListUsage);
+  Add("Contracts.GetStatement", contracts, &ContractsService::DoGetStatement);
+  Add("Contracts.GetValuation", contracts, &ContractsService::DoGetValuation);
+  // Membership is public, as over gRPC.
   const GovernanceService* governance = &queries->governance();
-  Add<tds::SearchProductsRequest, tds::SearchProductsResponse>(
-      "Catalog.SearchProducts", [catalog](const Caller& c, const auto& req, auto* resp) {
-        return catalog->DoSearchProducts(c, req, resp);
-      });
-  Add<tds::GetProductRequest, tds::GetProductResponse>(
-      "Catalog.GetProduct", [catalog](const Caller& c, const auto& req, auto* resp) {
-        return catalog->DoGetProduct(c, req, resp);
-      });
-  Add<tds::ProductHistoryRequest, tds::ProductHistoryResponse>(
-      "Catalog.ProductHistory", [catalog](const Caller& c, const auto& req, auto* resp) {
-        return catalog->DoProductHistory(c, req, resp);
-      });
-  Add<tds::ListContractsRequest, tds::ListContractsResponse>(
-      "Contracts.ListContracts", [contracts](const Caller& c, const auto& req, auto* resp) {
-        return contracts->DoListContracts(c, req, resp);
-      });
-  Add<tds::GetContractRequest, tds::GetContractResponse>(
-      "Contracts.GetContract", [contracts](const Caller& c, const auto& req, auto* resp) {
-        return contracts->DoGetContract(c, req, resp);
-      });
-  Add<tds::ListUsageRequest, tds::ListUsageResponse>(
-      "Contracts.ListUsage", [contracts](const Caller& c, const auto& req, auto* resp) {
-        return contracts->DoListUsage(c, req, resp);
-      });
-  Add<tds::GetStatementRequest, tds::GetStatementResponse>(
-      "Contracts.GetStatement", [contracts](const Caller& c, const auto& req, auto* resp) {
-        return contracts->DoGetStatement(c, req, resp);
-      });
-  Add<tds::GetValuationRequest, tds::GetValuationResponse>(
-      "Contracts.GetValuation", [contracts](const Caller& c, const auto& req, auto* resp) {
-        return contracts->DoGetValuation(c, req, resp);
-      });
-  Add<tds::ListMembersRequest, tds::ListMembersResponse>(
-      "Governance.ListMembers", [governance](const Caller&, const auto& req, auto* resp) {
-        return governance->DoListMembers(req, resp);
-      });
-  Add<tds::ListProposalsRequest, tds::ListProposalsResponse>(
-      "Governance.ListProposals", [governance](const Caller&, const auto& req, auto* resp) {
-        return governance->DoListProposals(req, resp);
-      });
-  Add<tds::ListUsageRequest, tds::ListUsageResponse>(
-      "Audit.ListUsage", [audit](const Caller& c, const auto& req, auto* resp) {
-        return audit->DoListUsage(c, req, resp);
-      });
-  Add<tds::ListViolationsRequest, tds::ListUsageResponse>(
-      "Audit.ListViolations", [audit](const Caller& c, const auto& req, auto* resp) {
-        return audit->DoListViolations(c, req, resp);
-      });
+  Add("Governance.ListMembers", governance, &GovernanceService::DoListMembers);
+  Add("Governance.ListProposals", governance, &GovernanceService::DoListProposals);
+  Add("Audit.ListUsage", audit, &AuditService::DoListUsage);
+  Add("Audit.ListViolations", audit, &AuditService::DoListViolations);
 }
 
 absl::StatusOr<std::string> ConsoleApi::Call(std::string_view method, const Caller& caller,

@@ -45,6 +45,14 @@ class ConsoleApi {
   using Method = std::function<absl::StatusOr<std::string>(const Caller&, std::string_view)>;
   template <typename Request, typename Response, typename Fn>
   void Add(std::string name, Fn fn);
+  // A service's call for an authenticated caller (the Do* functions of node/*_service.h).
+  template <typename Service, typename Request, typename Response>
+  void Add(std::string name, const Service* service,
+           absl::Status (Service::*call)(const Caller&, const Request&, Response*) const);
+  // A call that answers every caller alike.
+  template <typename Service, typename Request, typename Response>
+  void Add(std::string name, const Service* service,
+           absl::Status (Service::*call)(const Request&, Response*) const);
 
   const AuditService* const audit_;
   std::map<std::string, Method, std::less<>> methods_;

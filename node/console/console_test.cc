@@ -3,10 +3,7 @@
 // handed to ConsoleServer::Handle (routing, sign-in, access rules, JSON) and, once, sent over a
 // real TLS connection.
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <openssl/ssl.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <nlohmann/json.hpp>
@@ -21,6 +18,7 @@
 #include "node/console/console_server.h"
 #include "node/in_process_test.h"
 #include "node/query_service.h"
+#include "node/tcp_test.h"
 
 namespace tds::node::console {
 namespace {
@@ -274,18 +272,8 @@ TEST_F(ConsoleTest, ReceiptsVerifyOfflineAgainstTheGenesis) {
 // One exchange over a real TLS connection to `address`; the raw HTTP response.
 std::string TlsExchange(const std::string& address, const std::string& request,
                         std::string* protocol) {
-  const size_t colon = address.rfind(':');
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<uint16_t>(std::stoi(address.substr(colon + 1))));
-  inet_pton(AF_INET, address.substr(0, colon).c_str(), &addr.sin_addr);
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  timeval tv{20, 0};
-  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-    ::close(fd);
-    return "connect failed";
-  }
+  const int fd = ConnectTcp(address);
+  if (fd < 0) return "connect failed";
   SSL_CTX* ctx = SSL_CTX_new(TLS_client_method());
   SSL* ssl = SSL_new(ctx);
   SSL_set_fd(ssl, fd);
