@@ -147,7 +147,7 @@ class ObservabilityTest : public InProcessDataSpaceTest {
 
   std::unique_ptr<sdk::DataSpaceClient> ConnectTcp(const Who& who) {
     absl::StatusOr<std::unique_ptr<sdk::DataSpaceClient>> client =
-        sdk::DataSpaceClient::ConnectTcp(options_, KeyFile(who));
+        sdk::DataSpaceClient::Connect(options_, KeyFile(who));
     EXPECT_TRUE(client.ok()) << client.status();
     return client.ok() ? *std::move(client) : nullptr;
   }

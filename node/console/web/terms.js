@@ -3,10 +3,10 @@
 // offer is a Terms message already decoded. decodeTerms turns the bytes into the same shape
 // as the proto3 JSON of a Terms message (64-bit integers as decimal strings, enums by name,
 // every field present), so one renderer shows both.
-import {el, facts, fmtInt, fmtMoney, fmtTime, num} from './ui.js';
+import {decodeProto, protoJson} from './proto.js';
+import {base64ToBytes, el, facts, fmtInt, fmtMoney, fmtTime, num} from './ui.js';
 
-// Field number → [name, kind, repeated?, nested schema]. Kinds: string, int64, uint64,
-// uint32, enum (MeteringMode), message.
+// proto/contracts.proto, in proto.js's schema form: number → [name, type, repeated?, nested].
 const TIER = {
   1: ['up_to_calls', 'uint64'],
   2: ['per_call', 'int64']
@@ -30,6 +30,7 @@ const ENCLAVE = {
   6: ['identifier_columns', 'string', true],
   7: ['platforms', 'string', true],
 };
+const METERING = ['METERING_UNSPECIFIED', 'METERING_STRICT', 'METERING_BATCHED'];
 const TERMS = {
   1: ['operations', 'string', true],
   2: ['purposes', 'string', true],
@@ -40,7 +41,7 @@ const TERMS = {
   7: ['max_calls_per_day', 'uint64'],
   8: ['max_rows_per_call', 'uint64'],
   9: ['min_group_size', 'uint32'],
-  10: ['metering', 'enum'],
+  10: ['metering', 'enum', false, METERING],
   11: ['batched_max_delay_ms', 'int64'],
   12: ['price', 'message', false, PRICE],
   13: ['psi_output', 'string'],
@@ -48,104 +49,10 @@ const TERMS = {
   15: ['query_k', 'uint32'],
   16: ['enclave', 'message', false, ENCLAVE],
 };
-const METERING = ['METERING_UNSPECIFIED', 'METERING_STRICT', 'METERING_BATCHED'];
-
-function defaults(schema) {
-  const out = {};
-  for (const [name, kind, repeated] of Object.values(schema)) {
-    if (repeated)
-      out[name] = [];
-    else if (kind === 'string')
-      out[name] = '';
-    else if (kind === 'int64' || kind === 'uint64')
-      out[name] = '0';
-    else if (kind === 'uint32')
-      out[name] = 0;
-    else if (kind === 'enum')
-      out[name] = METERING[0];
-    else
-      out[name] = null;
-  }
-  return out;
-}
-
-// Minimal protobuf wire reader: varints and length-delimited fields; unknown fields of any
-// wire type are skipped; truncated input is refused.
-function decode(bytes, schema) {
-  const out = defaults(schema);
-  let pos = 0;
-  const varint = () => {
-    let v = 0n;
-    for (let shift = 0n; shift < 70n; shift += 7n) {
-      if (pos >= bytes.length) throw new Error('truncated varint');
-      const b = bytes[pos++];
-      v |= BigInt(b & 0x7f) << shift;
-      if (!(b & 0x80)) return v;
-    }
-    throw new Error('varint too long');
-  };
-  const take = (n) => {
-    if (pos + n > bytes.length) throw new Error('truncated field');
-    const s = bytes.subarray(pos, pos + n);
-    pos += n;
-    return s;
-  };
-  while (pos < bytes.length) {
-    const key = varint();
-    const number = Number(key >> 3n);
-    const wire = Number(key & 7n);
-    const spec = schema[number];
-    let value;
-    if (wire === 0)
-      value = varint();
-    else if (wire === 2)
-      value = take(Number(varint()));
-    else if (wire === 1)
-      value = take(8);
-    else if (wire === 5)
-      value = take(4);
-    else
-      throw new Error(`unsupported wire type ${wire} (field ${number})`);
-    if (!spec) continue;
-    const [name, kind, repeated, nested] = spec;
-    let v;
-    if (kind === 'string') {
-      if (wire !== 2) throw new Error(`field ${name}: wrong wire type`);
-      v = new TextDecoder('utf-8', {fatal: true}).decode(value);
-    } else if (kind === 'message') {
-      if (wire !== 2) throw new Error(`field ${name}: wrong wire type`);
-      v = decode(value, nested);
-    } else {
-      if (wire !== 0) throw new Error(`field ${name}: wrong wire type`);
-      if (kind === 'int64')
-        v = BigInt.asIntN(64, value).toString();
-      else if (kind === 'uint64')
-        v = BigInt.asUintN(64, value).toString();
-      else if (kind === 'uint32')
-        v = Number(BigInt.asUintN(32, value));
-      else
-        v = METERING[Number(value)] || String(value);
-    }
-    if (repeated)
-      out[name].push(v);
-    else
-      out[name] = v;
-  }
-  return out;
-}
 
 // Contract.terms (base64 of serialized tds.Terms) → Terms object; throws with what was wrong.
 export function decodeTerms(termsBase64) {
-  const bin = atob(termsBase64 || '');
-  const bytes = new Uint8Array(bin.length);
-  for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
-  return decode(bytes, TERMS);
-}
-
-// Accepts a decoded Terms object (product offer) or the base64 bytes (contract).
-export function termsOf(value) {
-  if (value && typeof value === 'object') return value;
-  return decodeTerms(value);
+  return protoJson(decodeProto(base64ToBytes(termsBase64 || ''), TERMS), TERMS);
 }
 
 const list = (xs) => (xs && xs.length ? xs.join(', ') : '—');

@@ -89,6 +89,24 @@ export function errorBanner(err) {
   );
 }
 
+// Runs `get` (a function returning a promise, e.g. () => call(...)) with a loading indicator
+// saying `what` at the end of `root`. Resolves to its result while the page is still the one
+// shown (ctx.alive()); to undefined when the page was left meanwhile, or when `get` failed,
+// its error then shown in `root`. Usage: `const r = await load(...); if (!r) return;`.
+export async function load(ctx, root, what, get) {
+  const status = root.appendChild(loading(what));
+  let r;
+  try {
+    r = await get();
+  } catch (e) {
+    if (ctx.alive()) root.append(errorBanner(e));
+    return undefined;
+  } finally {
+    status.remove();
+  }
+  return ctx.alive() ? r : undefined;
+}
+
 // Key/value grid for an object's figures.
 export function facts(pairs, cls = 'facts') {
   return el(
@@ -246,4 +264,18 @@ export function formValues(form) {
     out[c.name] = c.type === 'checkbox' ? c.checked : c.value.trim();
   }
   return out;
+}
+
+// A filter form (el spec, then its controls) whose values are its page's state: submitting it
+// goes to `#/page?name=value...` (a ticked checkbox as '1', empty values left out), so every
+// view can be linked to and the back button works.
+export function queryForm(ctx, spec, page, ...controls) {
+  const form = el(spec, ...controls);
+  form.addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    const query = {};
+    for (const [k, v] of Object.entries(formValues(form))) query[k] = v === true ? '1' : v;
+    ctx.go(ctx.href(page, [], query));
+  });
+  return form;
 }

@@ -1,6 +1,7 @@
 // In-browser receipt verifier: the checks of ledger::VerifyReceipt (ledger/receipt.cc), in
-// plain JavaScript with no dependencies, for the web console. Runs in browsers (secure contexts:
-// https or localhost, where crypto.subtle exists) and in Node 20.
+// plain JavaScript with no dependencies (but the console's own proto.js), for the web console.
+// Runs in browsers (secure contexts: https or localhost, where crypto.subtle exists) and in
+// Node 20.
 //
 // A receipt is one ledger transaction, its RFC 9162 inclusion proof and the quorum-signed
 // checkpoint (C2SP signed note) of the block that committed it (docs/formats.md, "Receipt
@@ -16,6 +17,11 @@
 // consensus) is not reproduced here.
 //
 // Sections: encoding, protobuf, sha, ed25519, merkle, note (checkpoints), genesis, receipt.
+
+import {decodeProto, ProtoError} from './proto.js';
+
+// The test suite reaches the decoder through this module.
+export {decodeProto};
 
 // ---------------------------------------------------------------------------------------------
 // Encoding (common/bytes.cc): lowercase hex out, either case in; strict padded base64.
@@ -111,15 +117,6 @@ export function utf8Encode(text) {
   return new TextEncoder().encode(text);
 }
 
-/** Strict UTF-8 decoding (as protobuf's proto3 string check): null if invalid. */
-function utf8DecodeStrict(bytes) {
-  try {
-    return new TextDecoder('utf-8', {fatal: true, ignoreBOM: true}).decode(bytes);
-  } catch {
-    return null;
-  }
-}
-
 export function concatBytes(...parts) {
   const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
   let at = 0;
@@ -158,121 +155,8 @@ function cHexEscape(text) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Protobuf wire format: just enough to decode tds.Envelope and tds.Transaction the way the C++
-// parser (protobuf 3.21, proto3) does. Accepted iff the C++ ParseFromString accepts:
-//   - fields in any order, repeated scalars: last one wins;
-//   - unknown fields skipped, including a known field number with another wire type, and
-//     groups (wire types 3/4, nested, matched by field number);
-//   - refused: truncation anywhere, field number 0, wire types 6 and 7, an end-group tag
-//     outside its group, varints over 10 bytes, lengths >= 2^31, tags >= 2^32, invalid
-//     UTF-8 in a `string` field.
-
-class ProtoError extends Error {}
-
-const MAX_GROUP_DEPTH = 100;  // protobuf's default recursion limit
-
-// Returns [value (BigInt, low 64 bits as protobuf keeps them), next position].
-function readVarint(buf, pos, maxBytes = 10) {
-  let value = 0n;
-  for (let i = 0; i < maxBytes; ++i) {
-    if (pos >= buf.length) throw new ProtoError('truncated varint');
-    const b = buf[pos++];
-    value |= BigInt(b & 0x7f) << BigInt(7 * i);
-    if ((b & 0x80) === 0) return [BigInt.asUintN(64, value), pos];
-  }
-  throw new ProtoError(`varint longer than ${maxBytes} bytes`);
-}
-
-function readTag(buf, pos) {
-  const [tag, next] = readVarint(buf, pos, 5);
-  if (tag > 0xffffffffn) throw new ProtoError('tag does not fit in 32 bits');
-  const field = Number(tag >> 3n);
-  if (field === 0) throw new ProtoError('field number 0');
-  return [field, Number(tag & 7n), next];
-}
-
-// Skips one field's value of `wireType`; returns the next position.
-function skipField(buf, pos, field, wireType, depth) {
-  switch (wireType) {
-    case 0:
-      return readVarint(buf, pos)[1];
-    case 1:
-    case 5: {
-      const n = wireType === 1 ? 8 : 4;
-      if (buf.length - pos < n) throw new ProtoError('truncated fixed-width field');
-      return pos + n;
-    }
-    case 2: {
-      const [len, start] = readLength(buf, pos);
-      return start + len;
-    }
-    case 3: {
-      if (depth >= MAX_GROUP_DEPTH) throw new ProtoError('groups nested too deeply');
-      for (;;) {
-        if (pos >= buf.length) throw new ProtoError('truncated group');
-        const [f, w, next] = readTag(buf, pos);
-        if (w === 4) {
-          if (f !== field) throw new ProtoError('end-group tag of another group');
-          return next;
-        }
-        pos = skipField(buf, next, f, w, depth + 1);
-      }
-    }
-    case 4:
-      throw new ProtoError('end-group tag outside a group');
-    default:
-      throw new ProtoError(`invalid wire type ${wireType}`);
-  }
-}
-
-// A length prefix: at most 5 bytes, < 2^31, and within the buffer. Returns [length, start].
-function readLength(buf, pos) {
-  const [len, start] = readVarint(buf, pos, 5);
-  if (len >= 0x80000000n) throw new ProtoError('length too large');
-  if (Number(len) > buf.length - start) throw new ProtoError('truncated length-delimited field');
-  return [Number(len), start];
-}
-
-/**
- * Decodes a message whose fields are `schema`: {number: [name, type]}, type one of 'string',
- * 'bytes', 'uint64', 'int64' (BigInt values). Absent fields take proto3 defaults. Throws
- * ProtoError when the C++ parser would refuse the bytes.
- */
-export function decodeProto(buf, schema) {
-  const out = {};
-  for (const [name, type] of Object.values(schema)) {
-    out[name] = type === 'string' ? '' : type === 'bytes' ? new Uint8Array(0) : 0n;
-  }
-  let pos = 0;
-  while (pos < buf.length) {
-    const [field, wireType, next] = readTag(buf, pos);
-    pos = next;
-    const known = schema[field];
-    const knownWire = known ? (known[1] === 'string' || known[1] === 'bytes' ? 2 : 0) : -1;
-    if (wireType !== knownWire) {
-      pos = skipField(buf, pos, field, wireType, 0);
-      continue;
-    }
-    const [name, type] = known;
-    if (wireType === 0) {
-      const [v, after] = readVarint(buf, pos);
-      out[name] = type === 'int64' ? BigInt.asIntN(64, v) : v;
-      pos = after;
-    } else {
-      const [len, start] = readLength(buf, pos);
-      const bytes = buf.subarray(start, start + len);
-      if (type === 'string') {
-        const s = utf8DecodeStrict(bytes);
-        if (s === null) throw new ProtoError(`field '${name}' is not valid UTF-8`);
-        out[name] = s;
-      } else {
-        out[name] = bytes;
-      }
-      pos = start + len;
-    }
-  }
-  return out;
-}
+// Protobuf wire format: proto.js decodes tds.Envelope and tds.Transaction exactly as the C++
+// parser does (accepted iff ParseFromString accepts).
 
 // proto/envelope.proto and proto/ledger.proto.
 const ENVELOPE_SCHEMA = {

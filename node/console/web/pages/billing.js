@@ -4,7 +4,7 @@
 import {call} from '../api.js';
 import {barChart, tally} from '../charts.js';
 import {members} from '../lookups.js';
-import {el, empty, errorBanner, facts, field, figure, fmtInt, fmtMoney, formValues, link, loading, num, table} from '../ui.js';
+import {el, empty, facts, field, figure, fmtInt, fmtMoney, link, load, num, queryForm, table} from '../ui.js';
 
 function thisMonth() {
   return new Date().toISOString().slice(0, 7);
@@ -40,8 +40,8 @@ export async function render(root, ctx) {
   if (!ctx.alive()) return;
   const period = q.get('period') || thisMonth();
   const consumer = q.get('consumer') || '';
-  const form = el(
-      'form.filters#billing-form',
+  const form = queryForm(
+      ctx, 'form.filters#billing-form', 'billing',
       field(
           'Provider',
           el('input#billing-provider',
@@ -58,10 +58,6 @@ export async function render(root, ctx) {
              {type: 'month', name: 'period', value: period, required: true})),
       el('button.primary', {type: 'submit'}, 'Show statement'),
   );
-  form.addEventListener('submit', (ev) => {
-    ev.preventDefault();
-    ctx.go(ctx.href('billing', [], formValues(form)));
-  });
   const results = el('section#billing-results');
   root.append(
       el('h1', 'Billing'),
@@ -75,17 +71,10 @@ export async function render(root, ctx) {
     results.append(empty('Choose a provider to see its statements.'));
     return;
   }
-  const status = results.appendChild(loading('Computing the statement'));
-  let r;
-  try {
-    r = await call('Contracts.GetStatement', {provider, consumer, period});
-  } catch (e) {
-    if (ctx.alive()) results.append(errorBanner(e));
-    return;
-  } finally {
-    status.remove();
-  }
-  if (!ctx.alive()) return;
+  const r = await load(
+      ctx, results, 'Computing the statement',
+      () => call('Contracts.GetStatement', {provider, consumer, period}));
+  if (!r) return;
   const statements = r.statements || [];
   const lines =
       statements.flatMap((s) => (s.lines || []).map((l) => ({...l, consumer: s.consumer})));

@@ -3,7 +3,7 @@
 import {call} from '../api.js';
 import {OPERATIONS} from '../lookups.js';
 import {renderTerms} from '../terms.js';
-import {badge, el, empty, errorBanner, facts, field, fmtInt, fmtTime, formValues, link, loading, select, table} from '../ui.js';
+import {badge, el, empty, facts, field, fmtInt, fmtTime, link, load, queryForm, select, table} from '../ui.js';
 
 const PAGE_LIMIT = 50;
 
@@ -18,8 +18,8 @@ function levelBadge(level) {
 
 async function renderSearch(root, ctx) {
   const q = ctx.query;
-  const form = el(
-      'form.filters#catalog-form',
+  const form = queryForm(
+      ctx, 'form.filters#catalog-form', 'catalog',
       field(
           'Search',
           el('input#catalog-search', {
@@ -49,11 +49,6 @@ async function renderSearch(root, ctx) {
           ),
       el('button.primary', {type: 'submit'}, 'Search'),
   );
-  form.addEventListener('submit', (ev) => {
-    ev.preventDefault();
-    const v = formValues(form);
-    ctx.go(ctx.href('catalog', [], {...v, include_retired: v.include_retired ? '1' : ''}));
-  });
   const results = el('section#catalog-results');
   root.append(el('h1', 'Catalog'), form, results);
 
@@ -66,17 +61,12 @@ async function renderSearch(root, ctx) {
   };
   const rows = [];
   const more = async (cursor) => {
-    const status = results.appendChild(loading('Searching the catalog'));
-    try {
-      const r = await call('Catalog.SearchProducts', {...req, page: {limit: PAGE_LIMIT, cursor}});
-      if (!ctx.alive()) return;
-      rows.push(...(r.products || []));
-      draw(r.total, r.next_cursor);
-    } catch (e) {
-      if (ctx.alive()) results.append(errorBanner(e));
-    } finally {
-      status.remove();
-    }
+    const r = await load(
+        ctx, results, 'Searching the catalog',
+        () => call('Catalog.SearchProducts', {...req, page: {limit: PAGE_LIMIT, cursor}}));
+    if (!r) return;
+    rows.push(...(r.products || []));
+    draw(r.total, r.next_cursor);
   };
   const draw = (total, cursor) => {
     results.replaceChildren();
@@ -145,23 +135,12 @@ async function renderProduct(root, ctx, id) {
       el('p.crumbs', link(ctx.href('catalog'), '← Catalog')),
       el('h1', 'Product ', el('code', id)),
   );
-  const status = root.appendChild(loading('Loading the product'));
-  let got;
-  let hist;
-  try {
-    [got, hist] = await Promise.all([
-      call('Catalog.GetProduct', {product_id: id}),
-      call('Catalog.ProductHistory', {product_id: id}),
-    ]);
-  } catch (e) {
-    if (ctx.alive()) root.append(errorBanner(e));
-    return;
-  } finally {
-    status.remove();
-  }
-  if (!ctx.alive()) return;
-  const p = got.product || {};
-  const head = got.head || {};
+  const got = await load(ctx, root, 'Loading the product', () => Promise.all([
+    call('Catalog.GetProduct', {product_id: id}),
+    call('Catalog.ProductHistory', {product_id: id}),
+  ]));
+  if (!got) return;
+  const [{product: p = {}, head = {}}, hist] = got;
   root.append(
       el(
           'section.card#product-detail',

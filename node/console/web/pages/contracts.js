@@ -5,7 +5,7 @@ import {call} from '../api.js';
 import {CONTRACT_STATES} from '../lookups.js';
 import {decodeTerms, renderTerms} from '../terms.js';
 import {b64hex, badge, el, empty, errorBanner, facts, field, fmtInt, fmtTime} from '../ui.js';
-import {formValues, link, loading, select, short, table} from '../ui.js';
+import {link, load, queryForm, select, short, table} from '../ui.js';
 
 const PAGE_LIMIT = 100;
 
@@ -30,8 +30,8 @@ export async function render(root, ctx) {
 
 async function renderList(root, ctx) {
   const q = ctx.query;
-  const form = el(
-      'form.filters#contracts-form',
+  const form = queryForm(
+      ctx, 'form.filters#contracts-form', 'contracts',
       field(
           'State',
           select(
@@ -48,10 +48,6 @@ async function renderList(root, ctx) {
           el('input', {name: 'product_id', list: 'dl-products', value: q.get('product_id') || ''})),
       el('button.primary', {type: 'submit'}, 'Filter'),
   );
-  form.addEventListener('submit', (ev) => {
-    ev.preventDefault();
-    ctx.go(ctx.href('contracts', [], formValues(form)));
-  });
   // Changing the state applies at once: it is the filter people flip through.
   form.elements.state.addEventListener('change', () => form.requestSubmit());
   const results = el('section#contracts-results');
@@ -64,17 +60,12 @@ async function renderList(root, ctx) {
   };
   const rows = [];
   const more = async (cursor) => {
-    const status = results.appendChild(loading('Loading contracts'));
-    try {
-      const r = await call('Contracts.ListContracts', {...req, page: {limit: PAGE_LIMIT, cursor}});
-      if (!ctx.alive()) return;
-      rows.push(...(r.contracts || []));
-      draw(r.next_cursor);
-    } catch (e) {
-      if (ctx.alive()) results.append(errorBanner(e));
-    } finally {
-      status.remove();
-    }
+    const r = await load(
+        ctx, results, 'Loading contracts',
+        () => call('Contracts.ListContracts', {...req, page: {limit: PAGE_LIMIT, cursor}}));
+    if (!r) return;
+    rows.push(...(r.contracts || []));
+    draw(r.next_cursor);
   };
   const draw = (cursor) => {
     results.replaceChildren(
@@ -128,17 +119,9 @@ async function renderContract(root, ctx, id) {
   root.append(
       el('p.crumbs', link(ctx.href('contracts'), '← Contracts')),
       el('h1', 'Contract ', el('code', id)));
-  const status = root.appendChild(loading('Loading the contract'));
-  let r;
-  try {
-    r = await call('Contracts.GetContract', {contract_id: id});
-  } catch (e) {
-    if (ctx.alive()) root.append(errorBanner(e));
-    return;
-  } finally {
-    status.remove();
-  }
-  if (!ctx.alive()) return;
+  const r = await load(
+      ctx, root, 'Loading the contract', () => call('Contracts.GetContract', {contract_id: id}));
+  if (!r) return;
   const c = r.contract || {};
   const n = r.counters || {};
   let termsView;

@@ -3,7 +3,7 @@
 // proposal with its decoded action, proposer, votes, status and heights, oldest first (by id),
 // a page at a time. Read-only like every page: proposing and voting stay with `tds member`.
 import {call} from '../api.js';
-import {badge, el, empty, errorBanner, fmtInt, fmtTime, loading, short, table} from '../ui.js';
+import {badge, el, empty, fmtInt, fmtTime, load, short, table} from '../ui.js';
 
 const PAGE_LIMIT = 50;
 
@@ -97,17 +97,9 @@ export async function render(root, ctx) {
 }
 
 async function renderMembers(sec, ctx) {
-  const status = sec.appendChild(loading('Loading the members'));
-  let ms;
-  try {
-    ms = (await call('Governance.ListMembers', {})).members || [];
-  } catch (e) {
-    if (ctx.alive()) sec.append(errorBanner(e));
-    return;
-  } finally {
-    status.remove();
-  }
-  if (!ctx.alive()) return;
+  const r = await load(ctx, sec, 'Loading the members', () => call('Governance.ListMembers', {}));
+  if (!r) return;
+  const ms = r.members || [];
   sec.append(
       el('p.summary#governance-members-count', {dataset: {count: ms.length}},
          `${fmtInt(ms.length)} member${ms.length === 1 ? '' : 's'}.`));
@@ -139,17 +131,12 @@ async function renderMembers(sec, ctx) {
 async function renderProposals(sec, ctx) {
   const rows = [];
   const more = async (cursor) => {
-    const status = sec.appendChild(loading('Loading the proposals'));
-    try {
-      const r = await call('Governance.ListProposals', {page: {limit: PAGE_LIMIT, cursor}});
-      if (!ctx.alive()) return;
-      rows.push(...(r.proposals || []));
-      draw(r.next_cursor);
-    } catch (e) {
-      if (ctx.alive()) sec.append(errorBanner(e));
-    } finally {
-      status.remove();
-    }
+    const r = await load(
+        ctx, sec, 'Loading the proposals',
+        () => call('Governance.ListProposals', {page: {limit: PAGE_LIMIT, cursor}}));
+    if (!r) return;
+    rows.push(...(r.proposals || []));
+    draw(r.next_cursor);
   };
   const draw = (cursor) => {
     sec.replaceChildren(

@@ -5,8 +5,8 @@
 import {call} from '../api.js';
 import {barChart, lineChart, perDay, tally} from '../charts.js';
 import {OPERATIONS, PURPOSES, VIOLATION_TERMS} from '../lookups.js';
-import {b64hex, badge, dayToMs, download, el, empty, errorBanner, field, fmtInt} from '../ui.js';
-import {fmtTime, formValues, link, loading, num, select, short, table, toCsv} from '../ui.js';
+import {b64hex, badge, dayToMs, download, el, empty, field, fmtInt, fmtTime} from '../ui.js';
+import {link, load, num, queryForm, select, short, table, toCsv} from '../ui.js';
 
 const PAGE_LIMIT = 100;
 
@@ -43,8 +43,8 @@ function filterForm(kind, q, ctx) {
   const checkbox = (name, label) =>
       el('label.check-field',
          el('input', {type: 'checkbox', name, id: id(name), checked: q.get(name) === '1'}), label);
-  const form = el(
-      `form.filters#${kind}-form`,
+  return queryForm(
+      ctx, `form.filters#${kind}-form`, kind,
       input('from', 'From (UTC day)', {type: 'date'}),
       input('to', 'To (UTC day, inclusive)', {type: 'date'}),
       input('product_id', 'Product', {list: 'dl-products'}),
@@ -58,13 +58,6 @@ function filterForm(kind, q, ctx) {
       el('div.form-actions', el('button.primary', {type: 'submit'}, 'Apply'),
          el('a.button', {href: ctx.href(kind)}, 'Clear')),
   );
-  form.addEventListener('submit', (ev) => {
-    ev.preventDefault();
-    const v = formValues(form);
-    if (v.violations_only !== undefined) v.violations_only = v.violations_only ? '1' : '';
-    ctx.go(ctx.href(kind, [], v));
-  });
-  return form;
 }
 
 function requestOf(kind, q) {
@@ -144,19 +137,13 @@ export async function renderRecords(root, ctx, kind) {
   const records = [];
   let nextCursor = '';
   const loadPage = async (cursor) => {
-    const status =
-        results.appendChild(loading(cursor ? 'Loading the next page' : 'Loading records'));
-    try {
-      const r = await call(K.method, {...req, page: {limit: PAGE_LIMIT, cursor}});
-      if (!ctx.alive()) return;
-      records.push(...(r.items || []).map((it) => it.record).filter(Boolean));
-      nextCursor = r.next_cursor || '';
-      draw();
-    } catch (e) {
-      if (ctx.alive()) results.append(errorBanner(e));
-    } finally {
-      status.remove();
-    }
+    const r = await load(
+        ctx, results, cursor ? 'Loading the next page' : 'Loading records',
+        () => call(K.method, {...req, page: {limit: PAGE_LIMIT, cursor}}));
+    if (!r) return;
+    records.push(...(r.items || []).map((it) => it.record).filter(Boolean));
+    nextCursor = r.next_cursor || '';
+    draw();
   };
 
   const draw = () => {

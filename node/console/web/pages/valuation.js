@@ -3,7 +3,7 @@
 import {call} from '../api.js';
 import {barChart, lineChart} from '../charts.js';
 import {products} from '../lookups.js';
-import {el, empty, errorBanner, field, figure, fmtBp, fmtInt, fmtMoney, formValues, loading, num, table} from '../ui.js';
+import {el, empty, field, figure, fmtBp, fmtInt, fmtMoney, load, num, queryForm, table} from '../ui.js';
 
 async function defaultProduct() {
   try {
@@ -20,8 +20,8 @@ export async function render(root, ctx) {
   if (!ctx.alive()) return;
   const input = (name, label, attrs = {}) => field(
       label, el('input', {name, id: `valuation-${name}`, value: q.get(name) || '', ...attrs}));
-  const form = el(
-      'form.filters#valuation-form',
+  const form = queryForm(
+      ctx, 'form.filters#valuation-form', 'valuation',
       input('product_id', 'Product', {list: 'dl-products', required: true, value: productId}),
       input('as_of_period', 'As of (UTC month)', {type: 'month', placeholder: 'latest'}),
       input(
@@ -31,10 +31,6 @@ export async function render(root, ctx) {
       input('growth_bp', 'Growth (bp/month)', {type: 'number', placeholder: '0'}),
       el('button.primary', {type: 'submit'}, 'Value'),
   );
-  form.addEventListener('submit', (ev) => {
-    ev.preventDefault();
-    ctx.go(ctx.href('valuation', [], formValues(form)));
-  });
   const results = el('section#valuation-results');
   root.append(
       el('h1', 'Valuation'),
@@ -48,23 +44,14 @@ export async function render(root, ctx) {
     results.append(empty('Choose a product to value.'));
     return;
   }
-  const status = results.appendChild(loading('Valuing the product'));
-  let r;
-  try {
-    r = await call('Contracts.GetValuation', {
-      product_id: productId,
-      as_of_period: q.get('as_of_period') || '',
-      discount_rate_bp: Number(q.get('discount_rate_bp') || 0),
-      horizon_periods: Number(q.get('horizon_periods') || 0),
-      growth_bp: String(Number(q.get('growth_bp') || 0)),
-    });
-  } catch (e) {
-    if (ctx.alive()) results.append(errorBanner(e));
-    return;
-  } finally {
-    status.remove();
-  }
-  if (!ctx.alive()) return;
+  const r = await load(ctx, results, 'Valuing the product', () => call('Contracts.GetValuation', {
+    product_id: productId,
+    as_of_period: q.get('as_of_period') || '',
+    discount_rate_bp: Number(q.get('discount_rate_bp') || 0),
+    horizon_periods: Number(q.get('horizon_periods') || 0),
+    growth_bp: String(Number(q.get('growth_bp') || 0)),
+  }));
+  if (!r) return;
   const v = r.valuation || {};
   const cur = v.currency || '';
   const periods = v.periods || [];
