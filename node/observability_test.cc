@@ -145,7 +145,7 @@ class ObservabilityTest : public InProcessDataSpaceTest {
     config->set_metrics_listen("127.0.0.1:0");
   }
 
-  std::unique_ptr<sdk::DataSpaceClient> ConnectTcp(const Who& who) {
+  std::unique_ptr<sdk::DataSpaceClient> Connect(const Who& who) {
     absl::StatusOr<std::unique_ptr<sdk::DataSpaceClient>> client =
         sdk::DataSpaceClient::Connect(options_, KeyFile(who));
     EXPECT_TRUE(client.ok()) << client.status();
@@ -159,7 +159,7 @@ class ObservabilityTest : public InProcessDataSpaceTest {
     absl::StatusOr<std::string> id =
         bank.RequestContract(p.id(), FromYaml<tds::Terms>(kBankTermsYaml));
     EXPECT_TRUE(id.ok()) << id.status();
-    std::unique_ptr<sdk::DataSpaceClient> provider = ConnectTcp(kNode);
+    std::unique_ptr<sdk::DataSpaceClient> provider = Connect(kNode);
     absl::StatusOr<tds::GetContractResponse> contract = provider->GetContract(*id);
     EXPECT_TRUE(contract.ok()) << contract.status();
     absl::Status accepted = provider->AcceptContract(contract->contract());
@@ -208,7 +208,7 @@ TEST_F(ObservabilityTest, MetricsFollowCommitsGatewayRunsAndViolations) {
   EXPECT_EQ(before.types.at("tds_commit_seconds"), "histogram");
   EXPECT_EQ(before.types.at("tds_gateway_runs_total"), "counter");
 
-  std::unique_ptr<sdk::DataSpaceClient> bank = ConnectTcp(kBank);
+  std::unique_ptr<sdk::DataSpaceClient> bank = Connect(kBank);
   ASSERT_NE(bank, nullptr);
   const std::string id = Negotiate(*bank);
   const Exposition negotiated = Scrape();
@@ -417,7 +417,7 @@ std::vector<std::string> Encodings(const std::string& secret) {
 }
 
 TEST_F(ObservabilityTest, JsonLogsOfAFullScenarioParseCarryRequestIdsAndHoldNoKeys) {
-  std::unique_ptr<sdk::DataSpaceClient> bank = ConnectTcp(kBank);
+  std::unique_ptr<sdk::DataSpaceClient> bank = Connect(kBank);
   ASSERT_NE(bank, nullptr);
   const std::string id = Negotiate(*bank);
   ASSERT_TRUE(bank->RunPsi(id, "", {"T003", "X999", "T017"}).ok());

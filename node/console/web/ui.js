@@ -107,6 +107,27 @@ export async function load(ctx, root, what, get) {
   return ctx.alive() ? r : undefined;
 }
 
+// A listing read a page at a time into `sec` (cleared on every page). `fetch(cursor)` answers
+// one page ({..., next_cursor}) and `items(r)` lists its rows; `show(rows, r)` gives what shows
+// every row loaded so far (nodes, arrays, null), r being the latest answer. While next_cursor
+// says there is more, a button `#moreId` follows and loads the next page ('' is the first).
+// `what` (`whatNext` for later pages) labels the loading indicator.
+export async function pagedList(
+    ctx, sec, {what, whatNext = what, fetch, items, show, moreId, moreLabel = 'Show more'}) {
+  const rows = [];
+  const more = async (cursor) => {
+    const r = await load(ctx, sec, cursor ? whatNext : what, () => fetch(cursor));
+    if (!r) return;
+    rows.push(...items(r));
+    append(clear(sec), [show(rows, r)]);
+    if (r.next_cursor) {
+      sec.append(el(
+          `button#${moreId}`, {type: 'button', on: {click: () => more(r.next_cursor)}}, moreLabel));
+    }
+  };
+  await more('');
+}
+
 // Key/value grid for an object's figures.
 export function facts(pairs, cls = 'facts') {
   return el(

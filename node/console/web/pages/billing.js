@@ -41,7 +41,9 @@ export async function render(root, ctx) {
   const period = q.get('period') || thisMonth();
   const consumer = q.get('consumer') || '';
   const form = queryForm(
-      ctx, 'form.filters#billing-form', 'billing',
+      ctx,
+      'form.filters#billing-form',
+      'billing',
       field(
           'Provider',
           el('input#billing-provider',

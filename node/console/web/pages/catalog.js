@@ -19,7 +19,9 @@ function levelBadge(level) {
 async function renderSearch(root, ctx) {
   const q = ctx.query;
   const form = queryForm(
-      ctx, 'form.filters#catalog-form', 'catalog',
+      ctx,
+      'form.filters#catalog-form',
+      'catalog',
       field(
           'Search',
           el('input#catalog-search', {
@@ -135,12 +137,14 @@ async function renderProduct(root, ctx, id) {
       el('p.crumbs', link(ctx.href('catalog'), '← Catalog')),
       el('h1', 'Product ', el('code', id)),
   );
-  const got = await load(ctx, root, 'Loading the product', () => Promise.all([
+  const r = await load(ctx, root, 'Loading the product', () => Promise.all([
     call('Catalog.GetProduct', {product_id: id}),
     call('Catalog.ProductHistory', {product_id: id}),
   ]));
-  if (!got) return;
-  const [{product: p = {}, head = {}}, hist] = got;
+  if (!r) return;
+  const [got, hist] = r;
+  const p = got.product || {};
+  const head = got.head || {};
   root.append(
       el(
           'section.card#product-detail',

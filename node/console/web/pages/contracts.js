@@ -31,7 +31,9 @@ export async function render(root, ctx) {
 async function renderList(root, ctx) {
   const q = ctx.query;
   const form = queryForm(
-      ctx, 'form.filters#contracts-form', 'contracts',
+      ctx,
+      'form.filters#contracts-form',
+      'contracts',
       field(
           'State',
           select(

@@ -44,7 +44,9 @@ function filterForm(kind, q, ctx) {
       el('label.check-field',
          el('input', {type: 'checkbox', name, id: id(name), checked: q.get(name) === '1'}), label);
   return queryForm(
-      ctx, `form.filters#${kind}-form`, kind,
+      ctx,
+      `form.filters#${kind}-form`,
+      kind,
       input('from', 'From (UTC day)', {type: 'date'}),
       input('to', 'To (UTC day, inclusive)', {type: 'date'}),
       input('product_id', 'Product', {list: 'dl-products'}),

@@ -21,7 +21,9 @@ export async function render(root, ctx) {
   const input = (name, label, attrs = {}) => field(
       label, el('input', {name, id: `valuation-${name}`, value: q.get(name) || '', ...attrs}));
   const form = queryForm(
-      ctx, 'form.filters#valuation-form', 'valuation',
+      ctx,
+      'form.filters#valuation-form',
+      'valuation',
       input('product_id', 'Product', {list: 'dl-products', required: true, value: productId}),
       input('as_of_period', 'As of (UTC month)', {type: 'month', placeholder: 'latest'}),
       input(
@@ -44,13 +46,15 @@ export async function render(root, ctx) {
     results.append(empty('Choose a product to value.'));
     return;
   }
-  const r = await load(ctx, results, 'Valuing the product', () => call('Contracts.GetValuation', {
-    product_id: productId,
-    as_of_period: q.get('as_of_period') || '',
-    discount_rate_bp: Number(q.get('discount_rate_bp') || 0),
-    horizon_periods: Number(q.get('horizon_periods') || 0),
-    growth_bp: String(Number(q.get('growth_bp') || 0)),
-  }));
+  const r = await load(
+      ctx, results, 'Valuing the product',
+      () => call('Contracts.GetValuation', {
+        product_id: productId,
+        as_of_period: q.get('as_of_period') || '',
+        discount_rate_bp: Number(q.get('discount_rate_bp') || 0),
+        horizon_periods: Number(q.get('horizon_periods') || 0),
+        growth_bp: String(Number(q.get('growth_bp') || 0)),
+      }));
   if (!r) return;
   const v = r.valuation || {};
   const cur = v.currency || '';
