@@ -76,6 +76,14 @@ export function empty(text) {
   return el('div.empty', text);
 }
 
+// A listing's count line, `p.summary#id` with data-count: "1 member." / "100 proposals loaded
+// (more available)."
+export function countLine(spec, n, noun, more = false) {
+  return el(
+      spec, {dataset: {count: n}},
+      `${fmtInt(n)} ${noun}${n === 1 ? '' : 's'}${more ? ' loaded (more available)' : ''}.`);
+}
+
 // The server's message is shown verbatim; the gRPC-style code beside it.
 export function errorBanner(err) {
   const code = err && err.code ? err.code : '';
@@ -287,16 +295,20 @@ export function formValues(form) {
   return out;
 }
 
-// A filter form (el spec, then its controls) whose values are its page's state: submitting it
-// goes to `#/page?name=value...` (a ticked checkbox as '1', empty values left out), so every
-// view can be linked to and the back button works.
-export function queryForm(ctx, spec, page, ...controls) {
-  const form = el(spec, ...controls);
+// A page of query results: its title, an intro (optional), the filter form `#<page>-form` of
+// `controls` and the section `#<page>-results` the answer goes in; returns {form, results}. The
+// form's values are the page's state: submitting it goes to `#/<page>?name=value...` (a ticked
+// checkbox as '1', empty values left out), so every view can be linked to and the back button
+// works.
+export function queryPage(root, ctx, page, {title, intro, controls}) {
+  const form = el(`form.filters#${page}-form`, controls);
   form.addEventListener('submit', (ev) => {
     ev.preventDefault();
     const query = {};
     for (const [k, v] of Object.entries(formValues(form))) query[k] = v === true ? '1' : v;
     ctx.go(ctx.href(page, [], query));
   });
-  return form;
+  const results = el(`section#${page}-results`);
+  append(root, [el('h1', title), intro ? el('p.intro', intro) : null, form, results]);
+  return {form, results};
 }

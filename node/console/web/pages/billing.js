@@ -4,7 +4,7 @@
 import {call} from '../api.js';
 import {barChart, tally} from '../charts.js';
 import {members} from '../lookups.js';
-import {el, empty, facts, field, figure, fmtInt, fmtMoney, link, load, num, queryForm, table} from '../ui.js';
+import {el, empty, facts, field, figure, fmtInt, fmtMoney, link, load, num, queryPage, table} from '../ui.js';
 
 function thisMonth() {
   return new Date().toISOString().slice(0, 7);
@@ -40,10 +40,11 @@ export async function render(root, ctx) {
   if (!ctx.alive()) return;
   const period = q.get('period') || thisMonth();
   const consumer = q.get('consumer') || '';
-  const form = queryForm(
-      ctx,
-      'form.filters#billing-form',
-      'billing',
+  const {results} = queryPage(root, ctx, 'billing', {
+    title: 'Billing',
+    intro: 'Statements are computed by the node from the usage records of the month (block ' +
+        'time, UTC) and the agreed prices; amounts are exact minor units.',
+    controls: [
       field(
           'Provider',
           el('input#billing-provider',
@@ -59,16 +60,8 @@ export async function render(root, ctx) {
           el('input#billing-period',
              {type: 'month', name: 'period', value: period, required: true})),
       el('button.primary', {type: 'submit'}, 'Show statement'),
-  );
-  const results = el('section#billing-results');
-  root.append(
-      el('h1', 'Billing'),
-      el('p.intro',
-         'Statements are computed by the node from the usage records of the month (block ' +
-             'time, UTC) and the agreed prices; amounts are exact minor units.'),
-      form,
-      results,
-  );
+    ],
+  });
   if (!provider) {
     results.append(empty('Choose a provider to see its statements.'));
     return;
@@ -114,27 +107,17 @@ export async function render(root, ctx) {
   const currency = tally(lines, (l) => l.currency)[0]?.label;
   if (currency) {
     const inCur = lines.filter((l) => l.currency === currency);
+    const revenueBy = (what, key) => barChart({
+      id: `chart-revenue-by-${what}`,
+      title: `Revenue per ${what}, ${currency} (${period})`,
+      data: tally(inCur, key, (l) => major(l.amount)),
+      yLabel: currency,
+      fractional: true,
+      format: money2,
+    });
     results.append(
-        el(
-            'div.charts',
-            barChart({
-              id: 'chart-revenue-by-product',
-              title: `Revenue per product, ${currency} (${period})`,
-              data: tally(inCur, (l) => l.product_id, (l) => major(l.amount)),
-              yLabel: currency,
-              fractional: true,
-              format: money2,
-            }),
-            barChart({
-              id: 'chart-revenue-by-consumer',
-              title: `Revenue per consumer, ${currency} (${period})`,
-              data: tally(inCur, (l) => l.consumer, (l) => major(l.amount)),
-              yLabel: currency,
-              fractional: true,
-              format: money2,
-            }),
-            ),
-    );
+        el('div.charts', revenueBy('product', (l) => l.product_id),
+           revenueBy('consumer', (l) => l.consumer)));
   }
 
   for (const s of statements) {

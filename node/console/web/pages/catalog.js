@@ -3,7 +3,7 @@
 import {call} from '../api.js';
 import {OPERATIONS} from '../lookups.js';
 import {renderTerms} from '../terms.js';
-import {badge, el, empty, facts, field, fmtInt, fmtTime, link, load, queryForm, select, table} from '../ui.js';
+import {badge, el, empty, facts, field, fmtInt, fmtTime, link, load, pagedList, queryPage, select, table} from '../ui.js';
 
 const PAGE_LIMIT = 50;
 
@@ -18,10 +18,9 @@ function levelBadge(level) {
 
 async function renderSearch(root, ctx) {
   const q = ctx.query;
-  const form = queryForm(
-      ctx,
-      'form.filters#catalog-form',
-      'catalog',
+  const {results} = queryPage(root, ctx, 'catalog', {
+    title: 'Catalog',
+    controls: [
       field(
           'Search',
           el('input#catalog-search', {
@@ -50,9 +49,8 @@ async function renderSearch(root, ctx) {
           'include retired',
           ),
       el('button.primary', {type: 'submit'}, 'Search'),
-  );
-  const results = el('section#catalog-results');
-  root.append(el('h1', 'Catalog'), form, results);
+    ],
+  });
 
   const req = {
     text: q.get('text') || '',
@@ -61,53 +59,38 @@ async function renderSearch(root, ctx) {
     max_level: Number(q.get('max_level') || 0),
     include_retired: q.get('include_retired') === '1',
   };
-  const rows = [];
-  const more = async (cursor) => {
-    const r = await load(
-        ctx, results, 'Searching the catalog',
-        () => call('Catalog.SearchProducts', {...req, page: {limit: PAGE_LIMIT, cursor}}));
-    if (!r) return;
-    rows.push(...(r.products || []));
-    draw(r.total, r.next_cursor);
-  };
-  const draw = (total, cursor) => {
-    results.replaceChildren();
-    results.append(
-        el('p.summary#catalog-count', {dataset: {count: rows.length}},
-           `${fmtInt(total)} product${Number(total) === 1 ? '' : 's'} match; ${
-               fmtInt(rows.length)} shown.`),
-    );
-    if (!rows.length) {
-      results.append(empty(
-          'No products match. Clear the search words or filters, or tick “include retired”.'));
-      return;
-    }
-    results.append(
-        table(
-            [
-              {
-                label: 'Product',
-                cell: (p) => link(ctx.href('catalog', [p.id]), p.id, 'product-link')
-              },
-              {label: 'Title', cell: (p) => p.title},
-              {label: 'Provider', cell: (p) => p.provider},
-              {label: 'Level', cell: (p) => levelBadge(p.level)},
-              {label: 'Version', cell: (p) => String(p.version), class: 'num'},
-              {label: 'Operations', cell: (p) => (p.operations || []).join(', ')},
-              {label: 'Tags', cell: (p) => (p.tags || []).map((t) => badge(t, 'tag'))},
-              {label: '', cell: (p) => (p.retired ? badge('retired', 'bad') : '')},
-            ],
-            rows,
-            {id: 'catalog-list', rowClass: 'product-row', rowData: (p) => ({product: p.id})},
-            ),
-    );
-    if (cursor) {
-      results.append(
-          el('button#catalog-more', {type: 'button', on: {click: () => more(cursor)}}, 'Show more'),
-      );
-    }
-  };
-  await more('');
+  const show = (rows, {total}) =>
+      [el('p.summary#catalog-count', {dataset: {count: rows.length}},
+          `${fmtInt(total)} product${Number(total) === 1 ? '' : 's'} match; ${
+              fmtInt(rows.length)} shown.`),
+       rows.length ?
+           table(
+               [
+                 {
+                   label: 'Product',
+                   cell: (p) => link(ctx.href('catalog', [p.id]), p.id, 'product-link')
+                 },
+                 {label: 'Title', cell: (p) => p.title},
+                 {label: 'Provider', cell: (p) => p.provider},
+                 {label: 'Level', cell: (p) => levelBadge(p.level)},
+                 {label: 'Version', cell: (p) => String(p.version), class: 'num'},
+                 {label: 'Operations', cell: (p) => (p.operations || []).join(', ')},
+                 {label: 'Tags', cell: (p) => (p.tags || []).map((t) => badge(t, 'tag'))},
+                 {label: '', cell: (p) => (p.retired ? badge('retired', 'bad') : '')},
+               ],
+               rows,
+               {id: 'catalog-list', rowClass: 'product-row', rowData: (p) => ({product: p.id})},
+               ) :
+           empty(
+               'No products match. Clear the search words or filters, or tick “include retired”.'),
+  ];
+  await pagedList(ctx, results, {
+    what: 'Searching the catalog',
+    fetch: (cursor) => call('Catalog.SearchProducts', {...req, page: {limit: PAGE_LIMIT, cursor}}),
+    items: (r) => r.products || [],
+    show,
+    moreId: 'catalog-more',
+  });
 }
 
 // Fields that make a version differ from the one before (the ledger sets version and

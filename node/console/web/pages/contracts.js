@@ -4,8 +4,8 @@
 import {call} from '../api.js';
 import {CONTRACT_STATES} from '../lookups.js';
 import {decodeTerms, renderTerms} from '../terms.js';
-import {b64hex, badge, el, empty, errorBanner, facts, field, fmtInt, fmtTime} from '../ui.js';
-import {link, load, queryForm, select, short, table} from '../ui.js';
+import {b64hex, badge, countLine, el, empty, errorBanner, facts, field, fmtInt, fmtTime} from '../ui.js';
+import {link, load, pagedList, queryPage, select, short, table} from '../ui.js';
 
 const PAGE_LIMIT = 100;
 
@@ -30,10 +30,9 @@ export async function render(root, ctx) {
 
 async function renderList(root, ctx) {
   const q = ctx.query;
-  const form = queryForm(
-      ctx,
-      'form.filters#contracts-form',
-      'contracts',
+  const {form, results} = queryPage(root, ctx, 'contracts', {
+    title: 'Contracts',
+    controls: [
       field(
           'State',
           select(
@@ -49,72 +48,56 @@ async function renderList(root, ctx) {
           'Product',
           el('input', {name: 'product_id', list: 'dl-products', value: q.get('product_id') || ''})),
       el('button.primary', {type: 'submit'}, 'Filter'),
-  );
+    ],
+  });
   // Changing the state applies at once: it is the filter people flip through.
   form.elements.state.addEventListener('change', () => form.requestSubmit());
-  const results = el('section#contracts-results');
-  root.append(el('h1', 'Contracts'), form, results);
 
   const req = {
     state: q.get('state') || 'CONTRACT_STATE_UNSPECIFIED',
     party: q.get('party') || '',
     product_id: q.get('product_id') || '',
   };
-  const rows = [];
-  const more = async (cursor) => {
-    const r = await load(
-        ctx, results, 'Loading contracts',
-        () => call('Contracts.ListContracts', {...req, page: {limit: PAGE_LIMIT, cursor}}));
-    if (!r) return;
-    rows.push(...(r.contracts || []));
-    draw(r.next_cursor);
-  };
-  const draw = (cursor) => {
-    results.replaceChildren(
-        el('p.summary#contracts-count', {dataset: {count: rows.length}},
-           `${fmtInt(rows.length)} contract${rows.length === 1 ? '' : 's'}${
-               cursor ? ' loaded (more available)' : ''}.`),
-    );
-    if (!rows.length) {
-      results.append(empty('No contracts match these filters.'));
-      return;
-    }
-    results.append(
-        table(
-            [
-              {
-                label: 'Contract',
-                cell: (c) => link(ctx.href('contracts', [c.id]), c.id, 'contract-link mono')
-              },
-              {
-                label: 'Product',
-                cell: (c) =>
-                    [link(ctx.href('catalog', [c.product_id]), c.product_id),
-                     ` v${c.product_version}`]
-              },
-              {label: 'Provider', cell: (c) => c.provider},
-              {label: 'Consumer', cell: (c) => c.consumer},
-              {label: 'State', cell: (c) => stateBadge(c.state)},
-              {label: 'Round', cell: (c) => String(c.round), class: 'num'},
-              {
-                label: 'Active since',
-                cell: (c) => (Number(c.activated_ms) ? fmtTime(c.activated_ms) : '')
-              },
-            ],
-            rows,
-            {
-              id: 'contracts-list',
-              rowClass: 'contract-row',
-              rowData: (c) => ({contract: c.id, state: c.state})
-            },
-            ),
-    );
-    if (cursor) {
-      results.append(el(
-          'button#contracts-more', {type: 'button', on: {click: () => more(cursor)}}, 'Show more'));
-    }
-  };
-  await more('');
+  const show = (rows, r) =>
+      [countLine('p.summary#contracts-count', rows.length, 'contract', r.next_cursor),
+       rows.length ?
+           table(
+               [
+                 {
+                   label: 'Contract',
+                   cell: (c) => link(ctx.href('contracts', [c.id]), c.id, 'contract-link mono')
+                 },
+                 {
+                   label: 'Product',
+                   cell: (c) =>
+                       [link(ctx.href('catalog', [c.product_id]), c.product_id),
+                        ` v${c.product_version}`]
+                 },
+                 {label: 'Provider', cell: (c) => c.provider},
+                 {label: 'Consumer', cell: (c) => c.consumer},
+                 {label: 'State', cell: (c) => stateBadge(c.state)},
+                 {label: 'Round', cell: (c) => String(c.round), class: 'num'},
+                 {
+                   label: 'Active since',
+                   cell: (c) => (Number(c.activated_ms) ? fmtTime(c.activated_ms) : '')
+                 },
+               ],
+               rows,
+               {
+                 id: 'contracts-list',
+                 rowClass: 'contract-row',
+                 rowData: (c) => ({contract: c.id, state: c.state})
+               },
+               ) :
+           empty('No contracts match these filters.'),
+  ];
+  await pagedList(ctx, results, {
+    what: 'Loading contracts',
+    fetch: (cursor) => call('Contracts.ListContracts', {...req, page: {limit: PAGE_LIMIT, cursor}}),
+    items: (r) => r.contracts || [],
+    show,
+    moreId: 'contracts-more',
+  });
 }
 
 async function renderContract(root, ctx, id) {

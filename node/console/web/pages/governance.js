@@ -3,7 +3,7 @@
 // proposal with its decoded action, proposer, votes, status and heights, oldest first (by id),
 // a page at a time. Read-only like every page: proposing and voting stay with `tds member`.
 import {call} from '../api.js';
-import {badge, el, empty, fmtInt, fmtTime, load, short, table} from '../ui.js';
+import {badge, countLine, el, empty, fmtInt, fmtTime, load, pagedList, short, table} from '../ui.js';
 
 const PAGE_LIMIT = 50;
 
@@ -100,9 +100,7 @@ async function renderMembers(sec, ctx) {
   const r = await load(ctx, sec, 'Loading the members', () => call('Governance.ListMembers', {}));
   if (!r) return;
   const ms = r.members || [];
-  sec.append(
-      el('p.summary#governance-members-count', {dataset: {count: ms.length}},
-         `${fmtInt(ms.length)} member${ms.length === 1 ? '' : 's'}.`));
+  sec.append(countLine('p.summary#governance-members-count', ms.length, 'member'));
   if (!ms.length) {
     sec.append(empty('No members (the node has not applied its genesis block yet).'));
     return;
@@ -129,60 +127,48 @@ async function renderMembers(sec, ctx) {
 }
 
 async function renderProposals(sec, ctx) {
-  const rows = [];
-  const more = async (cursor) => {
-    const r = await load(
-        ctx, sec, 'Loading the proposals',
-        () => call('Governance.ListProposals', {page: {limit: PAGE_LIMIT, cursor}}));
-    if (!r) return;
-    rows.push(...(r.proposals || []));
-    draw(r.next_cursor);
-  };
-  const draw = (cursor) => {
-    sec.replaceChildren(
-        el('p.summary#proposals-count', {dataset: {count: rows.length}},
-           `${fmtInt(rows.length)} proposal${rows.length === 1 ? '' : 's'}${
-               cursor ? ' loaded (more available)' : ''}.`),
-    );
-    if (!rows.length) {
-      sec.append(empty('No proposals yet: the membership is as the genesis file set it.'));
-      return;
-    }
-    sec.append(table(
-        [
-          {label: '#', cell: (r) => String(r.p.id), class: 'num'},
-          {label: 'Action', cell: (r) => r.action[1], class: 'wrap'},
-          {label: 'Reason', cell: (r) => r.p.body && r.p.body.reason, class: 'wrap'},
-          {label: 'Proposer', cell: (r) => r.p.proposer},
-          {
-            label: 'Status',
-            cell: (r) =>
-                [statusBadge(r.p.status),
-                 r.p.outcome ? el('div.hint.proposal-outcome', r.p.outcome) : null]
-          },
-          {label: 'Votes', cell: (r) => votes(r.p), class: 'wrap'},
-          {
-            label: 'Created',
-            cell: (r) => [`height ${fmtInt(r.p.created_height)}`, el('br'), fmtTime(r.p.created_ms)]
-          },
-          {label: 'Expires at', cell: (r) => fmtInt(r.p.expires_height), class: 'num'},
-          {
-            label: 'Decided at',
-            cell: (r) => (Number(r.p.decided_height) ? fmtInt(r.p.decided_height) : '—'),
-            class: 'num'
-          },
-        ],
-        rows.map((p) => ({p, action: action(p.body)})),
-        {
-          id: 'proposals-list',
-          rowClass: 'proposal-row',
-          rowData: (r) => ({proposal: r.p.id, status: r.p.status, action: r.action[0]})
-        },
-        ));
-    if (cursor) {
-      sec.append(el(
-          'button#proposals-more', {type: 'button', on: {click: () => more(cursor)}}, 'Show more'));
-    }
-  };
-  await more('');
+  const show = (rows, r) =>
+      [countLine('p.summary#proposals-count', rows.length, 'proposal', r.next_cursor),
+       rows.length ?
+           table(
+               [
+                 {label: '#', cell: (r) => String(r.p.id), class: 'num'},
+                 {label: 'Action', cell: (r) => r.action[1], class: 'wrap'},
+                 {label: 'Reason', cell: (r) => r.p.body && r.p.body.reason, class: 'wrap'},
+                 {label: 'Proposer', cell: (r) => r.p.proposer},
+                 {
+                   label: 'Status',
+                   cell: (r) =>
+                       [statusBadge(r.p.status),
+                        r.p.outcome ? el('div.hint.proposal-outcome', r.p.outcome) : null]
+                 },
+                 {label: 'Votes', cell: (r) => votes(r.p), class: 'wrap'},
+                 {
+                   label: 'Created',
+                   cell: (r) =>
+                       [`height ${fmtInt(r.p.created_height)}`, el('br'), fmtTime(r.p.created_ms)]
+                 },
+                 {label: 'Expires at', cell: (r) => fmtInt(r.p.expires_height), class: 'num'},
+                 {
+                   label: 'Decided at',
+                   cell: (r) => (Number(r.p.decided_height) ? fmtInt(r.p.decided_height) : '—'),
+                   class: 'num'
+                 },
+               ],
+               rows.map((p) => ({p, action: action(p.body)})),
+               {
+                 id: 'proposals-list',
+                 rowClass: 'proposal-row',
+                 rowData: (r) => ({proposal: r.p.id, status: r.p.status, action: r.action[0]})
+               },
+               ) :
+           empty('No proposals yet: the membership is as the genesis file set it.'),
+  ];
+  await pagedList(ctx, sec, {
+    what: 'Loading the proposals',
+    fetch: (cursor) => call('Governance.ListProposals', {page: {limit: PAGE_LIMIT, cursor}}),
+    items: (r) => r.proposals || [],
+    show,
+    moreId: 'proposals-more',
+  });
 }

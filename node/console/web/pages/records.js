@@ -6,7 +6,7 @@ import {call} from '../api.js';
 import {barChart, lineChart, perDay, tally} from '../charts.js';
 import {OPERATIONS, PURPOSES, VIOLATION_TERMS} from '../lookups.js';
 import {b64hex, badge, dayToMs, download, el, empty, field, fmtInt, fmtTime} from '../ui.js';
-import {link, load, num, queryForm, select, short, table, toCsv} from '../ui.js';
+import {link, num, pagedList, queryPage, select, short, table, toCsv} from '../ui.js';
 
 const PAGE_LIMIT = 100;
 
@@ -30,7 +30,8 @@ const KINDS = {
   },
 };
 
-function filterForm(kind, q, ctx) {
+// The filter form's controls.
+function filterControls(kind, q, ctx) {
   const id = (name) => `${kind}-f-${name}`;
   const input = (name, label, attrs) =>
       field(label, el('input', {name, id: id(name), value: q.get(name) || '', ...attrs}));
@@ -43,23 +44,20 @@ function filterForm(kind, q, ctx) {
   const checkbox = (name, label) =>
       el('label.check-field',
          el('input', {type: 'checkbox', name, id: id(name), checked: q.get(name) === '1'}), label);
-  return queryForm(
-      ctx,
-      `form.filters#${kind}-form`,
-      kind,
-      input('from', 'From (UTC day)', {type: 'date'}),
-      input('to', 'To (UTC day, inclusive)', {type: 'date'}),
-      input('product_id', 'Product', {list: 'dl-products'}),
-      input('provider', 'Provider', {list: 'dl-providers'}),
-      input('consumer', 'Consumer', {list: 'dl-consumers'}),
-      choice('purpose', 'Purpose', PURPOSES),
-      choice('operation', 'Operation', OPERATIONS),
-      input('contract_id', 'Contract'),
-      kind === 'violations' ? choice('term', 'Violated term', VIOLATION_TERMS) :
-                              checkbox('violations_only', 'violations only'),
-      el('div.form-actions', el('button.primary', {type: 'submit'}, 'Apply'),
-         el('a.button', {href: ctx.href(kind)}, 'Clear')),
-  );
+  return [
+    input('from', 'From (UTC day)', {type: 'date'}),
+    input('to', 'To (UTC day, inclusive)', {type: 'date'}),
+    input('product_id', 'Product', {list: 'dl-products'}),
+    input('provider', 'Provider', {list: 'dl-providers'}),
+    input('consumer', 'Consumer', {list: 'dl-consumers'}),
+    choice('purpose', 'Purpose', PURPOSES),
+    choice('operation', 'Operation', OPERATIONS),
+    input('contract_id', 'Contract'),
+    kind === 'violations' ? choice('term', 'Violated term', VIOLATION_TERMS) :
+                            checkbox('violations_only', 'violations only'),
+    el('div.form-actions', el('button.primary', {type: 'submit'}, 'Apply'),
+       el('a.button', {href: ctx.href(kind)}, 'Clear')),
+  ];
 }
 
 function requestOf(kind, q) {
@@ -132,59 +130,45 @@ function csvRow(r) {
 export async function renderRecords(root, ctx, kind) {
   const K = KINDS[kind];
   const q = ctx.query;
-  const results = el(`section#${kind}-results`);
-  root.append(el('h1', K.title), el('p.intro', K.intro), filterForm(kind, q, ctx), results);
+  const {results} = queryPage(
+      root, ctx, kind, {title: K.title, intro: K.intro, controls: filterControls(kind, q, ctx)});
 
   const req = requestOf(kind, q);
-  const records = [];
-  let nextCursor = '';
-  const loadPage = async (cursor) => {
-    const r = await load(
-        ctx, results, cursor ? 'Loading the next page' : 'Loading records',
-        () => call(K.method, {...req, page: {limit: PAGE_LIMIT, cursor}}));
-    if (!r) return;
-    records.push(...(r.items || []).map((it) => it.record).filter(Boolean));
-    nextCursor = r.next_cursor || '';
-    draw();
-  };
-
-  const draw = () => {
-    results.replaceChildren();
-    const filters = Object.entries(req).filter(([k, v]) => v && v !== '0' && k !== 'page');
-    results.append(
-        el(
-            `p.summary#${kind}-count`,
-            {dataset: {count: records.length, more: nextCursor ? '1' : '0'}},
-            `${fmtInt(records.length)} ${K.noun}${records.length === 1 ? '' : 's'} loaded${
-                nextCursor ? ' — more available' : ' (all that match)'}`,
-            filters.length ? `; filters: ${filters.map(([k, v]) => `${k}=${v}`).join(', ')}` : '',
-            '.',
-            ),
-    );
-    if (!records.length) {
-      results.append(empty(K.emptyText));
-      return;
-    }
-    results.append(
-        el(
-            'div.toolbar',
-            el('button#' + kind + '-export-csv',
-               {type: 'button', on: {click: () => exportCsv(kind, records)}}, 'Export CSV'),
-            el('button#' + kind + '-export-json',
-               {type: 'button', on: {click: () => exportJson(kind, req, records)}}, 'Export JSON'),
-            el('span.hint', `exports the ${fmtInt(records.length)} loaded ${K.noun}s`),
-            ),
-        charts(kind, records),
-        recordTable(kind, records, ctx),
-    );
-    if (nextCursor) {
-      results.append(
-          el(`button#${kind}-more`, {type: 'button', on: {click: () => loadPage(nextCursor)}},
-             `Load next ${PAGE_LIMIT}`),
-      );
-    }
-  };
-  await loadPage('');
+  const filters = Object.entries(req).filter(([k, v]) => v && v !== '0' && k !== 'page');
+  const show = (records, {next_cursor: more}) =>
+      [el(
+           `p.summary#${kind}-count`,
+           {dataset: {count: records.length, more: more ? '1' : '0'}},
+           `${fmtInt(records.length)} ${K.noun}${records.length === 1 ? '' : 's'} loaded${
+               more ? ' — more available' : ' (all that match)'}`,
+           filters.length ? `; filters: ${filters.map(([k, v]) => `${k}=${v}`).join(', ')}` : '',
+           '.',
+           ),
+       records.length ?
+           [
+             el(
+                 'div.toolbar',
+                 el('button#' + kind + '-export-csv',
+                    {type: 'button', on: {click: () => exportCsv(kind, records)}}, 'Export CSV'),
+                 el('button#' + kind + '-export-json',
+                    {type: 'button', on: {click: () => exportJson(kind, req, records)}},
+                    'Export JSON'),
+                 el('span.hint', `exports the ${fmtInt(records.length)} loaded ${K.noun}s`),
+                 ),
+             charts(kind, records),
+             recordTable(kind, records, ctx),
+           ] :
+           empty(K.emptyText),
+  ];
+  await pagedList(ctx, results, {
+    what: 'Loading records',
+    whatNext: 'Loading the next page',
+    fetch: (cursor) => call(K.method, {...req, page: {limit: PAGE_LIMIT, cursor}}),
+    items: (r) => (r.items || []).map((it) => it.record).filter(Boolean),
+    show,
+    moreId: `${kind}-more`,
+    moreLabel: `Load next ${PAGE_LIMIT}`,
+  });
 }
 
 function charts(kind, records) {

@@ -3,7 +3,7 @@
 import {call} from '../api.js';
 import {barChart, lineChart} from '../charts.js';
 import {products} from '../lookups.js';
-import {el, empty, field, figure, fmtBp, fmtInt, fmtMoney, load, num, queryForm, table} from '../ui.js';
+import {el, empty, field, figure, fmtBp, fmtInt, fmtMoney, load, num, queryPage, table} from '../ui.js';
 
 async function defaultProduct() {
   try {
@@ -20,10 +20,11 @@ export async function render(root, ctx) {
   if (!ctx.alive()) return;
   const input = (name, label, attrs = {}) => field(
       label, el('input', {name, id: `valuation-${name}`, value: q.get(name) || '', ...attrs}));
-  const form = queryForm(
-      ctx,
-      'form.filters#valuation-form',
-      'valuation',
+  const {results} = queryPage(root, ctx, 'valuation', {
+    title: 'Valuation',
+    intro: 'Figures for recognising a data product as an asset, computed by the node from ' +
+        'the usage, revenue and declared costs on the ledger.',
+    controls: [
       input('product_id', 'Product', {list: 'dl-products', required: true, value: productId}),
       input('as_of_period', 'As of (UTC month)', {type: 'month', placeholder: 'latest'}),
       input(
@@ -32,16 +33,8 @@ export async function render(root, ctx) {
       input('horizon_periods', 'Horizon (months)', {type: 'number', min: 0, placeholder: '36'}),
       input('growth_bp', 'Growth (bp/month)', {type: 'number', placeholder: '0'}),
       el('button.primary', {type: 'submit'}, 'Value'),
-  );
-  const results = el('section#valuation-results');
-  root.append(
-      el('h1', 'Valuation'),
-      el('p.intro',
-         'Figures for recognising a data product as an asset, computed by the node from ' +
-             'the usage, revenue and declared costs on the ledger.'),
-      form,
-      results,
-  );
+    ],
+  });
   if (!productId) {
     results.append(empty('Choose a product to value.'));
     return;
