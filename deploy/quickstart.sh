@@ -19,7 +19,8 @@
 #
 # Every result is checked against deploy/sample/manifest.json; a summary table ends the run.
 # Exits non-zero on any failure.
-#   deploy/quickstart.sh [--keep]     --keep leaves the data space running afterwards
+#   deploy/quickstart.sh [--keep]     --keep leaves the data space running afterwards (its
+#                                     web console: localnet.sh tds auditor console login)
 #   BUILD_DIR (default build), JOBS (default 2), TDS_BIN_DIR (use these binaries, no build)
 set -euo pipefail
 
@@ -30,7 +31,7 @@ KEEP=0
 case "${1:-}" in
   --keep) KEEP=1 ;;
   "") ;;
-  -h | --help) sed -n '2,23p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+  -h | --help) sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
   *) echo "quickstart: unknown option $1 (--keep, --help)" >&2; exit 2 ;;
 esac
 
@@ -63,7 +64,10 @@ cleanup() {
     done
   fi
   if [[ $KEEP -eq 1 && $rc -eq 0 ]]; then
-    echo "quickstart: the data space keeps running in $TDS_LOCALNET_DIR; stop it with"
+    echo "quickstart: the data space keeps running in $TDS_LOCALNET_DIR; open the auditor's"
+    echo "web console with the link this prints (valid once, for 5 minutes):"
+    echo "  TDS_LOCALNET_DIR=$TDS_LOCALNET_DIR deploy/localnet.sh tds auditor console login"
+    echo "and stop it with"
     echo "  TDS_LOCALNET_DIR=$TDS_LOCALNET_DIR deploy/localnet.sh down --clean"
   else
     "$L" down --clean >/dev/null 2>&1 || true
