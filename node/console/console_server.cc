@@ -224,7 +224,7 @@ HttpResponse ConsoleServer::HandleApi(const HttpRequest& request) {
     HttpResponse r = Json(
         200, nlohmann::json({{"member", login->caller.member_id}, {"roles", login->caller.roles}})
                  .dump());
-    r.headers.emplace_back("Set-Cookie", SessionCookie(login->session_id, 8 * 3600));
+    r.headers.emplace_back("Set-Cookie", SessionCookie(login->session_id, kSessionTtlMs / 1000));
     return r;
   }
   const std::string session = CookieValue(request, kCookie);
@@ -247,10 +247,7 @@ HttpResponse ConsoleServer::HandleApi(const HttpRequest& request) {
                                      {"node", options_.node_member}})
                          .dump());
   }
-  if (path == "/api/genesis" && !post) {
-    HttpResponse r = Json(200, options_.genesis_text);
-    return r;
-  }
+  if (path == "/api/genesis" && !post) return Json(200, options_.genesis_text);
   if (path == "/api/receipt" && post) {
     absl::StatusOr<std::string> txid = BodyField(request.body, "txid");
     if (!txid.ok()) return JsonError(txid.status());

@@ -24,8 +24,11 @@
 
 namespace tds::node::console {
 
+// How long a session lasts from sign-in (the cookie's Max-Age too).
+inline constexpr int64_t kSessionTtlMs = 8 * 3600 * 1000;
+
 struct SessionOptions {
-  int64_t ttl_ms = 8 * 3600 * 1000;
+  int64_t ttl_ms = kSessionTtlMs;
   size_t max_sessions = 4096;      // beyond, the session closest to expiry is dropped
   std::function<int64_t()> clock;  // wall clock in ms; empty → the system clock
 };
