@@ -16,6 +16,7 @@
 #include "ledger/receipt.h"
 #include "node/audit_service.h"
 #include "node/console/console_server.h"
+#include "node/console/console_sessions.h"
 #include "node/in_process_test.h"
 #include "node/query_service.h"
 #include "node/tcp_test.h"
@@ -267,6 +268,63 @@ TEST_F(ConsoleTest, ReceiptsVerifyOfflineAgainstTheGenesis) {
             404);
   const std::string stranger = SignIn(kStranger);
   EXPECT_EQ(Request("POST", "/api/receipt", R"({"txid":")" + txid + "\"}", stranger).status, 403);
+}
+
+TEST(ConsoleSessionsTest, SessionsExpireAndFollowTheMembership) {
+  std::map<std::string, tds::Member> members;
+  tds::Member bank;
+  bank.set_id("bank");
+  bank.add_roles("consumer");
+  bank.set_public_key(KeyFromByte(2)->public_key().hex());
+  members["bank"] = bank;
+  int64_t now = 1'800'000'000'000;
+  SessionOptions options;
+  options.max_sessions = 2;
+  options.clock = [&now] { return now; };
+  ConsoleSessions sessions(
+      [&members](std::string_view id) -> absl::StatusOr<std::optional<tds::Member>> {
+        auto it = members.find(std::string(id));
+        if (it == members.end()) return std::nullopt;
+        return it->second;
+      },
+      options);
+  auto sign_in = [&](int64_t issued_ms) {
+    return sessions.SignIn(
+        sdk::BuildQueryAuth(*KeyFromByte(2), "bank", issued_ms, kConsoleLoginContext));
+  };
+  absl::StatusOr<ConsoleSessions::Login> first = sign_in(now);
+  ASSERT_TRUE(first.ok()) << first.status();
+  EXPECT_EQ(first->session_id.size(), 64u);
+  EXPECT_THAT(sessions.Resolve(first->session_id)->roles, ::testing::ElementsAre("consumer"));
+  // A role governance grants applies to the open session at once.
+  members["bank"].add_roles("provider");
+  EXPECT_THAT(sessions.Resolve(first->session_id)->roles,
+              ::testing::ElementsAre("consumer", "provider"));
+
+  // At most max_sessions: the one closest to expiry makes room.
+  now += 1000;
+  absl::StatusOr<ConsoleSessions::Login> second = sign_in(now);
+  now += 1000;
+  absl::StatusOr<ConsoleSessions::Login> third = sign_in(now);
+  ASSERT_TRUE(second.ok() && third.ok());
+  EXPECT_EQ(sessions.size(), 2u);
+  EXPECT_EQ(sessions.Resolve(first->session_id).status().code(),
+            absl::StatusCode::kUnauthenticated);
+  EXPECT_TRUE(sessions.Resolve(second->session_id).ok());
+
+  // A member governance removes is signed out on its next request.
+  members.erase("bank");
+  absl::Status gone = sessions.Resolve(second->session_id).status();
+  EXPECT_EQ(gone.code(), absl::StatusCode::kUnauthenticated);
+  EXPECT_THAT(std::string(gone.message()), HasSubstr("no longer a member"));
+  EXPECT_EQ(sessions.size(), 1u);
+
+  // Sessions end kSessionTtlMs after sign-in, however busy.
+  members["bank"] = bank;
+  EXPECT_TRUE(sessions.Resolve(third->session_id).ok());
+  now += kSessionTtlMs;
+  absl::Status expired = sessions.Resolve(third->session_id).status();
+  EXPECT_THAT(std::string(expired.message()), HasSubstr("expired or unknown"));
 }
 
 // One exchange over a real TLS connection to `address`; the raw HTTP response.
