@@ -2,7 +2,8 @@
 // (node/console/web/verify.js), decided by the C++ reference.
 //
 // Writes to OUT_DIR:
-//   genesis.json, genesis_other.json, genesis4.json   genesis files the receipts refer to
+//   genesis.json, genesis_other.json, genesis4.json, genesis_epochs.json
+//                               genesis files the receipts refer to
 //   *.json                      receipts: valid ones and tampered variants, one or more per
 //                               check (receipt, envelope, membership, epochs, checkpoint,
 //                               inclusion)
@@ -16,25 +17,35 @@
 //                               non-canonical encodings, small-order and mixed-order keys,
 //                               torsion in R
 //
-// Receipts come from two sources: a real single-validator Ledger (genesis.json, as
-// ledger/receipt_test.cc makes them) and a hand-built four-validator log (genesis4.json)
-// whose checkpoints are signed by chosen subsets, to exercise quorum counting.
+// Receipts come from three sources: a real single-validator Ledger (genesis.json, as
+// ledger/receipt_test.cc makes them), a hand-built four-validator log (genesis4.json) whose
+// checkpoints are signed by chosen subsets, to exercise quorum counting, and a real network of
+// validators whose governance changes them twice (genesis_epochs.json), for receipts that cross
+// epoch changes and tampered epoch chains.
 
 #include <sodium.h>
 
+#include <algorithm>
+#include <chrono>
 #include <cstdio>
+#include <functional>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "common/ed25519.h"
 #include "common/file.h"
 #include "common/sha256.h"
+#include "governance/governance.h"
 #include "ledger/checkpoint.h"
+#include "ledger/consensus/certificates.h"
 #include "ledger/ledger.h"
 #include "ledger/merkle.h"
 #include "ledger/receipt.h"
+#include "ledger/test_network.h"
 #include "ledger/test_util.h"
+#include "proto/consensus.pb.h"
 #include "proto/envelope.pb.h"
 
 namespace tds::ledger {
@@ -68,8 +79,8 @@ class Writer {
     genesis_.emplace(name, &g);
   }
 
-  // Writes a receipt file and records what the C++ verifier makes of it.
-  void Receipt(const std::string& name, const std::string& json, const std::string& genesis) {
+  // Writes a receipt file and records what the C++ verifier makes of it (returned: accepted).
+  bool Receipt(const std::string& name, const std::string& json, const std::string& genesis) {
     File(name, json);
     nlohmann::ordered_json e;
     e["file"] = name;
@@ -91,10 +102,11 @@ class Writer {
       e["txid"] = nullptr;
     }
     expected_.push_back(e);
+    return v.ok();
   }
 
-  void Receipt(const std::string& name, const tds::Receipt& r, const std::string& genesis) {
-    Receipt(name, ReceiptToJson(r), genesis);
+  bool Receipt(const std::string& name, const tds::Receipt& r, const std::string& genesis) {
+    return Receipt(name, ReceiptToJson(r), genesis);
   }
 
   void Finish() { File("expected.json", expected_.dump(2) + "\n"); }
@@ -459,6 +471,541 @@ void FourValidatorVectors(Writer& out) {
   }
 }
 
+// ---- Receipts across validator epochs (genesis_epochs.json). ----
+//
+// A real network, as ledger/consensus_ledger_test.cc runs one: validators v0..v3 and a follower
+// v4 (a provider) over an in-memory network. Governance makes v4 a validator (epoch 1: v0..v4,
+// quorum 4), then removes v1 (epoch 2: v0, v2, v3, v4, quorum 3). Receipts of each epoch, then
+// tampered variants of a two-change epoch chain, each refused by the C++ verifier.
+
+// Member v<i> signs with KeyFromByte(kEpochKeyBase + i).
+constexpr uint8_t kEpochKeyBase = 10;
+
+class EpochNetwork {
+ public:
+  static constexpr int kReplicas = 5;
+
+  explicit EpochNetwork(const GenesisInfo& genesis) {
+    app_.Register("test.put", std::make_unique<testing::PutHandler>());
+    governance::Register(app_);
+    for (int i = 0; i < kReplicas; ++i) {
+      LedgerOptions o;
+      o.data_dir = dir_.Sub(Id(i));
+      o.sync = false;
+      o.consensus_timeout_ms = 200;
+      o.state_sync = false;
+      o.send = net_.SenderFor(Id(i));
+      ledgers_[i] =
+          Must(Ledger::Open(o, genesis, KeyFromByte(kEpochKeyBase + i), &app_), "open ledger");
+      net_.Attach(Id(i), ledgers_[i].get());
+    }
+  }
+  ~EpochNetwork() {
+    for (int i = 0; i < kReplicas; ++i) {
+      net_.Attach(Id(i), nullptr);
+      ledgers_[i].reset();
+    }
+  }
+
+  static std::string Id(int i) { return absl::StrCat("v", i); }
+
+  // Commits a transaction of "bank" through v0; returns its receipt.
+  tds::Receipt Put(const std::string& body) {
+    const SubmitAck ack = Must(
+        ledgers_[0]->SubmitAndWait(MakeTx(*KeyFromByte(2), "bank", "test.put", body, ++nonce_)),
+        "submit");
+    return Must(ledgers_[0]->GetReceipt(ack.txid), "receipt");
+  }
+
+  // v0 proposes `body`; `voters` (member id, key byte) approve until it passes. Then waits
+  // until `replicas` are in epoch `epoch`.
+  void Govern(const tds::ProposeBody& body,
+              const std::vector<std::pair<std::string, uint8_t>>& voters, uint64_t epoch,
+              const std::vector<int>& replicas) {
+    const SubmitAck p =
+        Must(ledgers_[0]->SubmitAndWait(MakeTx(*KeyFromByte(kEpochKeyBase), "v0", "gov.propose",
+                                               body.SerializeAsString(), ++nonce_)),
+             "propose");
+    bool passed = false;
+    for (const auto& [member, key] : voters) {
+      tds::VoteBody v;
+      v.set_proposal_id(std::stoull(p.result));
+      v.set_approve(true);
+      const SubmitAck r =
+          Must(ledgers_[0]->SubmitAndWait(
+                   MakeTx(*KeyFromByte(key), member, "gov.vote", v.SerializeAsString(), ++nonce_)),
+               "vote");
+      if (r.result == "PROPOSAL_PASSED") {
+        passed = true;
+        break;
+      }
+    }
+    if (!passed) Die("the governance proposal did not pass");
+    for (int i : replicas) {
+      for (int k = 0; k < 3000 && ledgers_[i]->consensus_status().epoch < epoch; ++k) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      }
+      if (ledgers_[i]->consensus_status().epoch != epoch) {
+        Die(absl::StrCat(Id(i), " did not reach epoch ", epoch));
+      }
+    }
+  }
+
+ private:
+  testing::TempDir dir_;
+  Application app_;
+  testing::MemoryNetwork net_;  // outlives the ledgers (the destructor detaches them first)
+  std::unique_ptr<Ledger> ledgers_[kReplicas];
+  uint64_t nonce_ = 0;
+};
+
+// The note `note` with its body changed by `edit` and signed by members `by` (ids v<i>).
+std::string Resign(const std::string& note, const std::function<std::string(std::string)>& edit,
+                   const std::vector<int>& by) {
+  const std::string body = edit(Must(ParseSignedNote(note), "note").body);
+  std::vector<std::string> lines;
+  for (int i : by) {
+    lines.push_back(SignNoteLine(body, EpochNetwork::Id(i), *KeyFromByte(kEpochKeyBase + i)));
+  }
+  return AssembleNote(body, lines);
+}
+
+// The note's body and its first `keep` signature lines.
+std::string KeepSignatures(const std::string& note, int keep) {
+  size_t at = note.find("\n\n") + 2;
+  for (int i = 0; i < keep; ++i) at = note.find('\n', at) + 1;
+  return note.substr(0, at);
+}
+
+void EpochVectors(Writer& out) {
+  std::vector<std::string> specs;
+  for (int i = 0; i < 4; ++i) {
+    specs.push_back(absl::StrCat(
+        EpochNetwork::Id(i), ":validator:", KeyFromByte(kEpochKeyBase + i)->public_key().hex()));
+  }
+  specs.push_back(absl::StrCat("v4:provider:", KeyFromByte(kEpochKeyBase + 4)->public_key().hex()));
+  specs.push_back(absl::StrCat("bank:consumer:", KeyFromByte(2)->public_key().hex()));
+  static const GenesisInfo genesis =
+      Must(GenesisInfo::Parse(Must(BuildGenesisJson("tds.test/epochs", specs), "genesis_epochs"),
+                              "genesis_epochs"),
+           "genesis_epochs");
+  const std::string g = "genesis_epochs.json";
+  out.Genesis(g, genesis);
+
+  tds::Receipt epoch0, epoch1, epoch2, epoch2b;
+  {
+    EpochNetwork net(genesis);
+    epoch0 = net.Put("epoch0=1");
+    tds::ProposeBody add;  // 6 members: 5 approvals pass (the proposer's and 4 votes)
+    add.mutable_set_roles()->set_member_id("v4");
+    add.mutable_set_roles()->add_roles("provider");
+    add.mutable_set_roles()->add_roles("validator");
+    net.Govern(add,
+               {{"v1", kEpochKeyBase + 1},
+                {"v2", kEpochKeyBase + 2},
+                {"v3", kEpochKeyBase + 3},
+                {"bank", 2}},
+               1, {0, 1, 2, 3, 4});
+    epoch1 = net.Put("epoch1=1");
+    tds::ProposeBody remove;
+    remove.set_remove_member("v1");
+    net.Govern(remove,
+               {{"v2", kEpochKeyBase + 2},
+                {"v4", kEpochKeyBase + 4},
+                {"bank", 2},
+                {"v1", kEpochKeyBase + 1}},
+               2, {0, 2, 3, 4});
+    epoch2 = net.Put("epoch2=1");
+    epoch2b = net.Put("epoch2=2");
+  }
+  if (epoch0.epoch_changes_size() != 0 || epoch1.epoch_changes_size() != 1 ||
+      epoch2.epoch_changes_size() != 2) {
+    Die("the network's receipts do not cross 0, 1 and 2 epoch changes");
+  }
+  for (const auto& [name, r] : std::vector<std::pair<std::string, const tds::Receipt*>>{
+           {"epochs_valid_epoch0.json", &epoch0},
+           {"epochs_valid_epoch1.json", &epoch1},
+           {"epochs_valid_epoch2.json", &epoch2},
+           {"epochs_valid_epoch2_next.json", &epoch2b}}) {
+    if (!out.Receipt(name, *r, g)) Die(absl::StrCat(name, " does not verify"));
+  }
+
+  // Each variant below must be refused.
+  auto bad = [&](const std::string& name, const std::function<void(tds::Receipt&)>& change,
+                 const tds::Receipt& from) {
+    tds::Receipt r = from;
+    change(r);
+    if (out.Receipt(absl::StrCat("epochs_", name, ".json"), r, g)) {
+      Die(absl::StrCat("epochs_", name, " verifies"));
+    }
+  };
+  auto header = [](const tds::Receipt& r, int c) {
+    tds::BlockHeader h;
+    if (!h.ParseFromString(r.epoch_changes(c).header())) Die("epoch change header");
+    return h;
+  };
+  auto set_header = [](tds::Receipt& r, int c, const tds::BlockHeader& h) {
+    r.mutable_epoch_changes(c)->set_header(h.SerializeAsString());
+  };
+  auto proof = [](const tds::Receipt& r, int c) {
+    tds::CommitProof p;
+    if (!p.ParseFromString(r.epoch_changes(c).commit_proof())) Die("commit proof");
+    return p;
+  };
+  auto set_proof = [](tds::Receipt& r, int c, const tds::CommitProof& p) {
+    r.mutable_epoch_changes(c)->set_commit_proof(p.SerializeAsString());
+  };
+  auto edit_header = [&](int c, const std::function<void(tds::BlockHeader&)>& edit) {
+    return [&, c, edit](tds::Receipt& r) {
+      tds::BlockHeader h = header(r, c);
+      edit(h);
+      set_header(r, c, h);
+    };
+  };
+  auto edit_proof = [&](int c, const std::function<void(tds::CommitProof&)>& edit) {
+    return [&, c, edit](tds::Receipt& r) {
+      tds::CommitProof p = proof(r, c);
+      edit(p);
+      set_proof(r, c, p);
+    };
+  };
+  // The validators ending each change: epoch 0 v0..v3, epoch 1 v0..v4.
+  const std::vector<int> epoch0_signers = {0, 1, 2, 3}, epoch1_signers = {0, 1, 2, 3, 4};
+  const std::vector<int> epoch2_signers = {0, 2, 3, 4};
+  auto resign_change = [&](int c, const std::function<std::string(std::string)>& edit) {
+    return [&, c, edit](tds::Receipt& r) {
+      r.mutable_epoch_changes(c)->set_checkpoint(
+          Resign(r.epoch_changes(c).checkpoint(), edit, c == 0 ? epoch0_signers : epoch1_signers));
+    };
+  };
+
+  // The change's header.
+  bad(
+      "header_byte_flipped",
+      [&](tds::Receipt& r) {
+        const std::string& h = r.epoch_changes(0).header();
+        r.mutable_epoch_changes(0)->set_header(Flip(h, h.size() / 2));
+      },
+      epoch2);
+  bad(
+      "header_not_protobuf",
+      [](tds::Receipt& r) { r.mutable_epoch_changes(1)->set_header("\xff"); }, epoch2);
+  bad("header_timestamp_changed",
+      edit_header(1, [](tds::BlockHeader& h) { h.set_timestamp_ms(h.timestamp_ms() + 1); }),
+      epoch2);
+  bad("header_epoch_changed", edit_header(1, [](tds::BlockHeader& h) { h.set_epoch(0); }), epoch2);
+  bad("next_validator_renamed",
+      edit_header(0, [](tds::BlockHeader& h) { h.mutable_next_validators(0)->set_id("mallory"); }),
+      epoch2);
+  bad("next_validator_key_replaced",
+      edit_header(1,
+                  [](tds::BlockHeader& h) {
+                    h.mutable_next_validators(0)->set_public_key(
+                        std::string(KeyFromByte(99)->public_key().bytes()));
+                  }),
+      epoch2);
+  bad("next_validator_added",
+      edit_header(0,
+                  [](tds::BlockHeader& h) {
+                    tds::ValidatorKey* k = h.add_next_validators();
+                    k->set_id("mallory");
+                    k->set_public_key(std::string(KeyFromByte(99)->public_key().bytes()));
+                  }),
+      epoch2);
+  bad("next_validator_key_short",
+      edit_header(1,
+                  [](tds::BlockHeader& h) {
+                    h.mutable_next_validators(0)->set_public_key(
+                        h.next_validators(0).public_key().substr(1));
+                  }),
+      epoch2);
+  bad("next_validator_repeated",
+      edit_header(0,
+                  [](tds::BlockHeader& h) {
+                    h.mutable_next_validators(1)->set_id(h.next_validators(0).id());
+                  }),
+      epoch2);
+  bad("next_validator_id_malformed",
+      edit_header(0, [](tds::BlockHeader& h) { h.mutable_next_validators(2)->set_id("V2"); }),
+      epoch2);
+  bad("no_next_validators", edit_header(1, [](tds::BlockHeader& h) { h.clear_next_validators(); }),
+      epoch2);
+
+  // The change's checkpoint.
+  bad(
+      "change_checkpoint_quorum_short",
+      [&](tds::Receipt& r) {
+        r.mutable_epoch_changes(0)->set_checkpoint(
+            KeepSignatures(r.epoch_changes(0).checkpoint(), 2));
+      },
+      epoch2);
+  bad(
+      "change_checkpoint_signed_by_next_epoch",
+      [&](tds::Receipt& r) {
+        // Epoch 1's quorum (4 of 5) without the newcomer v4 is 3 of epoch 0's 4: not enough for
+        // epoch 1's change.
+        r.mutable_epoch_changes(1)->set_checkpoint(
+            Resign(r.epoch_changes(1).checkpoint(), [](std::string b) { return b; }, {0, 4, 2}));
+      },
+      epoch2);
+  bad(
+      "change_checkpoint_signature_flipped",
+      [&](tds::Receipt& r) {
+        std::string text = r.epoch_changes(1).checkpoint();
+        const size_t at = text.rfind(' ') + 10;  // inside the last base64 signature
+        text[at] = text[at] == 'A' ? 'B' : 'A';
+        r.mutable_epoch_changes(1)->set_checkpoint(text);
+      },
+      epoch2);
+  bad(
+      "change_checkpoint_of_next_change",
+      [&](tds::Receipt& r) {
+        r.mutable_epoch_changes(0)->set_checkpoint(r.epoch_changes(1).checkpoint());
+      },
+      epoch2);
+  bad("change_checkpoint_height",
+      resign_change(0, [](std::string b) { return Replace(b, "tds-block ", "tds-block 1"); }),
+      epoch2);
+  bad("change_checkpoint_size",
+      resign_change(1, [](std::string b) { return Replace(b, "\n", "\n1"); }), epoch2);
+  bad("change_checkpoint_root",
+      resign_change(0,
+                    [](std::string b) {
+                      const size_t at = b.find('\n', b.find('\n') + 1) + 1;  // the root line
+                      b[at] = b[at] == 'A' ? 'B' : 'A';
+                      return b;
+                    }),
+      epoch2);
+  bad("change_checkpoint_epoch_line",
+      resign_change(0, [](std::string b) { return b + "tds-epoch 1\n"; }), epoch2);
+  bad("change_checkpoint_other_origin",
+      resign_change(
+          0, [](std::string b) { return Replace(b, "tds.test/epochs", "tds.test/elsewhere"); }),
+      epoch2);
+
+  // The change's commit proof.
+  bad(
+      "proof_not_protobuf",
+      [](tds::Receipt& r) { r.mutable_epoch_changes(0)->set_commit_proof("\x0a\x05"); }, epoch2);
+  bad(
+      "proof_empty", [](tds::Receipt& r) { r.mutable_epoch_changes(1)->set_commit_proof(""); },
+      epoch2);
+  bad("proof_votes_below_quorum",
+      edit_proof(0,
+                 [](tds::CommitProof& p) {
+                   while (p.certified_child().votes_size() > 2) {
+                     p.mutable_certified_child()->mutable_votes()->RemoveLast();
+                   }
+                 }),
+      epoch2);
+  bad("proof_votes_below_quorum_epoch1",
+      edit_proof(1,
+                 [](tds::CommitProof& p) {
+                   while (p.certified_child().votes_size() > 3) {
+                     p.mutable_certified_child()->mutable_votes()->RemoveLast();
+                   }
+                 }),
+      epoch2);
+  bad("proof_vote_signature_flipped",
+      edit_proof(1,
+                 [](tds::CommitProof& p) {
+                   tds::ValidatorSignature* s = p.mutable_certified_child()->mutable_votes(0);
+                   s->set_signature(Flip(s->signature(), 20));
+                 }),
+      epoch2);
+  bad("proof_vote_signature_short",
+      edit_proof(0,
+                 [](tds::CommitProof& p) {
+                   tds::ValidatorSignature* s = p.mutable_certified_child()->mutable_votes(1);
+                   s->set_signature(s->signature().substr(0, 63));
+                 }),
+      epoch2);
+  bad("proof_vote_twice",
+      edit_proof(0,
+                 [](tds::CommitProof& p) {
+                   tds::QuorumCert* qc = p.mutable_certified_child();
+                   while (qc->votes_size() > 2) qc->mutable_votes()->RemoveLast();
+                   *qc->add_votes() = qc->votes(0);
+                 }),
+      epoch2);
+  bad("proof_too_many_votes",
+      edit_proof(0,
+                 [](tds::CommitProof& p) {
+                   tds::QuorumCert* qc = p.mutable_certified_child();
+                   while (qc->votes_size() < 5) *qc->add_votes() = qc->votes(0);
+                 }),
+      epoch2);
+  bad("proof_signer_not_validator",
+      edit_proof(1,
+                 [](tds::CommitProof& p) {
+                   p.mutable_certified_child()->mutable_votes(0)->set_signer(7);
+                 }),
+      epoch2);
+  bad("proof_vote_by_other_epoch",
+      edit_proof(1,
+                 [&](tds::CommitProof& p) {
+                   // Epoch 0's proof votes: they sign another block's body (and no tds-epoch line).
+                   *p.mutable_certified_child()->mutable_votes() =
+                       proof(epoch2, 0).certified_child().votes();
+                 }),
+      epoch2);
+  bad("proof_child_round",
+      edit_proof(0,
+                 [](tds::CommitProof& p) {
+                   tds::BlockRef* b = p.mutable_certified_child()->mutable_block();
+                   b->set_round(b->round() + 1);
+                 }),
+      epoch2);
+  bad("proof_child_parent",
+      edit_proof(1,
+                 [](tds::CommitProof& p) {
+                   tds::BlockRef* b = p.mutable_certified_child()->mutable_block();
+                   b->set_parent(Flip(b->parent(), 3));
+                 }),
+      epoch2);
+  bad("proof_child_not_empty",
+      edit_proof(0,
+                 [](tds::CommitProof& p) {
+                   p.mutable_certified_child()->mutable_block()->set_header("x");
+                 }),
+      epoch2);
+  bad("proof_no_child", edit_proof(1, [](tds::CommitProof& p) { p.clear_certified_child(); }),
+      epoch2);
+  // An empty block on the path: one more round between the ending block and the child, whose
+  // parent the child then does not name; and a path round not above the block's.
+  bad("proof_path_block_inserted",
+      edit_proof(0,
+                 [&](tds::CommitProof& p) {
+                   const tds::BlockHeader h = header(epoch2, 0);
+                   tds::BlockRef* b = p.add_path();
+                   b->set_round(h.round() + 1);
+                   b->set_parent(std::string(AsBytes(Sha256(epoch2.epoch_changes(0).header()))));
+                 }),
+      epoch2);
+  bad("proof_path_round_not_higher",
+      edit_proof(1,
+                 [&](tds::CommitProof& p) {
+                   const tds::BlockHeader h = header(epoch2, 1);
+                   tds::BlockRef* b = p.add_path();
+                   b->set_round(h.round());
+                   b->set_parent(std::string(AsBytes(Sha256(epoch2.epoch_changes(1).header()))));
+                 }),
+      epoch2);
+
+  // Commit proofs through an empty block: the ending block B, an empty block at B.round + 1 on
+  // the path and its empty child at B.round + 2, certified by `signers` (member numbers) of the
+  // epoch B ends. Built here (a view change after B makes such proofs); the C++ accepts them.
+  auto proof_with_path = [&](const tds::Receipt& r, int c, const std::vector<int>& signers) {
+    const tds::BlockHeader h = header(r, c);
+    const Hash id = Sha256(r.epoch_changes(c).header());
+    const consensus::BlockInfo path =
+        consensus::EmptyBlockInfo(genesis.origin(), h.round() + 1, id, h.epoch());
+    const consensus::BlockInfo child =
+        consensus::EmptyBlockInfo(genesis.origin(), h.round() + 2, path.id, h.epoch());
+    tds::CommitProof p;
+    tds::BlockRef* step = p.add_path();
+    step->set_round(h.round() + 1);
+    step->set_parent(std::string(AsBytes(id)));
+    tds::QuorumCert* qc = p.mutable_certified_child();
+    qc->mutable_block()->set_round(h.round() + 2);
+    qc->mutable_block()->set_parent(std::string(AsBytes(path.id)));
+    // Signers are indices into the epoch's validators: genesis order, then the order of the
+    // previous change's next_validators.
+    std::vector<std::string> ids;
+    if (c == 0) {
+      for (const Validator& v : genesis.validators()) ids.push_back(v.id);
+    } else {
+      const tds::BlockHeader previous = header(r, c - 1);
+      for (const tds::ValidatorKey& k : previous.next_validators()) ids.push_back(k.id());
+    }
+    for (int m : signers) {
+      const auto at = std::find(ids.begin(), ids.end(), EpochNetwork::Id(m));
+      if (at == ids.end()) Die(absl::StrCat("v", m, " is not a validator of that epoch"));
+      tds::ValidatorSignature* s = qc->add_votes();
+      s->set_signer(static_cast<uint32_t>(at - ids.begin()));
+      s->set_signature(KeyFromByte(kEpochKeyBase + m)->Sign(child.vote_body));
+    }
+    return p;
+  };
+  tds::Receipt with_paths = epoch2;
+  set_proof(with_paths, 0, proof_with_path(epoch2, 0, {3, 0, 2}));
+  set_proof(with_paths, 1, proof_with_path(epoch2, 1, {4, 1, 2, 3}));
+  if (!out.Receipt("epochs_valid_proof_paths.json", with_paths, g)) {
+    Die("epochs_valid_proof_paths.json does not verify");
+  }
+  bad("proof_path_round_altered",
+      edit_proof(0,
+                 [](tds::CommitProof& p) { p.mutable_path(0)->set_round(p.path(0).round() + 1); }),
+      with_paths);
+  bad("proof_path_parent_altered",
+      edit_proof(
+          1,
+          [](tds::CommitProof& p) { p.mutable_path(0)->set_parent(Flip(p.path(0).parent(), 31)); }),
+      with_paths);
+  bad("proof_path_block_not_empty",
+      edit_proof(1, [](tds::CommitProof& p) { p.mutable_path(0)->set_header("x"); }), with_paths);
+  bad(
+      "proof_path_vote_of_epoch_0_body",
+      [&](tds::Receipt& r) {
+        // Epoch 1's votes over the child's body without its tds-epoch line. (Epoch 1's
+        // validators are v0..v4 in that order: signer i is v<i>.)
+        tds::CommitProof p = proof(r, 1);
+        const tds::BlockRef& block = p.certified_child().block();
+        const consensus::BlockInfo child = consensus::EmptyBlockInfo(
+            genesis.origin(), block.round(), Must(HashFromBytes(block.parent()), "parent"), 0);
+        for (tds::ValidatorSignature& s : *p.mutable_certified_child()->mutable_votes()) {
+          s.set_signature(KeyFromByte(kEpochKeyBase + s.signer())->Sign(child.vote_body));
+        }
+        set_proof(r, 1, p);
+      },
+      with_paths);
+
+  // The chain of changes.
+  bad(
+      "changes_swapped", [](tds::Receipt& r) { r.mutable_epoch_changes()->SwapElements(0, 1); },
+      epoch2);
+  bad(
+      "first_change_missing",
+      [](tds::Receipt& r) { r.mutable_epoch_changes()->DeleteSubrange(0, 1); }, epoch2);
+  bad(
+      "last_change_missing", [](tds::Receipt& r) { r.mutable_epoch_changes()->RemoveLast(); },
+      epoch2);
+  bad(
+      "changes_missing", [](tds::Receipt& r) { r.clear_epoch_changes(); }, epoch2);
+  bad(
+      "change_repeated", [](tds::Receipt& r) { *r.add_epoch_changes() = r.epoch_changes(1); },
+      epoch2);
+  bad(
+      "change_appended_to_epoch1",
+      [&](tds::Receipt& r) { *r.add_epoch_changes() = epoch2.epoch_changes(1); }, epoch1);
+
+  // The final checkpoint.
+  bad(
+      "final_tds_epoch_3",
+      [&](tds::Receipt& r) {
+        r.set_checkpoint(Resign(
+            r.checkpoint(),
+            [](std::string b) { return Replace(b, "tds-epoch 2\n", "tds-epoch 3\n"); },
+            epoch2_signers));
+      },
+      epoch2);
+  bad(
+      "final_tds_epoch_removed",
+      [&](tds::Receipt& r) {
+        r.set_checkpoint(Resign(
+            r.checkpoint(), [](std::string b) { return Replace(b, "tds-epoch 2\n", ""); },
+            epoch2_signers));
+      },
+      epoch2);
+  bad(
+      "final_signed_by_removed_validator",
+      [&](tds::Receipt& r) {
+        // v1 left in epoch 2: its signature does not count.
+        r.set_checkpoint(Resign(r.checkpoint(), [](std::string b) { return b; }, {1, 2, 3}));
+      },
+      epoch2);
+}
+
 // ---- Merkle: roots and inclusion proofs of prefixes of a fixed leaf list. ----
 
 void MerkleVectors(Writer& out) {
@@ -664,6 +1211,7 @@ int main(int argc, char** argv) {
   tds::ledger::Writer out(argv[1]);
   tds::ledger::RealLedgerVectors(out);
   tds::ledger::FourValidatorVectors(out);
+  tds::ledger::EpochVectors(out);
   tds::ledger::MerkleVectors(out);
   tds::ledger::Ed25519Vectors(out);
   out.Finish();

@@ -5,7 +5,7 @@
 
 add_executable(tds_receipt_vectors ${CMAKE_CURRENT_LIST_DIR}/receipt_vectors.cc)
 # test_util.h (keys, transactions, genesis) reports through gtest's EXPECT_*.
-target_link_libraries(tds_receipt_vectors PRIVATE tds_ledger tds_common PkgConfig::SODIUM
+target_link_libraries(tds_receipt_vectors PRIVATE tds_ledger tds_governance tds_common PkgConfig::SODIUM
   GTest::gtest GTest::gmock)
 
 # Fails, never skips, when node is missing (deploy/install-deps.sh installs nodejs).

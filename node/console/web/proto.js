@@ -1,8 +1,9 @@
 // Protobuf wire-format reader for the console's two decoders: verify.js (tds.Envelope and
-// tds.Transaction inside a receipt) and terms.js (a contract's tds.Terms bytes). It decodes a
-// message against a small schema the way the C++ parser (protobuf 3.21, proto3) does: it
-// accepts exactly what ParseFromString accepts, so the receipt checker can never pass bytes the
-// node would refuse (web/test/verify_test.mjs checks this against the C++ verifier).
+// tds.Transaction inside a receipt; an epoch change's tds.BlockHeader and tds.CommitProof) and
+// terms.js (a contract's tds.Terms bytes). It decodes a message against a small schema the way
+// the C++ parser (protobuf 3.21, proto3) does: it accepts exactly what ParseFromString accepts,
+// so the receipt checker can never pass bytes the node would refuse (web/test/verify_test.mjs
+// checks this against the C++ verifier).
 //   - fields in any order; a non-repeated scalar seen twice: the last one wins; a non-repeated
 //     message seen twice: the two are merged; a repeated field: one element per occurrence;
 //   - unknown fields skipped, including a known field number with another wire type, and
@@ -106,7 +107,7 @@ function defaults(schema) {
     else if (type === 'message')
       out[name] = null;
     else
-      out[name] = 0;  // uint32, enum
+      out[name] = 0;  // uint32, int32, enum
   }
   return out;
 }
@@ -129,6 +130,7 @@ function fieldValue(raw, name, type, nested, into, depth) {
       return raw;
     case 'uint32':
       return Number(BigInt.asUintN(32, raw));
+    case 'int32':
     case 'enum':
       return Number(BigInt.asIntN(32, raw));
     default:
@@ -167,10 +169,10 @@ function decodeInto(out, buf, schema, depth) {
 /**
  * Decodes the message in `buf` (Uint8Array) whose fields are `schema`:
  *   {number: [name, type, repeated?, nested?]}
- * type one of 'string', 'bytes', 'int64', 'uint64' (BigInt values), 'uint32', 'enum' (numbers;
- * `nested` lists the enum's value names, for protoJson), 'message' (`nested` is its schema).
- * Absent fields take proto3 defaults (an absent message: null). Throws ProtoError when the C++
- * parser would refuse the bytes.
+ * type one of 'string', 'bytes', 'int64', 'uint64' (BigInt values), 'uint32', 'int32', 'enum'
+ * (numbers; `nested` lists the enum's value names, for protoJson), 'message' (`nested` is its
+ * schema). Absent fields take proto3 defaults (an absent message: null). Throws ProtoError when the
+ * C++ parser would refuse the bytes.
  */
 export function decodeProto(buf, schema) {
   return decodeInto(defaults(schema), buf, schema, 0);

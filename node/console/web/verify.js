@@ -12,11 +12,12 @@
 // node/console/web/test/verify_test.mjs checks that both decide every receipt of the vector
 // set made by node/console/receipt_vectors.cc the same way, with the same message.
 //
-// Limitation: receipts past a validator epoch change (a non-empty epoch_changes) are refused
-// with a pointer to `tds verify` (sdk/cli/verify_cmd.cc): ledger/epochs.cc (commit proofs of
-// consensus) is not reproduced here.
+// A receipt from validator epoch e carries the e epoch changes before it; they are followed
+// from the genesis validators as ledger/epochs.cc does (each change's header, its checkpoint
+// and the consensus commit proof of ledger/consensus/certificates.cc).
 //
-// Sections: encoding, protobuf, sha, ed25519, merkle, note (checkpoints), genesis, receipt.
+// Sections: encoding, protobuf, sha, ed25519, merkle, note (checkpoints), genesis, epochs,
+// receipt.
 
 import {decodeProto, ProtoError} from './proto.js';
 
@@ -155,8 +156,9 @@ function cHexEscape(text) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Protobuf wire format: proto.js decodes tds.Envelope and tds.Transaction exactly as the C++
-// parser does (accepted iff ParseFromString accepts).
+// Protobuf wire format: proto.js decodes these messages exactly as the C++ parser does
+// (accepted iff ParseFromString accepts), so every field of every nested message is listed,
+// read or not.
 
 // proto/envelope.proto and proto/ledger.proto.
 const ENVELOPE_SCHEMA = {
@@ -171,6 +173,65 @@ const TRANSACTION_SCHEMA = {
   3: ['body', 'bytes'],
   4: ['nonce', 'uint64'],
   5: ['created_ms', 'int64'],
+};
+const VALIDATOR_KEY_SCHEMA = {
+  1: ['id', 'string'],
+  2: ['public_key', 'bytes'],
+};
+const BLOCK_HEADER_SCHEMA = {
+  1: ['height', 'uint64'],
+  2: ['prev_block_hash', 'bytes'],
+  3: ['log_size', 'uint64'],
+  4: ['log_root', 'bytes'],
+  5: ['state_digest', 'bytes'],
+  6: ['timestamp_ms', 'int64'],
+  7: ['proposer', 'string'],
+  8: ['tx_count', 'uint32'],
+  9: ['round', 'uint64'],
+  10: ['parent_id', 'bytes'],
+  11: ['epoch', 'uint64'],
+  12: ['next_validators', 'message', true, VALIDATOR_KEY_SCHEMA],
+  13: ['state_root', 'bytes'],
+};
+// proto/consensus.proto.
+const VALIDATOR_SIGNATURE_SCHEMA = {
+  1: ['signer', 'uint32'],
+  2: ['signature', 'bytes'],
+};
+const BLOCK_REF_SCHEMA = {
+  1: ['round', 'uint64'],
+  2: ['parent', 'bytes'],
+  3: ['header', 'bytes'],
+};
+const QUORUM_CERT_SCHEMA = {
+  1: ['block', 'message', false, BLOCK_REF_SCHEMA],
+  2: ['votes', 'message', true, VALIDATOR_SIGNATURE_SCHEMA],
+};
+const TIMEOUT_VOTE_SCHEMA = {
+  1: ['view', 'uint64'],
+  2: ['high_qc_round', 'uint64'],
+  3: ['sig', 'message', false, VALIDATOR_SIGNATURE_SCHEMA],
+};
+const TIMEOUT_CERT_SCHEMA = {
+  1: ['view', 'uint64'],
+  2: ['votes', 'message', true, TIMEOUT_VOTE_SCHEMA],
+};
+const REJECTED_TX_SCHEMA = {
+  1: ['txid', 'bytes'],
+  2: ['code', 'int32'],
+  3: ['reason', 'string'],
+};
+const BLOCK_PROPOSAL_SCHEMA = {
+  1: ['block', 'message', false, BLOCK_REF_SCHEMA],
+  2: ['entries', 'bytes', true],
+  3: ['justify', 'message', false, QUORUM_CERT_SCHEMA],
+  4: ['tc', 'message', false, TIMEOUT_CERT_SCHEMA],
+  5: ['rejected', 'message', true, REJECTED_TX_SCHEMA],
+};
+const COMMIT_PROOF_SCHEMA = {
+  1: ['path', 'message', true, BLOCK_REF_SCHEMA],
+  2: ['child', 'message', false, BLOCK_PROPOSAL_SCHEMA],
+  3: ['certified_child', 'message', false, QUORUM_CERT_SCHEMA],
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -683,6 +744,152 @@ export function parseGenesis(text) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Validator epochs (ledger/epochs.cc) and the consensus certificates they rest on
+// (ledger/consensus/certificates.cc). Epoch 0 is ordered by the genesis validators; the block
+// that changes who validates ends its epoch and names the next epoch's validators in its header.
+// An epoch change (that header, its checkpoint, its commit proof) is checked with the keys of
+// the epoch it ends. A validator set here is {origin, epoch (BigInt), validators: [{id, key}]},
+// in epoch order: a vote's signer is an index into it.
+
+const U64 = (n) => BigInt.asUintN(64, n);
+
+// consensus::EmptyBlockInfo: an empty block's vote body
+//   origin LF "tds-empty " round " " base64(parent) LF [ "tds-epoch " epoch LF ]
+// and its id, SHA-256 of that body (an empty block has no BlockHeader).
+async function emptyBlockInfo(origin, round, parent, epoch) {
+  const epochLine = epoch === 0n ? '' : `tds-epoch ${epoch}\n`;
+  const body = utf8Encode(`${origin}\ntds-empty ${round} ${base64Encode(parent)}\n${epochLine}`);
+  return {id: await sha256(body), body};
+}
+
+// consensus::VerifyQuorum: `sigs` hold a quorum of distinct validators whose signatures over
+// `body` verify; the first bad signer fails it. Throws "<what>: ...".
+async function verifyQuorum(set, body, sigs, what) {
+  const n = set.validators.length;
+  if (sigs.length > n) throw new VerifyError(`${what}: more signatures than validators`);
+  const signers = new Set();
+  for (const sig of sigs) {
+    if (signers.has(sig.signer)) {
+      throw new VerifyError(`${what}: validator index ${sig.signer} signs twice`);
+    }
+    signers.add(sig.signer);
+    if (sig.signer >= n) {
+      throw new VerifyError(`${what}: signer index ${sig.signer} is not a validator`);
+    }
+    const v = set.validators[sig.signer];
+    if (sig.signature.length !== 64 || !(await ed25519Verify(v.key, body, sig.signature))) {
+      throw new VerifyError(`${what}: the signature of ${v.id} does not verify`);
+    }
+  }
+  if (signers.size < quorumOf(n)) {
+    throw new VerifyError(`${what}: ${signers.size} signatures, a quorum is ${quorumOf(n)}`);
+  }
+}
+
+// consensus::VerifyCommitProof: block `id` at `round` committed in `set`'s epoch. The proof's
+// path and certified child are empty blocks of the epoch, each naming the one before as parent
+// at a higher round (the child at the round right after), and the child's certificate is a
+// quorum of `set`. Throws "commit proof: ...".
+async function verifyCommitProof(set, id, round, proof) {
+  let at = id, atRound = round;
+  const step = async (ref, child) => {
+    if (ref.header.length !== 0) {
+      throw new VerifyError('commit proof: a block after the epoch\'s end is not empty');
+    }
+    if (!bytesEqual(ref.parent, at) ||
+        (child ? ref.round !== U64(atRound + 1n) : ref.round <= atRound)) {
+      throw new VerifyError(`commit proof: block at round ${ref.round} does not follow round ${
+          atRound}${child ? ' as its child' : ''}`);
+    }
+    const info = await emptyBlockInfo(set.origin, ref.round, at, set.epoch);
+    at = info.id;
+    atRound = ref.round;
+    return info;
+  };
+  for (const ref of proof.path) await step(ref, false);
+  // An absent certificate or block reads as empty, as protobuf's default instances do.
+  const certified = proof.certified_child ?? decodeProto(new Uint8Array(0), QUORUM_CERT_SCHEMA);
+  const child = certified.block ?? decodeProto(new Uint8Array(0), BLOCK_REF_SCHEMA);
+  const info = await step(child, true);
+  await verifyQuorum(set, info.body, certified.votes, 'commit proof');
+}
+
+// FromValidatorKeys: wire keys ({id, public_key}) as validators; throws on a malformed or
+// repeated id or an invalid key.
+function fromValidatorKeys(keys) {
+  const ids = new Set();
+  return keys.map((k) => {
+    if (!validMemberId(k.id) || ids.has(k.id)) {
+      throw new VerifyError(`validator id '${k.id}' is malformed or repeated`);
+    }
+    ids.add(k.id);
+    const bad = publicKeyError(k.public_key);
+    if (bad) throw new VerifyError(`validator '${k.id}': ${bad}`);
+    return {id: k.id, key: k.public_key};
+  });
+}
+
+// checkpoint::CheckpointMatchesHeader: the checkpoint names the block whose header is `header`
+// (id: SHA-256 of its bytes). Returns what differs, or null.
+function checkpointHeaderMismatch(cp, header, id) {
+  const differs = (field, ours, theirs) => `its ${field} is ${ours}, the header's ${theirs}`;
+  if (cp.height !== header.height) return differs('block height', cp.height, header.height);
+  const blockHash = cp.blockHash ?? new Uint8Array(32);  // no tds-block line: zeros
+  if (!bytesEqual(blockHash, id)) return differs('block hash', hexEncode(blockHash), hexEncode(id));
+  if (cp.size !== header.log_size) return differs('log size', cp.size, header.log_size);
+  if (!bytesEqual(cp.root, header.log_root)) {
+    return differs('log root', hexEncode(cp.root), hexEncode(header.log_root));
+  }
+  if (cp.epoch !== header.epoch) return differs('epoch', cp.epoch, header.epoch);
+  return null;
+}
+
+// VerifyEpochChange: `change` ({header, commitProof} bytes, checkpoint text) as the end of
+// epoch `epoch` (BigInt), whose validators are `current`: its header is of that epoch and names
+// next validators; its checkpoint carries a quorum of `current` and is of that header; its
+// commit proof holds under `current`. Resolves to the next epoch's validators; throws
+// "epoch <epoch> change: ...".
+async function verifyEpochChange(change, origin, epoch, current) {
+  try {
+    return await verifyEpochChangeUnprefixed(change, origin, epoch, current);
+  } catch (e) {
+    if (!(e instanceof VerifyError)) throw e;
+    throw new VerifyError(`epoch ${epoch} change: ${e.message}`);
+  }
+}
+
+async function verifyEpochChangeUnprefixed(change, origin, epoch, current) {
+  const parse = (bytes, schema, what) => {
+    try {
+      return decodeProto(bytes, schema);
+    } catch (e) {
+      if (!(e instanceof ProtoError)) throw e;
+      throw new VerifyError(`${what} does not parse`);
+    }
+  };
+  const header = parse(change.header, BLOCK_HEADER_SCHEMA, 'header');
+  if (header.epoch !== epoch) throw new VerifyError(`the header is of epoch ${header.epoch}`);
+  const next = fromValidatorKeys(header.next_validators);
+  if (next.length === 0) throw new VerifyError('the header names no validators');
+  const {checkpoint} = await verifyCheckpoint(change.checkpoint, origin, current);
+  const id = await sha256(change.header);
+  const mismatch = checkpointHeaderMismatch(checkpoint, header, id);
+  if (mismatch) throw new VerifyError(`the checkpoint is of another block: ${mismatch}`);
+  const proof = parse(change.commitProof, COMMIT_PROOF_SCHEMA, 'commit proof');
+  await verifyCommitProof({origin, epoch, validators: current}, id, header.round, proof);
+  return next;
+}
+
+// ValidatorsAfter: follows `changes` (epochs 0, 1, ... in order) from the genesis validators.
+async function validatorsAfter(genesis, changes) {
+  let current = genesis.validators;
+  for (let i = 0; i < changes.length; ++i) {
+    current = await verifyEpochChange(changes[i], genesis.origin, BigInt(i), current);
+  }
+  return current;
+}
+
+// ---------------------------------------------------------------------------------------------
 // Receipts (ledger/receipt.cc).
 
 const TX_CONTEXT = 'tds.tx.v1';
@@ -737,7 +944,7 @@ function parseReceiptJson(text) {
     entry: null,
     proof: [],
     checkpoint: '',
-    epochChanges: 0,
+    epochChanges: [],  // [{header, checkpoint, commitProof}]
   };
   try {
     r.entry = base64Decode(str(j.entry, 'entry'));
@@ -775,15 +982,16 @@ function parseReceiptJson(text) {
         return str(change[k], `epoch_changes ${k}`);
       };
       const header = field('header'), proof = field('commit_proof');
+      const decoded = {};
       try {
-        base64Decode(header);
-        base64Decode(proof);
+        decoded.header = base64Decode(header);
+        decoded.commitProof = base64Decode(proof);
       } catch {
         throw receiptError('epoch_changes: header and commit_proof must be base64');
       }
-      field('checkpoint');
+      decoded.checkpoint = field('checkpoint');
+      r.epochChanges.push(decoded);
     }
-    r.epochChanges = c.length;
   }
   return r;
 }
@@ -902,12 +1110,13 @@ export async function verifyReceipt(receiptJsonText, genesisJsonText) {
     };
   });
 
-  // 3. The validators of the checkpoint's epoch. C++ decides the checkpoint's own checks
-  // (parse, origin, signatures, height) before its epoch count, so they are computed first and
-  // reported in check order.
-  const {validators} = input ? input.genesis : {validators: []};
-  let cpResult = null;
-  if (!failed && input.r.epochChanges === 0) {
+  // 3. The validators of the checkpoint's epoch, from genesis through each epoch change. C++
+  // then decides the checkpoint's own checks (parse, origin, signatures, height) before its
+  // epoch count, so they are computed here and reported in check order.
+  const changes = input ? input.r.epochChanges.length : 0;
+  let validators = [], cpResult = null;
+  await run('epochs', async () => {
+    validators = await validatorsAfter(input.genesis, input.r.epochChanges);
     try {
       const v = await verifyCheckpoint(input.r.checkpoint, input.genesis.origin, validators);
       const cp = v.checkpoint;
@@ -917,28 +1126,24 @@ export async function verifyReceipt(receiptJsonText, genesisJsonText) {
       }
       cpResult = {ok: true, ...v};
     } catch (e) {
+      if (!(e instanceof VerifyError)) throw e;
       cpResult = {ok: false, error: e};
     }
-  }
-  const n = validators.length, quorum = quorumOf(n);
-  await run('epochs', async () => {
-    const changes = input.r.epochChanges;
-    if (changes > 0) {
-      throw new VerifyError(
-          `epochs: this receipt crosses ${changes} validator epoch change(s); ` +
-          'the browser checker verifies epoch-0 receipts only — verify it with ' +
-          '`tds verify RECEIPT --genesis GENESIS`');
-    }
-    if (cpResult.ok && cpResult.checkpoint.epoch !== 0n) {
+    if (cpResult.ok && cpResult.checkpoint.epoch !== BigInt(changes)) {
       throw new VerifyError(
           `epochs: the checkpoint is of validator epoch ${cpResult.checkpoint.epoch} ` +
-          `but the receipt carries 0 epoch change(s)`);
+          `but the receipt carries ${changes} epoch change(s)`);
     }
+    const names = validators.map((x) => x.id).join(', ');
+    const quorum = quorumOf(validators.length);
     return {
-      detail: `validators of epoch 0 (genesis): ${n} (${
-          validators.map((x) => x.id).join(', ')}), quorum ${quorum}`
+      detail: changes === 0 ?
+          `validators of epoch 0 (genesis): ${validators.length} (${names}), quorum ${quorum}` :
+          `${changes} epoch change(s) verified: epoch ${changes} validators: ${names} ` +
+              `(quorum ${quorum})`
     };
   });
+  const n = validators.length, quorum = quorumOf(n);
 
   // 4. The checkpoint: origin, a quorum of signatures, block height, size.
   const cp = await run('checkpoint', async () => {
@@ -951,7 +1156,7 @@ export async function verifyReceipt(receiptJsonText, genesisJsonText) {
     const block = c.height === 0n ? 'no tds-block line' : `block ${c.height}`;
     return {
       value: c,
-      detail: `signed by ${cpResult.signers.length} of ${n} validators of epoch 0: ` +
+      detail: `signed by ${cpResult.signers.length} of ${n} validators of epoch ${changes}: ` +
           `${cpResult.signers.join(', ')} (quorum ${quorum}); origin '${c.origin}', ` +
           `${c.size} entries, ${block}`,
     };

@@ -178,6 +178,10 @@ test('protobuf: fields, unknown fields and groups skipped, last value wins', () 
   assert.equal(out.i, -1n);
   assert.deepEqual(
       v.decodeProto(new Uint8Array(0), SCHEMA), {s: '', b: new Uint8Array(0), n: 0n, i: 0n});
+  // int32 (RejectedTx.code): a negative value is a 10-byte varint, read as its low 32 bits.
+  const int32 = {2: ['code', 'int32']};
+  assert.equal(v.decodeProto(Uint8Array.of(0x10, ...Array(9).fill(0xff), 1), int32).code, -1);
+  assert.equal(v.decodeProto(Uint8Array.of(0x10, 0x80, 0x80, 0x80, 0x80, 0x10), int32).code, 0);
 });
 
 test('protobuf: truncation and malformed wire data are refused', () => {
@@ -465,33 +469,65 @@ if (!VECTORS) {
 }
 const readVector = (name) => readFileSync(join(VECTORS, name), 'utf8');
 
-crossCheck('C++ cross-check: every receipt decided as ledger::VerifyReceipt decides it', async () => {
+crossCheck(
+    'C++ cross-check: every receipt decided as ledger::VerifyReceipt decides it', async () => {
+      const expected = JSON.parse(readVector('expected.json'));
+      assert.ok(expected.length >= 40, `only ${expected.length} receipts`);
+      const seen = new Set();
+      for (const e of expected) {
+        const r = await v.verifyReceipt(readVector(e.file), readVector(e.genesis));
+        const f = failedCheck(r);
+        assert.equal(r.ok, e.ok, `${e.file}: C++ says ${e.message || 'OK'}; JS says ${r.summary}`);
+        assert.equal(f ? f.name : null, e.failed_check, e.file);
+        seen.add(e.failed_check);
+        if (e.ok) {
+          assert.equal(r.txid, e.txid, e.file);
+        } else if (/^receipt: (not valid JSON|wrong field type): /.test(e.message)) {
+          // The rest quotes the C++ JSON library's exception; the JS names the problem its own way.
+          const phrase = e.message.slice(0, e.message.indexOf(': ', 'receipt: '.length) + 2);
+          assert.ok(`${f.name}: ${f.detail}`.startsWith(phrase), `${e.file}: ${r.summary}`);
+        } else {
+          assert.equal(`${f.name}: ${f.detail}`, e.message, e.file);
+        }
+      }
+      for (const check of [null, ...v.CHECK_NAMES])
+        assert.ok(seen.has(check), `no vector for ${check}`);
+    });
+
+crossCheck('C++ cross-check: receipts across validator epoch changes', async () => {
   const expected = JSON.parse(readVector('expected.json'));
-  assert.ok(expected.length >= 40, `only ${expected.length} receipts`);
-  const seen = new Set();
-  for (const e of expected) {
-    const r = await v.verifyReceipt(readVector(e.file), readVector(e.genesis));
-    const f = failedCheck(r);
-    assert.equal(r.ok, e.ok, `${e.file}: C++ says ${e.message || 'OK'}; JS says ${r.summary}`);
-    assert.equal(f ? f.name : null, e.failed_check, e.file);
-    seen.add(e.failed_check);
-    if (e.ok) {
-      assert.equal(r.txid, e.txid, e.file);
-    } else if (readVector(e.file).includes('"epoch_changes"')) {
-      // Not reproduced here (ledger/epochs.cc): refused with a pointer to the CLI.
-      assert.match(
-          f.detail,
-          /crosses 1 validator epoch change\(s\); the browser checker verifies epoch-0 receipts only/);
-    } else if (/^receipt: (not valid JSON|wrong field type): /.test(e.message)) {
-      // The rest quotes the C++ JSON library's exception; the JS names the problem its own way.
-      const phrase = e.message.slice(0, e.message.indexOf(': ', 'receipt: '.length) + 2);
-      assert.ok(`${f.name}: ${f.detail}`.startsWith(phrase), `${e.file}: ${r.summary}`);
-    } else {
-      assert.equal(`${f.name}: ${f.detail}`, e.message, e.file);
-    }
+  const crossing = expected.filter((e) => readVector(e.file).includes('"epoch_changes"'));
+  // Real receipts of epochs 1 and 2 verify, each reporting the validators it reached.
+  const details = {
+    'epochs_valid_epoch1.json':
+        '1 epoch change(s) verified: epoch 1 validators: v0, v1, v2, v3, v4 (quorum 4)',
+    'epochs_valid_epoch2.json':
+        '2 epoch change(s) verified: epoch 2 validators: v0, v2, v3, v4 (quorum 3)',
+    'epochs_valid_epoch2_next.json':
+        '2 epoch change(s) verified: epoch 2 validators: v0, v2, v3, v4 (quorum 3)',
+    // Commit proofs through an empty block on the path (built by the generator).
+    'epochs_valid_proof_paths.json':
+        '2 epoch change(s) verified: epoch 2 validators: v0, v2, v3, v4 (quorum 3)',
+  };
+  for (const [file, detail] of Object.entries(details)) {
+    assert.ok(expected.find((e) => e.file === file)?.ok, `${file}: C++ accepts it`);
+    const r = await v.verifyReceipt(readVector(file), readVector('genesis_epochs.json'));
+    assert.equal(r.ok, true, `${file}: ${r.summary}`);
+    assert.equal(r.checks.find((c) => c.name === 'epochs').detail, detail);
+    assert.match(
+        r.checks.find((c) => c.name === 'checkpoint').detail,
+        new RegExp(`validators of epoch ${file.includes('epoch1') ? 1 : 2}: `));
   }
-  for (const check of [null, ...v.CHECK_NAMES])
-    assert.ok(seen.has(check), `no vector for ${check}`);
+  // Tampered chains: refused in each part of an epoch change, and in the chain itself.
+  const refusals = crossing.filter((e) => !e.ok);
+  assert.ok(refusals.length >= 30, `only ${refusals.length} tampered epoch chains`);
+  for (const part
+           of ['header does not parse', 'the header is of epoch', 'is malformed or repeated',
+               'public key', 'names no validators', 'change: checkpoint: ',
+               'the checkpoint is of another block', 'commit proof does not parse',
+               'commit proof: ', 'but the receipt carries 2 epoch change']) {
+    assert.ok(refusals.some((e) => e.message.includes(part)), `no tampered chain refused: ${part}`);
+  }
 });
 
 crossCheck(
