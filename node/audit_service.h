@@ -24,6 +24,9 @@ class AuditService final : public tds::Audit::CallbackService {
   grpc::ServerUnaryReactor* ListViolations(grpc::CallbackServerContext* ctx,
                                            const tds::ListViolationsRequest* request,
                                            tds::ListUsageResponse* response) override;
+  grpc::ServerUnaryReactor* ListReservations(grpc::CallbackServerContext* ctx,
+                                             const tds::ListReservationsRequest* request,
+                                             tds::ListReservationsResponse* response) override;
   grpc::ServerUnaryReactor* GetReceipt(grpc::CallbackServerContext* ctx,
                                        const tds::AuditReceiptRequest* request,
                                        tds::AuditReceiptResponse* response) override;
@@ -37,6 +40,11 @@ class AuditService final : public tds::Audit::CallbackService {
   // InvalidArgument for a txid that is not 32 bytes; NotFound "transaction <hex> is not in the
   // log"; PermissionDenied naming the caller, the transaction and its submitter for a member
   // reading someone else's transaction.
+  // InvalidArgument for a malformed contract id, cursor or state; the contract's access rule
+  // (node/auth.h) when contract_id names one; without it a member other than an auditor or
+  // validator gets only reservations of contracts it is a party to.
+  absl::Status DoListReservations(const Caller& caller, const tds::ListReservationsRequest& request,
+                                  tds::ListReservationsResponse* response) const;
   absl::Status DoGetReceipt(const Caller& caller, const tds::AuditReceiptRequest& request,
                             tds::AuditReceiptResponse* response) const;
 

@@ -4,6 +4,7 @@
 #include "node/audit_service.h"
 
 #include <memory>
+#include <set>
 #include <string>
 
 #include "common/bytes.h"
@@ -105,6 +106,67 @@ TEST_F(AuditServiceTest, ListViolationsShowsOnlyFlaggedRecordsFilteredByTerm) {
   request.set_to_ms(5);
   ExpectCode(As(&kAudit)->ListViolations(request).status(), absl::StatusCode::kInvalidArgument,
              "to_ms: 5 is not after from_ms 10");
+}
+
+TEST_F(AuditServiceTest, ReservationsFollowTheContractsAccessRulesAndExpire) {
+  const std::string id = ActiveContract();
+  Use(id, "credit_risk", 5);  // reserved, then consumed by its record
+  const std::string open =
+      sdk::BuildUsageRequest(*keys_["bank"], "bank", id, "psi", "credit_risk", {"tax_id"}, "", "");
+  MustSubmit(kZj, sdk::ReserveUsage(open, 1000));
+  const std::string brief =
+      sdk::BuildUsageRequest(*keys_["bank"], "bank", id, "psi", "credit_risk", {"tax_id"}, "", "");
+  MustSubmit(kZj, sdk::ReserveUsage(brief, 1));
+  // Another block: the one-block reservation can no longer be consumed.
+  MustSubmit(kBank, sdk::RequestContract("invoices", FromYaml<tds::Terms>(kTermsYaml)));
+
+  auto states = [&](const Who* who, tds::ListReservationsRequest request) {
+    std::multiset<std::string> out;
+    absl::StatusOr<tds::ListReservationsResponse> r = As(who)->ListReservations(request);
+    EXPECT_TRUE(r.ok()) << r.status();
+    if (!r.ok()) return out;
+    for (const tds::Reservation& res : r->reservations()) {
+      EXPECT_EQ(res.contract_id(), id);
+      out.insert(tds::ReservationState_Name(res.state()));
+    }
+    return out;
+  };
+  const std::multiset<std::string> all = {"RESERVATION_CONSUMED", "RESERVATION_EXPIRED",
+                                          "RESERVATION_OPEN"};
+  EXPECT_EQ(states(&kAudit, {}), all);
+  EXPECT_EQ(states(&kBank, {}), all);
+  EXPECT_EQ(states(&kZj, {}), all);
+  EXPECT_TRUE(states(&kStranger, {}).empty());
+  tds::ListReservationsRequest open_only;
+  open_only.set_state(tds::RESERVATION_OPEN);
+  open_only.set_contract_id(id);
+  EXPECT_EQ(states(&kAudit, open_only), std::multiset<std::string>{"RESERVATION_OPEN"});
+  ExpectCode(As(&kStranger)->ListReservations(open_only).status(),
+             absl::StatusCode::kPermissionDenied, "member 'stranger'");
+
+  // Pages of one, resumed by the cursor, visit all three exactly once.
+  tds::ListReservationsRequest paged;
+  paged.mutable_page()->set_limit(1);
+  std::set<std::string> seen;
+  for (int i = 0; i < 10; ++i) {
+    absl::StatusOr<tds::ListReservationsResponse> r = As(&kAudit)->ListReservations(paged);
+    ASSERT_TRUE(r.ok()) << r.status();
+    for (const tds::Reservation& res : r->reservations()) EXPECT_TRUE(seen.insert(res.id()).second);
+    if (r->next_cursor().empty()) break;
+    paged.mutable_page()->set_cursor(r->next_cursor());
+  }
+  EXPECT_EQ(seen.size(), 3u);
+
+  tds::ListReservationsRequest bad;
+  bad.mutable_page()->set_cursor("zz");
+  ExpectCode(As(&kAudit)->ListReservations(bad).status(), absl::StatusCode::kInvalidArgument,
+             "page.cursor");
+  bad.clear_page();
+  bad.set_state(static_cast<tds::ReservationState>(9));
+  ExpectCode(As(&kAudit)->ListReservations(bad).status(), absl::StatusCode::kInvalidArgument,
+             "unknown reservation state 9");
+  ExpectCode(As(nullptr)->ListReservations({}).status(), absl::StatusCode::kUnauthenticated,
+             "reservations are visible");
 }
 
 TEST_F(AuditServiceTest, ReceiptsGoToTheSubmitterThePartiesAndAuditors) {

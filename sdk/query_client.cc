@@ -158,6 +158,12 @@ absl::StatusOr<tds::AuditReceiptResponse> QueryClient::AuditReceipt(
   return impl_->Call(impl_->audit.get(), &tds::Audit::Stub::GetReceipt, request);
 }
 
+absl::StatusOr<tds::ListReservationsResponse> QueryClient::ListReservations(
+    tds::ListReservationsRequest request) {
+  request.set_auth(impl_->Auth());
+  return impl_->Call(impl_->audit.get(), &tds::Audit::Stub::ListReservations, request);
+}
+
 absl::StatusOr<tds::NodeStatus> QueryClient::GetNodeStatus() {
   tds::GetNodeStatusRequest request;
   request.set_auth(impl_->Auth());

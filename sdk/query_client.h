@@ -65,6 +65,8 @@ class QueryClient {
   absl::StatusOr<tds::ListUsageResponse> AuditUsage(tds::ListUsageRequest request);
   absl::StatusOr<tds::ListUsageResponse> ListViolations(tds::ListViolationsRequest request);
   absl::StatusOr<tds::AuditReceiptResponse> AuditReceipt(tds::AuditReceiptRequest request);
+  absl::StatusOr<tds::ListReservationsResponse> ListReservations(
+      tds::ListReservationsRequest request);
   // tds.Admin: the node's role, position, replication health, sources, version and uptime.
   absl::StatusOr<tds::NodeStatus> GetNodeStatus();
 

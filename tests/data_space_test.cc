@@ -262,6 +262,12 @@ TEST_F(DataSpaceTest, NegotiateUseBillValue) {
   Ok("eastbridge-bank", {"usage", "request", id, "--operation", "psi", "--purpose", "marketing",
                          "--out", dir_.File("call-4.req")});
   Refused("zj-tax-data", {"usage", "reserve", "--request", dir_.File("call-4.req")}, "purpose");
+  // The two reserved calls' reservations, each consumed by its record; the refused one left none.
+  std::vector<std::vector<std::string>> reservations =
+      Csv("auditor-1", {"audit", "reservations", "--contract", id});
+  EXPECT_THAT(CsvColumn(reservations, "state"), ElementsAre("consumed", "consumed"));
+  EXPECT_EQ(Json("auditor-1", {"audit", "reservations", "--state", "open"}).size(), 0u);
+  Refused("stranger", {"audit", "reservations", "--contract", id}, "member 'stranger'");
 
   nlohmann::json violations = Json("auditor-1", {"usage", "list", "--violations"});
   ASSERT_EQ(violations.size(), 1u);

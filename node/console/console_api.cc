@@ -102,6 +102,7 @@ ConsoleApi::ConsoleApi(const QueryServices* queries, const AuditService* audit) 
   Add("Governance.ListProposals", governance, &GovernanceService::DoListProposals);
   Add("Audit.ListUsage", audit, &AuditService::DoListUsage);
   Add("Audit.ListViolations", audit, &AuditService::DoListViolations);
+  Add("Audit.ListReservations", audit, &AuditService::DoListReservations);
 }
 
 absl::StatusOr<std::string> ConsoleApi::Call(std::string_view method, const Caller& caller,

@@ -13,6 +13,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/strings/ascii.h"
 #include "common/bytes.h"
 #include "common/file.h"
 #include "common/logging.h"
@@ -74,6 +75,53 @@ int RunViolations(const GlobalOptions& g, const ViolationArgs& a) {
            rec.product_id(), rec.provider(), rec.consumer(), rec.operation(), rec.purpose(),
            HexOrDash(rec.txid()), DescribeViolations(rec)},
           item);
+    }
+    next = r->next_cursor();
+    if (a.limit != 0 || next.empty()) break;
+    request.mutable_page()->set_cursor(next);
+  }
+  listing.Print(std::cout, a.format);
+  if (!next.empty()) std::cerr << "more: --cursor " << next << "\n";
+  return 0;
+}
+
+// --- reservations ---
+
+struct ReservationArgs {
+  std::string contract, state;
+  uint32_t limit = 0;  // 0: every page
+  std::string cursor;
+  OutputFormat format = OutputFormat::kTable;
+};
+
+int RunReservations(const GlobalOptions& g, const ReservationArgs& a) {
+  tds::ListReservationsRequest request;
+  request.set_contract_id(a.contract);
+  if (!a.state.empty()) {
+    tds::ReservationState state;
+    if (!tds::ReservationState_Parse("RESERVATION_" + absl::AsciiStrToUpper(a.state), &state)) {
+      return Fail("--state: '" + a.state + "' is not open, consumed or expired");
+    }
+    request.set_state(state);
+  }
+  request.mutable_page()->set_limit(a.limit == 0 ? 1000 : a.limit);
+  request.mutable_page()->set_cursor(a.cursor);
+  absl::StatusOr<std::unique_ptr<Session>> session = OpenSession(g, KeyUse::kRequired);
+  if (!session.ok()) return Fail(session.status());
+  Listing listing(
+      {"id", "contract", "state", "created_height", "expires_height", "consumed_index"});
+  std::string next;
+  while (true) {
+    absl::StatusOr<tds::ListReservationsResponse> r = (*session)->query->ListReservations(request);
+    if (!r.ok()) return Fail(r.status());
+    for (const tds::Reservation& res : r->reservations()) {
+      std::string state = tds::ReservationState_Name(res.state());
+      state = absl::AsciiStrToLower(state.substr(std::string("RESERVATION_").size()));
+      listing.AddRow(
+          {res.id(), res.contract_id(), state, std::to_string(res.created_height()),
+           std::to_string(res.expires_height()),
+           res.state() == tds::RESERVATION_CONSUMED ? std::to_string(res.consumed_index()) : "-"},
+          res);
     }
     next = r->next_cursor();
     if (a.limit != 0 || next.empty()) break;
@@ -257,10 +305,12 @@ void AddAuditCommands(CLI::App& app, Context& ctx) {
   const GlobalOptions& g = ctx.options;
   CLI::App* audit = app.add_subcommand(
       "audit",
-      "Audit: usage records, violations, receipts (read-only); replay and watch the ledger");
+      "Audit: usage records, violations, reservations, receipts (read-only); replay and watch "
+      "the ledger");
   audit->require_subcommand(1);
   audit->footer(
-      "usage, violations and receipt sign with --key. Auditors and validators read every record;\n"
+      "usage, violations, reservations and receipt sign with --key. Auditors and validators read "
+      "every record;\n"
       "other members only records where they are the provider or the consumer. replay and watch\n"
       "sign nothing: they check the ledger itself against the genesis file.");
 
@@ -292,6 +342,23 @@ void AddAuditCommands(CLI::App& app, Context& ctx) {
   violations->add_option("--cursor", va->cursor, "Continue after this record index");
   AddOutputOption(violations, &va->format);
   OnRun(violations, ctx, [&g, va] { return RunViolations(g, *va); });
+
+  auto rs = std::make_shared<ReservationArgs>();
+  CLI::App* reservations = audit->add_subcommand(
+      "reservations", "List the quota reservations of strict contracts (usage reserve)");
+  reservations->add_option("--contract", rs->contract, "Only this contract");
+  reservations
+      ->add_option("--state", rs->state,
+                   "Only open, consumed or expired (an open reservation the next block would "
+                   "release reads expired)")
+      ->check(CLI::IsMember({"open", "consumed", "expired"}));
+  reservations
+      ->add_option("--limit", rs->limit,
+                   "One page of at most this many (1..1000); without it every page is fetched")
+      ->check(CLI::Range(1u, 1000u));
+  reservations->add_option("--cursor", rs->cursor, "Continue after this reservation id");
+  AddOutputOption(reservations, &rs->format);
+  OnRun(reservations, ctx, [&g, rs] { return RunReservations(g, *rs); });
 
   auto ra = std::make_shared<ReceiptArgs>();
   CLI::App* receipt = audit->add_subcommand(

@@ -244,6 +244,28 @@ async function run() {
     await shot('contract');
   });
 
+  await step('a strict contract shows its quota reservations', async () => {
+    const listed = await page.evaluate(async () => {
+      const r = await fetch('/api/call/Audit.ListReservations', {
+        method: 'POST',
+        headers: {'Content-Type': 'application/json'},
+        body: JSON.stringify({state: 'RESERVATION_CONSUMED'}),
+      });
+      return r.json();
+    });
+    const reservations = listed.reservations || [];
+    assert.ok(reservations.length > 0, 'the quickstart left no consumed reservation');
+    const id = reservations[0].contract_id;
+    const expected = reservations.filter((x) => x.contract_id === id).length;
+    await nav(`#/contracts/${id}`, '#reservations-list', `contract ${id}`);
+    const states = await attrs('#reservations-list .reservation-row', 'data-state');
+    assert.ok(
+        states.filter((x) => x === 'RESERVATION_CONSUMED').length >= expected,
+        `contract ${id}: ${states.length} reservation rows, expected ${expected} consumed`);
+    console.log(`    ${id}: ${states.length} reservation(s), ${expected} consumed`);
+    await shot('contract-reservations');
+  });
+
   await step('usage explorer: rows, charts, export, a filter changes the rows', async () => {
     await nav('#/usage', '#usage-count', 'usage');
     const rows = await count('#usage-table .usage-row');

@@ -1,6 +1,7 @@
 // Contracts: the list (Contracts.ListContracts) with state, party and product filters; a
 // contract's detail (Contracts.GetContract): its terms, usage counters and the negotiation
-// history (request, counter, accept, ... each with its transaction's receipt).
+// history (request, counter, accept, ... each with its transaction's receipt) and its quota
+// reservations (Audit.ListReservations).
 import {call} from '../api.js';
 import {CONTRACT_STATES} from '../lookups.js';
 import {decodeTerms, renderTerms} from '../terms.js';
@@ -165,40 +166,84 @@ async function renderContract(root, ctx, id) {
       el('h2', 'Negotiation history'),
   );
   const hist = c.history || [];
-  if (!hist.length) {
-    root.append(empty('No negotiation events recorded.'));
-    return;
-  }
-  root.append(
-      table(
-          [
-            {label: '#', cell: (h) => String(h.i), class: 'num'},
-            {label: 'Event', cell: (h) => el('strong', h.event)},
-            {label: 'By', cell: (h) => h.by},
-            {
-              label: 'State',
-              cell: (h) =>
-                  [stateBadge(h.from === 'CONTRACT_STATE_UNSPECIFIED' ? 'new' : h.from), ' → ',
-                   stateBadge(h.to)]
-            },
-            {label: 'Height', cell: (h) => fmtInt(h.height), class: 'num'},
-            {label: 'Block time', cell: (h) => fmtTime(h.time_ms)},
-            {
-              label: 'Terms digest',
-              cell: (h) =>
-                  el('code', {title: b64hex(h.terms_digest)}, short(b64hex(h.terms_digest), 12))
-            },
-            {label: 'Reason', cell: (h) => h.reason, class: 'wrap'},
-            {
-              label: 'Receipt',
-              cell: (h) => {
-                const tx = b64hex(h.txid);
-                return tx ? link(ctx.href('receipt', [tx]), short(tx, 10), 'mono') : '';
-              },
-            },
-          ],
-          hist.map((h, i) => ({...h, i: i + 1})),
-          {id: 'contract-history', rowClass: 'history-row', rowData: (h) => ({event: h.event})},
-          ),
+  root.append(hist.length ? historyTable(ctx, hist) : empty('No negotiation events recorded.'));
+  root.append(el('h2', 'Quota reservations'));
+  const sec = root.appendChild(el('section#contract-reservations'));
+  await pagedList(ctx, sec, {
+    what: 'Loading the reservations',
+    fetch: (cursor) =>
+        call('Audit.ListReservations', {contract_id: id, page: {limit: PAGE_LIMIT, cursor}}),
+    items: (r) => r.reservations || [],
+    show: (rows, r) => rows.length ?
+        [
+          countLine('p.count', rows.length, 'reservation', !!r.next_cursor), reservationTable(rows)
+        ] :
+        empty(
+            'No reservations: strict contracts reserve quota before each call; this one has ' +
+            'none recorded.'),
+    moreId: 'reservations-more',
+  });
+}
+
+// One row per reservation: a strict call's quota held from `created_height`, consumed by the
+// usage record at `consumed_index`, or released when it expired.
+function reservationTable(rows) {
+  const kind = {
+    RESERVATION_OPEN: 'info',
+    RESERVATION_CONSUMED: 'good',
+    RESERVATION_EXPIRED: 'warn'
+  };
+  return table(
+      [
+        {
+          label: 'Reservation (request digest)',
+          cell: (x) => el('code', {title: x.id}, short(x.id, 16))
+        },
+        {
+          label: 'State',
+          cell: (x) => badge(x.state.replace('RESERVATION_', '').toLowerCase(), kind[x.state]),
+        },
+        {label: 'Reserved at height', cell: (x) => fmtInt(x.created_height), class: 'num'},
+        {label: 'Expires at height', cell: (x) => fmtInt(x.expires_height), class: 'num'},
+        {
+          label: 'Consumed by record',
+          cell: (x) => x.state === 'RESERVATION_CONSUMED' ? `#${fmtInt(x.consumed_index)}` : '—',
+          class: 'num',
+        },
+      ],
+      rows,
+      {id: 'reservations-list', rowClass: 'reservation-row', rowData: (x) => ({state: x.state})});
+}
+
+function historyTable(ctx, hist) {
+  return table(
+      [
+        {label: '#', cell: (h) => String(h.i), class: 'num'},
+        {label: 'Event', cell: (h) => el('strong', h.event)},
+        {label: 'By', cell: (h) => h.by},
+        {
+          label: 'State',
+          cell: (h) =>
+              [stateBadge(h.from === 'CONTRACT_STATE_UNSPECIFIED' ? 'new' : h.from), ' → ',
+               stateBadge(h.to)]
+        },
+        {label: 'Height', cell: (h) => fmtInt(h.height), class: 'num'},
+        {label: 'Block time', cell: (h) => fmtTime(h.time_ms)},
+        {
+          label: 'Terms digest',
+          cell: (h) =>
+              el('code', {title: b64hex(h.terms_digest)}, short(b64hex(h.terms_digest), 12))
+        },
+        {label: 'Reason', cell: (h) => h.reason, class: 'wrap'},
+        {
+          label: 'Receipt',
+          cell: (h) => {
+            const tx = b64hex(h.txid);
+            return tx ? link(ctx.href('receipt', [tx]), short(tx, 10), 'mono') : '';
+          },
+        },
+      ],
+      hist.map((h, i) => ({...h, i: i + 1})),
+      {id: 'contract-history', rowClass: 'history-row', rowData: (h) => ({event: h.event})},
   );
 }
