@@ -211,7 +211,8 @@ function reservationTable(rows) {
           class: 'num',
         },
       ],
-      rows,
+      // The node pages them in id (digest) order; reading them is easier in time order.
+      [...rows].sort((a, b) => Number(a.created_height) - Number(b.created_height)),
       {id: 'reservations-list', rowClass: 'reservation-row', rowData: (x) => ({state: x.state})});
 }
 
