@@ -15,9 +15,13 @@ namespace tds {
 inline constexpr std::string_view kTxContext = "tds.tx.v1";
 // A member's proof of identity on read-only queries (proto/query_service.proto).
 inline constexpr std::string_view kQueryContext = "tds.query.v1";
-// A one-time login to a node's web console (node/console): the same QueryIdentity payload, under
-// its own context so a signed query identity never opens a console session.
-inline constexpr std::string_view kConsoleLoginContext = "tds.console-login.v1";
+// A one-time login to the web console of the node that member `node` runs (node/console): the
+// same QueryIdentity payload as a query, under a context of its own — so a signed query identity
+// never opens a console session — that names the node, so a login link made for one node's
+// console cannot be replayed at another's. Member ids are at most 64 bytes: within 255.
+inline std::string ConsoleLoginContext(std::string_view node) {
+  return std::string("tds.console-login.v1/").append(node);
+}
 
 // Returns the serialized tds.Envelope (proto/envelope.proto).
 // REQUIRES: context is 1..255 bytes.

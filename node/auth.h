@@ -56,7 +56,7 @@ using MemberLookup =
     std::function<absl::StatusOr<std::optional<tds::Member>>(std::string_view member_id)>;
 
 // Authenticates `auth` against the current membership at wall time `now_ms`; `context` is the
-// envelope context it must carry (kConsoleLoginContext for console logins).
+// envelope context it must carry (ConsoleLoginContext(node) for console logins).
 // Unauthenticated, naming the failed check: "auth: envelope: ...", "auth: 'x' is not a current
 // member", "auth: signed by key ab.. which is not the key of member 'x'", "auth: issued_ms ...
 // is 400000 ms from the node's clock (at most 300000)". DataLoss/Internal if state is corrupt.

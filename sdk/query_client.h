@@ -29,7 +29,8 @@ namespace tds::sdk {
 // Envelope context of a query identity (proto/query_service.proto; node/auth.h checks it).
 
 // Serialized Envelope (context kQueryContext) over QueryIdentity{member_id, issued_ms}.
-// `context` kConsoleLoginContext makes a web-console login token instead (`tds console login`).
+// `context` ConsoleLoginContext(node) makes a login token for that node's web console instead
+// (`tds console login`).
 std::string BuildQueryAuth(const SigningKey& key, const std::string& member_id, int64_t issued_ms,
                            std::string_view context = kQueryContext);
 

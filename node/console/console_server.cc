@@ -139,8 +139,9 @@ ConsoleServer::ConsoleServer(ConsoleOptions options, const QueryServices* querie
   const QueryEnv* env = &queries->env();
   SessionOptions session_options;
   session_options.clock = options_.clock;
-  sessions_ = std::make_unique<ConsoleSessions>(
-      [env](std::string_view id) { return env->ReadMember(id); }, session_options);
+  sessions_ =
+      std::make_unique<ConsoleSessions>([env](std::string_view id) { return env->ReadMember(id); },
+                                        ConsoleLoginContext(options_.node_member), session_options);
 }
 
 absl::StatusOr<std::unique_ptr<ConsoleServer>> ConsoleServer::Start(ConsoleOptions options,

@@ -17,8 +17,11 @@ std::string Digest(std::string_view data) { return std::string(AsBytes(Sha256(da
 
 }  // namespace
 
-ConsoleSessions::ConsoleSessions(MemberLookup members, SessionOptions options)
-    : members_(std::move(members)), options_(std::move(options)) {}
+ConsoleSessions::ConsoleSessions(MemberLookup members, std::string login_context,
+                                 SessionOptions options)
+    : members_(std::move(members)),
+      login_context_(std::move(login_context)),
+      options_(std::move(options)) {}
 
 int64_t ConsoleSessions::Now() const {
   if (options_.clock) return options_.clock();
@@ -34,7 +37,7 @@ void ConsoleSessions::DropExpiredLocked(int64_t now) {
 
 absl::StatusOr<ConsoleSessions::Login> ConsoleSessions::SignIn(std::string_view token) {
   const int64_t now = Now();
-  absl::StatusOr<Caller> caller = AuthenticateQuery(members_, token, now, kConsoleLoginContext);
+  absl::StatusOr<Caller> caller = AuthenticateQuery(members_, token, now, login_context_);
   if (!caller.ok()) return caller.status();
   if (caller->anonymous()) return absl::UnauthenticatedError("auth: empty login token");
   std::string id_bytes(32, '\0');

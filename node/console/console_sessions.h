@@ -1,11 +1,12 @@
 #pragma once
 // Web-console sessions (node/console/README.md, "Signing in").
 //
-// A member signs in with a login token: an Envelope (context kConsoleLoginContext) over a
-// tds.QueryIdentity {member_id, issued_ms} signed with the member's key, as `tds console login`
-// makes it. It is checked like a query identity (node/auth.h: a current member's key, issued
-// within 5 minutes of the node's clock) and is good for ONE sign-in: a token seen before is
-// refused while it could still pass the clock check, so a leaked URL opens nothing twice.
+// A member signs in with a login token: an Envelope (context ConsoleLoginContext(this node's
+// member id), common/envelope.h) over a tds.QueryIdentity {member_id, issued_ms} signed with the
+// member's key, as `tds console login` makes it. It is checked like a query identity (node/auth.h:
+// a current member's key, issued within 5 minutes of the node's clock) and is good for ONE sign-in:
+// a token seen before is refused while it could still pass the clock check, so a leaked URL opens
+// nothing twice.
 //
 // A session is a random 256-bit id the browser keeps in an HttpOnly cookie. The node keeps only
 // its SHA-256, the member id and the expiry (8 hours, not extended by use). A session names a
@@ -35,7 +36,8 @@ struct SessionOptions {
 
 class ConsoleSessions {
  public:
-  ConsoleSessions(MemberLookup members, SessionOptions options);
+  // `login_context`: the envelope context login tokens must carry (ConsoleLoginContext).
+  ConsoleSessions(MemberLookup members, std::string login_context, SessionOptions options);
 
   struct Login {
     std::string session_id;  // 64 hex characters: the cookie value
@@ -61,6 +63,7 @@ class ConsoleSessions {
     int64_t expires_ms;
   };
   const MemberLookup members_;
+  const std::string login_context_;
   const SessionOptions options_;
   mutable std::mutex mu_;
   std::unordered_map<std::string, Session> sessions_;  // SHA-256(id) → session

@@ -82,7 +82,7 @@ class ConsoleTest : public InProcessDataSpaceTest {
   }
 
   static std::string Token(const Who& who, int64_t issued_ms = NowMs(),
-                           std::string_view context = kConsoleLoginContext) {
+                           const std::string& context = ConsoleLoginContext("node")) {
     return Base64Encode(sdk::BuildQueryAuth(*KeyFromByte(who.key), who.id, issued_ms, context));
   }
 
@@ -161,7 +161,10 @@ TEST_F(ConsoleTest, ATokenSignsInOnceAndOnlyForItsMember) {
     EXPECT_TRUE(Header(r, "Set-Cookie").empty());
   };
   // A signed query identity is not a login: another context.
-  refused(R"({"token":")" + Token(kAudit, NowMs(), kQueryContext) + "\"}", "context");
+  refused(R"({"token":")" + Token(kAudit, NowMs(), std::string(kQueryContext)) + "\"}", "context");
+  // A link made for another node's console.
+  refused(R"({"token":")" + Token(kAudit, NowMs(), ConsoleLoginContext("zj")) + "\"}",
+          "expected 'tds.console-login.v1/node'");
   refused(R"({"token":")" + Token(kAudit, NowMs() - 10 * 60 * 1000) + "\"}", "behind");
   refused(R"({"token":")" + Token(Who{"audit", 9}) + "\"}", "not the key of member 'audit'");
   refused(R"({"token":")" + Token(Who{"ghost", 9}) + "\"}", "'ghost' is not a current member");
@@ -287,10 +290,10 @@ TEST(ConsoleSessionsTest, SessionsExpireAndFollowTheMembership) {
         if (it == members.end()) return std::nullopt;
         return it->second;
       },
-      options);
+      ConsoleLoginContext("node-1"), options);
   auto sign_in = [&](int64_t issued_ms) {
     return sessions.SignIn(
-        sdk::BuildQueryAuth(*KeyFromByte(2), "bank", issued_ms, kConsoleLoginContext));
+        sdk::BuildQueryAuth(*KeyFromByte(2), "bank", issued_ms, ConsoleLoginContext("node-1")));
   };
   absl::StatusOr<ConsoleSessions::Login> first = sign_in(now);
   ASSERT_TRUE(first.ok()) << first.status();

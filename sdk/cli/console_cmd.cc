@@ -17,10 +17,11 @@ namespace {
 int RunLogin(const GlobalOptions& g, const std::string& url, bool token_only) {
   absl::StatusOr<std::unique_ptr<Session>> session = OpenSession(g, KeyUse::kRequired);
   if (!session.ok()) return Fail(session.status());
+  // The token names the node it is for; the node's status says which member runs it.
+  absl::StatusOr<tds::NodeStatus> status = (*session)->query->GetNodeStatus();
+  if (!status.ok()) return Fail(status.status());
   std::string base = url;
   if (base.empty() && !token_only) {
-    absl::StatusOr<tds::NodeStatus> status = (*session)->query->GetNodeStatus();
-    if (!status.ok()) return Fail(status.status());
     if (status->console_address().empty()) {
       return Fail("node " + g.node +
                   " serves no web console: start its tdsd with --console-listen HOST:PORT "
@@ -31,8 +32,8 @@ int RunLogin(const GlobalOptions& g, const std::string& url, bool token_only) {
   const int64_t now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                              std::chrono::system_clock::now().time_since_epoch())
                              .count();
-  const std::string token = Base64Encode(
-      sdk::BuildQueryAuth(*(*session)->key, (*session)->member_id, now_ms, kConsoleLoginContext));
+  const std::string token = Base64Encode(sdk::BuildQueryAuth(
+      *(*session)->key, (*session)->member_id, now_ms, ConsoleLoginContext(status->member_id())));
   if (token_only) {
     std::cout << token << "\n";
     return 0;
