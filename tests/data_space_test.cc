@@ -267,6 +267,18 @@ TEST_F(DataSpaceTest, NegotiateUseBillValue) {
       Csv("auditor-1", {"audit", "reservations", "--contract", id});
   EXPECT_THAT(CsvColumn(reservations, "state"), ElementsAre("consumed", "consumed"));
   EXPECT_EQ(Json("auditor-1", {"audit", "reservations", "--state", "open"}).size(), 0u);
+  // --limit reads one page and says where the next begins; --cursor goes on from there.
+  CommandResult first = As("auditor-1", {"audit", "reservations", "--limit", "1", "-o", "json"});
+  ASSERT_EQ(first.exit_code, 0) << first.Describe();
+  EXPECT_EQ(nlohmann::json::parse(first.out).size(), 1u);
+  const std::string more = "more: --cursor ";
+  ASSERT_THAT(first.err, StartsWith(more)) << first.Describe();
+  const std::string cursor = first.err.substr(more.size(), first.err.find('\n') - more.size());
+  CommandResult rest = As("auditor-1", {"audit", "reservations", "--cursor", cursor, "-o", "json"});
+  ASSERT_EQ(rest.exit_code, 0) << rest.Describe();
+  EXPECT_EQ(nlohmann::json::parse(rest.out).size(), 1u);
+  EXPECT_EQ(rest.err, "");
+  EXPECT_NE(nlohmann::json::parse(rest.out)[0]["id"], nlohmann::json::parse(first.out)[0]["id"]);
   Refused("stranger", {"audit", "reservations", "--contract", id}, "member 'stranger'");
 
   nlohmann::json violations = Json("auditor-1", {"usage", "list", "--violations"});

@@ -23,6 +23,7 @@
 #include "sdk/cli/audit_replay.h"
 #include "sdk/cli/audit_watch.h"
 #include "sdk/cli/output.h"
+#include "sdk/cli/paging.h"
 #include "sdk/cli/progress.h"
 #include "sdk/cli/session.h"
 #include "sdk/cli/usage_cmd.h"
@@ -57,31 +58,27 @@ int RunViolations(const GlobalOptions& g, const ViolationArgs& a) {
     request.set_from_ms(bounds->first);
     request.set_to_ms(bounds->second);
   }
-  request.mutable_page()->set_limit(a.limit == 0 ? 1000 : a.limit);
-  request.mutable_page()->set_cursor(a.cursor);
-
   absl::StatusOr<std::unique_ptr<Session>> session = OpenSession(g, KeyUse::kRequired);
   if (!session.ok()) return Fail(session.status());
   Listing listing({"index", "time", "contract", "product", "provider", "consumer", "operation",
                    "purpose", "txid", "violations"});
-  std::string next;
-  while (true) {
-    absl::StatusOr<tds::ListUsageResponse> r = (*session)->query->ListViolations(request);
-    if (!r.ok()) return Fail(r.status());
-    for (const tds::UsageItem& item : r->items()) {
-      const tds::UsageRecordState& rec = item.record();
-      listing.AddRow(
-          {std::to_string(rec.index()), FormatTimeMs(rec.block_time_ms()), rec.contract_id(),
-           rec.product_id(), rec.provider(), rec.consumer(), rec.operation(), rec.purpose(),
-           HexOrDash(rec.txid()), DescribeViolations(rec)},
-          item);
-    }
-    next = r->next_cursor();
-    if (a.limit != 0 || next.empty()) break;
-    request.mutable_page()->set_cursor(next);
-  }
+  absl::StatusOr<std::string> next = ReadPages(
+      request, a.limit, a.cursor, 1000,
+      [&](const tds::ListViolationsRequest& r) { return (*session)->query->ListViolations(r); },
+      [&](const tds::ListUsageResponse& page) {
+        for (const tds::UsageItem& item : page.items()) {
+          const tds::UsageRecordState& rec = item.record();
+          listing.AddRow(
+              {std::to_string(rec.index()), FormatTimeMs(rec.block_time_ms()), rec.contract_id(),
+               rec.product_id(), rec.provider(), rec.consumer(), rec.operation(), rec.purpose(),
+               HexOrDash(rec.txid()), DescribeViolations(rec)},
+              item);
+        }
+        return absl::OkStatus();
+      });
+  if (!next.ok()) return Fail(next.status());
   listing.Print(std::cout, a.format);
-  if (!next.empty()) std::cerr << "more: --cursor " << next << "\n";
+  PrintMore(*next);
   return 0;
 }
 
@@ -104,31 +101,28 @@ int RunReservations(const GlobalOptions& g, const ReservationArgs& a) {
     }
     request.set_state(state);
   }
-  request.mutable_page()->set_limit(a.limit == 0 ? 1000 : a.limit);
-  request.mutable_page()->set_cursor(a.cursor);
   absl::StatusOr<std::unique_ptr<Session>> session = OpenSession(g, KeyUse::kRequired);
   if (!session.ok()) return Fail(session.status());
   Listing listing(
       {"id", "contract", "state", "created_height", "expires_height", "consumed_index"});
-  std::string next;
-  while (true) {
-    absl::StatusOr<tds::ListReservationsResponse> r = (*session)->query->ListReservations(request);
-    if (!r.ok()) return Fail(r.status());
-    for (const tds::Reservation& res : r->reservations()) {
-      std::string state = tds::ReservationState_Name(res.state());
-      state = absl::AsciiStrToLower(state.substr(std::string("RESERVATION_").size()));
-      listing.AddRow(
-          {res.id(), res.contract_id(), state, std::to_string(res.created_height()),
-           std::to_string(res.expires_height()),
-           res.state() == tds::RESERVATION_CONSUMED ? std::to_string(res.consumed_index()) : "-"},
-          res);
-    }
-    next = r->next_cursor();
-    if (a.limit != 0 || next.empty()) break;
-    request.mutable_page()->set_cursor(next);
-  }
+  absl::StatusOr<std::string> next = ReadPages(
+      request, a.limit, a.cursor, 1000,
+      [&](const tds::ListReservationsRequest& r) { return (*session)->query->ListReservations(r); },
+      [&](const tds::ListReservationsResponse& page) {
+        for (const tds::Reservation& res : page.reservations()) {
+          std::string state = tds::ReservationState_Name(res.state());
+          state = absl::AsciiStrToLower(state.substr(std::string("RESERVATION_").size()));
+          const bool consumed = res.state() == tds::RESERVATION_CONSUMED;
+          listing.AddRow({res.id(), res.contract_id(), state, std::to_string(res.created_height()),
+                          std::to_string(res.expires_height()),
+                          consumed ? std::to_string(res.consumed_index()) : "-"},
+                         res);
+        }
+        return absl::OkStatus();
+      });
+  if (!next.ok()) return Fail(next.status());
   listing.Print(std::cout, a.format);
-  if (!next.empty()) std::cerr << "more: --cursor " << next << "\n";
+  PrintMore(*next);
   return 0;
 }
 

@@ -9,6 +9,7 @@
 #include "common/config.h"
 #include "sdk/cli/describe.h"
 #include "sdk/cli/output.h"
+#include "sdk/cli/paging.h"
 #include "sdk/cli/session.h"
 
 namespace tds::cli {
@@ -74,25 +75,22 @@ int RunSearch(const GlobalOptions& g, const SearchArgs& a) {
   request.set_operation(a.operation);
   request.set_tag(a.tag);
   request.set_include_retired(a.all);
-  request.mutable_page()->set_limit(a.limit == 0 ? 1000 : a.limit);
-  request.mutable_page()->set_cursor(a.cursor);
   std::vector<tds::ProductSummary> products;
-  std::string next;
   uint64_t total = 0;
-  while (true) {
-    absl::StatusOr<tds::SearchProductsResponse> r = (*session)->query->SearchProducts(request);
-    if (!r.ok()) return Fail(r.status());
-    total = r->total();
-    products.insert(products.end(), r->products().begin(), r->products().end());
-    next = r->next_cursor();
-    if (a.limit != 0 || next.empty()) break;
-    request.mutable_page()->set_cursor(next);
-  }
+  absl::StatusOr<std::string> next = ReadPages(
+      request, a.limit, a.cursor, 1000,
+      [&](const tds::SearchProductsRequest& r) { return (*session)->query->SearchProducts(r); },
+      [&](const tds::SearchProductsResponse& page) {
+        total = page.total();
+        products.insert(products.end(), page.products().begin(), page.products().end());
+        return absl::OkStatus();
+      });
+  if (!next.ok()) return Fail(next.status());
   ProductListing(products).Print(std::cout, a.format);
   if (a.format == OutputFormat::kTable) {
     std::cerr << products.size() << " of " << total << " matching product(s)\n";
   }
-  if (!next.empty()) std::cerr << "more: --cursor " << next << "\n";
+  PrintMore(*next);
   return 0;
 }
 

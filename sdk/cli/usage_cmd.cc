@@ -15,6 +15,7 @@
 #include "contracts/contract_state.h"
 #include "ledger/receipt.h"
 #include "sdk/cli/output.h"
+#include "sdk/cli/paging.h"
 #include "sdk/cli/session.h"
 
 namespace tds::cli {
@@ -260,8 +261,6 @@ int RunUsageList(const GlobalOptions& g, const UsageListArgs& a, UsageService se
   request.set_violations_only(a.violations);
   const bool receipts = a.with_receipts || !a.receipts_dir.empty();
   request.set_with_receipts(receipts);
-  request.mutable_page()->set_limit(a.limit == 0 ? (receipts ? 200 : 1000) : a.limit);
-  request.mutable_page()->set_cursor(a.cursor);
 
   absl::StatusOr<std::unique_ptr<Session>> session = OpenSession(g, KeyUse::kRequired);
   if (!session.ok()) return Fail(session.status());
@@ -270,53 +269,54 @@ int RunUsageList(const GlobalOptions& g, const UsageListArgs& a, UsageService se
                                       "purpose", "rows_out", "compute_ms", "violations"};
   if (receipts) columns.push_back("receipt");
   Listing listing(columns);
-  std::string next;
   size_t written = 0;
-  while (true) {
-    absl::StatusOr<tds::ListUsageResponse> r = service == UsageService::kAudit
-                                                   ? (*session)->query->AuditUsage(request)
-                                                   : (*session)->query->ListUsage(request);
-    if (!r.ok()) return Fail(r.status());
-    for (const tds::UsageItem& item : r->items()) {
-      const tds::UsageRecordState& rec = item.record();
-      std::vector<std::string> cells = {std::to_string(rec.index()),
-                                        FormatTimeMs(rec.block_time_ms()),
-                                        rec.period(),
-                                        rec.contract_id(),
-                                        rec.product_id(),
-                                        rec.provider(),
-                                        rec.consumer(),
-                                        rec.operation(),
-                                        rec.purpose(),
-                                        std::to_string(rec.measurement().rows_out()),
-                                        std::to_string(rec.measurement().compute_ms()),
-                                        DescribeViolations(rec)};
-      if (receipts) {
-        cells.push_back("block " + std::to_string(item.receipt().height()) + ", tree " +
-                        std::to_string(item.receipt().tree_size()));
-      }
-      listing.AddRow(std::move(cells), item);
-      if (!a.receipts_dir.empty()) {
-        std::error_code ec;
-        std::filesystem::create_directories(a.receipts_dir, ec);
-        const std::string path = a.receipts_dir + "/" + HexEncode(rec.txid()) + ".json";
-        if (absl::Status s = WriteFileAtomic(path, ledger::ReceiptToJson(item.receipt()) + "\n");
-            !s.ok()) {
-          return Fail(s);
+  absl::StatusOr<std::string> next = ReadPages(
+      request, a.limit, a.cursor, receipts ? 200 : 1000,
+      [&](const tds::ListUsageRequest& r) {
+        return service == UsageService::kAudit ? (*session)->query->AuditUsage(r)
+                                               : (*session)->query->ListUsage(r);
+      },
+      [&](const tds::ListUsageResponse& page) -> absl::Status {
+        for (const tds::UsageItem& item : page.items()) {
+          const tds::UsageRecordState& rec = item.record();
+          std::vector<std::string> cells = {std::to_string(rec.index()),
+                                            FormatTimeMs(rec.block_time_ms()),
+                                            rec.period(),
+                                            rec.contract_id(),
+                                            rec.product_id(),
+                                            rec.provider(),
+                                            rec.consumer(),
+                                            rec.operation(),
+                                            rec.purpose(),
+                                            std::to_string(rec.measurement().rows_out()),
+                                            std::to_string(rec.measurement().compute_ms()),
+                                            DescribeViolations(rec)};
+          if (receipts) {
+            cells.push_back("block " + std::to_string(item.receipt().height()) + ", tree " +
+                            std::to_string(item.receipt().tree_size()));
+          }
+          listing.AddRow(std::move(cells), item);
+          if (!a.receipts_dir.empty()) {
+            std::error_code ec;
+            std::filesystem::create_directories(a.receipts_dir, ec);
+            const std::string path = a.receipts_dir + "/" + HexEncode(rec.txid()) + ".json";
+            if (absl::Status s =
+                    WriteFileAtomic(path, ledger::ReceiptToJson(item.receipt()) + "\n");
+                !s.ok()) {
+              return s;
+            }
+            ++written;
+          }
         }
-        ++written;
-      }
-    }
-    next = r->next_cursor();
-    if (a.limit != 0 || next.empty()) break;
-    request.mutable_page()->set_cursor(next);
-  }
+        return absl::OkStatus();
+      });
+  if (!next.ok()) return Fail(next.status());
   listing.Print(std::cout, a.format);
   if (written > 0) {
     std::cerr << "wrote " << written << " receipt(s) to " << a.receipts_dir
               << " (verify offline: tds verify FILE --genesis GENESIS)\n";
   }
-  if (!next.empty()) std::cerr << "more: --cursor " << next << "\n";
+  PrintMore(*next);
   return 0;
 }
 
