@@ -12,11 +12,13 @@
 #include "absl/strings/str_cat.h"
 #include "common/bytes.h"
 #include "common/sha256.h"
+#include "ledger/test_util.h"
 
 namespace tds::ledger::merkle {
 namespace {
 
 using ::testing::HasSubstr;
+using testing::kCtLeavesHex;
 
 Hash H(std::string_view hex) {
   auto h = HashFromHex(hex);
@@ -42,15 +44,6 @@ Hash FlipBit(Hash h, int bit = 0) {
 }
 
 // ---- RFC 6962 / RFC 9162 known answers (certificate-transparency test vectors) ----
-
-const std::vector<std::string> kCtLeavesHex = {"",
-                                               "00",
-                                               "10",
-                                               "2021",
-                                               "3031",
-                                               "40414243",
-                                               "5051525354555657",
-                                               "606162636465666768696a6b6c6d6e6f"};
 
 const std::vector<std::string> kCtRootsHex = {
     "6e340b9cffb37a989ca544e6bb780a2c78901d3fb33738768511a30617afa01d",

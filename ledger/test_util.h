@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "common/envelope.h"
@@ -70,5 +71,15 @@ inline GenesisInfo TestGenesis(const std::string& origin = "tds.test/ledger") {
   EXPECT_TRUE(json.ok()) << json.status();
   return std::move(GenesisInfo::Parse(*json, "test-genesis")).value();
 }
+
+// RFC 6962's reference Merkle leaves (certificate-transparency's tree tests), hex.
+inline const std::vector<std::string> kCtLeavesHex = {"",
+                                                      "00",
+                                                      "10",
+                                                      "2021",
+                                                      "3031",
+                                                      "40414243",
+                                                      "5051525354555657",
+                                                      "606162636465666768696a6b6c6d6e6f"};
 
 }  // namespace tds::ledger::testing

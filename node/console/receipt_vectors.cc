@@ -1009,17 +1009,9 @@ void EpochVectors(Writer& out) {
 // ---- Merkle: roots and inclusion proofs of prefixes of a fixed leaf list. ----
 
 void MerkleVectors(Writer& out) {
-  // RFC 6962's reference leaves (certificate-transparency's merkle tree tests), then two more.
-  const std::vector<std::string> hex_leaves = {"",
-                                               "00",
-                                               "10",
-                                               "2021",
-                                               "3031",
-                                               "40414243",
-                                               "5051525354555657",
-                                               "606162636465666768696a6b6c6d6e6f",
-                                               "70",
-                                               "8081"};
+  // RFC 6962's reference leaves, then two more.
+  std::vector<std::string> hex_leaves = ledger::testing::kCtLeavesHex;
+  hex_leaves.insert(hex_leaves.end(), {"70", "8081"});
   nlohmann::ordered_json j;
   j["leaves"] = hex_leaves;
   j["trees"] = nlohmann::ordered_json::array();
