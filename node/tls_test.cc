@@ -350,6 +350,40 @@ TEST_F(TlsTest, StartRefusesTlsFilesThatDoNotCheckOut) {
   refused("TLS CA: open " + dir_.Sub("missing.crt"));
 }
 
+TEST_F(TlsTest, ConsoleIsServedWithTheNodesCertificateAndOnlyWithTls) {
+  tds::NodeConfig plaintext = config_;
+  plaintext.clear_tls();
+  plaintext.set_insecure_dev(true);
+  plaintext.set_console_listen("127.0.0.1:0");
+  ExpectCode(FinalizeConfig(&plaintext), absl::StatusCode::kInvalidArgument,
+             "--console-listen (`console_listen`): the web console is served over HTTPS");
+  tds::NodeConfig bad = config_;
+  bad.set_console_listen("nowhere");
+  ExpectCode(FinalizeConfig(&bad), absl::StatusCode::kInvalidArgument, "console_listen");
+
+  server_.reset();
+  config_.set_console_listen("127.0.0.1:0");
+  StartServer();
+  const std::string console = server_->console_address();
+  ASSERT_FALSE(console.empty());
+  EXPECT_NE(console, "127.0.0.1:0");
+  absl::StatusOr<tds::NodeStatus> status = QueryAs("bank")->GetNodeStatus();
+  ASSERT_TRUE(status.ok()) << status.status();
+  EXPECT_EQ(status->console_address(), console);
+  // The console presents the node's certificate: a client trusting only the consortium CA and
+  // checking the name completes TLS 1.3 and gets the page.
+  ASSERT_TRUE(
+      WriteFileAtomic(dir_.Sub("get.txt"), "GET / HTTP/1.1\r\nHost: " + console + "\r\n\r\n").ok());
+  const std::string cmd = "timeout 30 openssl s_client -quiet -tls1_3 -connect " + console +
+                          " -CAfile " + dir_.Sub("ca.crt") +
+                          " -verify_ip 127.0.0.1 -verify_return_error <" + dir_.Sub("get.txt") +
+                          " >" + dir_.Sub("console.log") + " 2>&1";
+  EXPECT_EQ(std::system(cmd.c_str()), 0);
+  const std::string out = ReadFile(dir_.Sub("console.log")).value_or("");
+  EXPECT_THAT(out, HasSubstr("HTTP/1.1 200 OK"));
+  EXPECT_THAT(out, HasSubstr("Content-Security-Policy: default-src 'self'"));
+}
+
 TEST_F(TlsTest, ConfigNeedsAllThreeFilesUnlessInsecureDevAndNeverBoth) {
   tds::NodeConfig config = config_;
   config.set_insecure_dev(true);
