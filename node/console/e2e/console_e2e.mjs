@@ -342,6 +342,24 @@ async function run() {
     await shot('usage-filtered');
   });
 
+  await step('usage explorer: small pages, then "Load all" for the charts', async () => {
+    await nav('#/usage', '#usage-count', 'usage');
+    const total = Number(await page.getAttribute('#usage-count', 'data-count'));
+    const size = Math.max(1, Math.floor(total / 3));
+    assert.ok(total > size, `too few usage records (${total}) to page`);
+    await nav(`#/usage?limit=${size}`, '#usage-count', `usage, ${size} per page`);
+    assert.equal(await count('#usage-table .usage-row'), size, 'the page size is not applied');
+    assert.equal(await page.inputValue('#usage-f-limit'), String(size));
+    await markOld('#usage-count');
+    await page.click('#usage-more-all');
+    await ready('#usage-count', 'every usage record');
+    assert.equal(await count('#usage-table .usage-row'), total, '"Load all" did not load them all');
+    assert.equal(await page.getAttribute('#usage-count', 'data-more'), '0');
+    const perDay = await page.locator('#chart-per-day svg circle.point').count();
+    assert.ok(perDay > 0, 'the per-day chart is empty after loading all');
+    console.log(`    ${size} per page, then all: ${total} rows`);
+  });
+
   await step('violations list with reasons, filtered by term', async () => {
     await nav('#/violations', '#violations-count', 'violations');
     const n = await count('#violations-table .violation-row');

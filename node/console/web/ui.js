@@ -115,23 +115,55 @@ export async function load(ctx, root, what, get) {
   return ctx.alive() ? r : undefined;
 }
 
-// A listing read a page at a time into `sec` (cleared on every page). `fetch(cursor)` answers
-// one page ({..., next_cursor}) and `items(r)` lists its rows; `show(rows, r)` gives what shows
-// every row loaded so far (nodes, arrays, null), r being the latest answer. While next_cursor
-// says there is more, a button `#moreId` follows and loads the next page ('' is the first).
+// A listing read a page at a time into `sec` (cleared on every page). `fetch(cursor, size)`
+// answers one page ({..., next_cursor}; `size` undefined: the page's own size) and `items(r)`
+// lists its rows; `show(rows, r)` gives what shows every row loaded so far (nodes, arrays,
+// null), r being the latest answer. While next_cursor says there is more, a button `#moreId`
+// follows and loads the next page ('' is the first). With `loadAll: {max, size}` a second button
+// `#moreId-all` reads on, `size` rows a page, until the end or `max` rows in all — so that what
+// is drawn from the rows (charts, totals) covers them — with a running count, and shows once.
 // `what` (`whatNext` for later pages) labels the loading indicator.
-export async function pagedList(
-    ctx, sec, {what, whatNext = what, fetch, items, show, moreId, moreLabel = 'Show more'}) {
+export async function pagedList(ctx, sec, {
+  what,
+  whatNext = what,
+  fetch,
+  items,
+  show,
+  moreId,
+  moreLabel = 'Show more',
+  loadAll,
+}) {
   const rows = [];
+  const render = (r) => {
+    append(clear(sec), [show(rows, r)]);
+    if (!r.next_cursor) return;
+    sec.append(el(
+        `button#${moreId}`, {type: 'button', on: {click: () => more(r.next_cursor)}}, moreLabel));
+    if (loadAll && rows.length < loadAll.max) {
+      sec.append(
+          ' ',
+          el(`button#${moreId}-all`, {type: 'button', on: {click: () => all(r.next_cursor)}},
+             `Load all (up to ${fmtInt(loadAll.max)})`));
+    }
+  };
   const more = async (cursor) => {
     const r = await load(ctx, sec, cursor ? whatNext : what, () => fetch(cursor));
     if (!r) return;
     rows.push(...items(r));
-    append(clear(sec), [show(rows, r)]);
-    if (r.next_cursor) {
-      sec.append(el(
-          `button#${moreId}`, {type: 'button', on: {click: () => more(r.next_cursor)}}, moreLabel));
-    }
+    render(r);
+  };
+  const all = async (cursor) => {
+    for (const b of sec.querySelectorAll('button')) b.disabled = true;
+    let r;
+    do {
+      r = await load(
+          ctx, sec, `${whatNext}: ${fmtInt(rows.length)} loaded so far`,
+          () => fetch(cursor, Math.min(loadAll.size, loadAll.max - rows.length)));
+      if (!r) return;
+      rows.push(...items(r));
+      cursor = r.next_cursor;
+    } while (cursor && rows.length < loadAll.max);
+    render(r);
   };
   await more('');
 }

@@ -8,7 +8,14 @@ import {OPERATIONS, PURPOSES, VIOLATION_TERMS} from '../lookups.js';
 import {b64hex, badge, dayToMs, download, el, empty, field, fmtInt, fmtTime} from '../ui.js';
 import {link, num, pagedList, queryPage, select, short, table, toCsv} from '../ui.js';
 
-const PAGE_LIMIT = 100;
+// Rows per page: the `limit` of the URL (1..1000, the server's bound), else 100.
+const PAGE_SIZES = ['25', '100', '500', '1000'];
+function pageLimit(q) {
+  const n = Number(q.get('limit'));
+  return Number.isInteger(n) && n >= 1 && n <= 1000 ? n : 100;
+}
+// "Load all" stops here: the charts and exports then cover this many records at most.
+const LOAD_ALL_MAX = 10000;
 
 // kind: 'usage' | 'violations'.
 const KINDS = {
@@ -53,6 +60,13 @@ function filterControls(kind, q, ctx) {
     choice('purpose', 'Purpose', PURPOSES),
     choice('operation', 'Operation', OPERATIONS),
     input('contract_id', 'Contract'),
+    field(
+        'Rows per page',
+        select(
+            'limit',
+            PAGE_SIZES.includes(String(pageLimit(q))) ? PAGE_SIZES :
+                                                        [...PAGE_SIZES, String(pageLimit(q))],
+            String(pageLimit(q)), {id: id('limit')})),
     kind === 'violations' ? choice('term', 'Violated term', VIOLATION_TERMS) :
                             checkbox('violations_only', 'violations only'),
     el('div.form-actions', el('button.primary', {type: 'submit'}, 'Apply'),
@@ -135,6 +149,7 @@ export async function renderRecords(root, ctx, kind) {
 
   const req = requestOf(kind, q);
   const filters = Object.entries(req).filter(([k, v]) => v && v !== '0' && k !== 'page');
+  const limit = pageLimit(q);
   const show = (records, {next_cursor: more}) =>
       [el(
            `p.summary#${kind}-count`,
@@ -163,11 +178,13 @@ export async function renderRecords(root, ctx, kind) {
   await pagedList(ctx, results, {
     what: 'Loading records',
     whatNext: 'Loading the next page',
-    fetch: (cursor) => call(K.method, {...req, page: {limit: PAGE_LIMIT, cursor}}),
+    fetch: (cursor, size = limit) => call(K.method, {...req, page: {limit: size, cursor}}),
     items: (r) => (r.items || []).map((it) => it.record).filter(Boolean),
     show,
     moreId: `${kind}-more`,
-    moreLabel: `Load next ${PAGE_LIMIT}`,
+    moreLabel: `Load next ${fmtInt(limit)}`,
+    // Charts and exports cover what is loaded: this loads up to LOAD_ALL_MAX for them.
+    loadAll: {max: LOAD_ALL_MAX, size: 1000},
   });
 }
 
