@@ -271,7 +271,8 @@ function recordTable(kind, records, ctx) {
                             `: ${v.detail}`))),
     });
   } else {
-    cols.push({
+    // Early in the row: the flag is what an auditor scans for, on any screen width.
+    cols.splice(2, 0, {
       label: 'Violations',
       cell: (r) => (
           (r.violations || []).length ? (r.violations || []).map((v) => badge(v.term, 'bad')) : ''),
