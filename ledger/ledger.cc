@@ -23,6 +23,7 @@
 #include "common/sha256.h"
 #include "common/status_macros.h"
 #include "common/strings.h"
+#include "common/wall_clock.h"
 #include "ledger/checkpoint.h"
 #include "ledger/consensus/replica.h"
 #include "ledger/epochs.h"
@@ -55,12 +56,6 @@ constexpr size_t kSnapshotChunkBytes = 1 << 20;
 // first time may have been lost, e.g. while this validator was cut off).
 constexpr auto kReforwardAfter = std::chrono::seconds(3);
 constexpr std::string_view kStateDigestTag = "tds-state-v1";
-
-int64_t WallClockMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 std::string TxIdHex(const Hash& h) { return HexEncode(h); }
 

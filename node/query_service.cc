@@ -6,6 +6,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "catalog/search_index.h"
+#include "common/wall_clock.h"
 #include "governance/governance.h"
 #include "ledger/ledger.h"
 #include "ledger/membership.h"
@@ -17,18 +18,8 @@
 #include "node/tls.h"
 
 namespace tds::node {
-namespace {
-
-int64_t SystemClockMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
-}  // namespace
-
 QueryEnv::QueryEnv(ledger::Ledger* ledger, QueryServiceOptions options)
-    : ledger_(ledger), clock_(options.clock ? std::move(options.clock) : SystemClockMs) {}
+    : ledger_(ledger), clock_(options.clock ? std::move(options.clock) : WallClockMs) {}
 
 absl::StatusOr<Caller> QueryEnv::Authenticate(const grpc::ServerContextBase& ctx,
                                               const std::string& auth) const {

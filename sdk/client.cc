@@ -8,18 +8,13 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/envelope.h"
+#include "common/wall_clock.h"
 #include "grpcpp/grpcpp.h"
 #include "ledger/genesis.h"
 #include "proto/ledger_service.grpc.pb.h"
 
 namespace tds::sdk {
 namespace {
-
-int64_t WallClockMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 uint64_t RandomNonce() {
   static const bool initialized = sodium_init() >= 0;  // thread-safe, idempotent

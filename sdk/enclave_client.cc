@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/bytes.h"
 #include "common/envelope.h"
+#include "common/wall_clock.h"
 #include "compute/enclave/attestation.h"
 #include "compute/enclave/job_spec.h"
 #include "compute/sodium_init.h"
@@ -85,9 +86,7 @@ absl::StatusOr<EnclaveSqlRun> RunEnclaveSql(const std::shared_ptr<grpc::Channel>
   *request.mutable_local() = job.local;
   for (const tds::EnclaveProviderInput& p : job.providers) *request.add_providers() = p;
   request.set_nonce(std::string(reinterpret_cast<const char*>(nonce.data()), nonce.size()));
-  request.set_created_ms(std::chrono::duration_cast<std::chrono::milliseconds>(
-                             std::chrono::system_clock::now().time_since_epoch())
-                             .count());
+  request.set_created_ms(WallClockMs());
   request.set_purpose(job.purpose);
 
   std::unique_ptr<tds::EnclaveHost::Stub> stub = tds::EnclaveHost::NewStub(channel);

@@ -6,20 +6,11 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "common/envelope.h"
+#include "common/wall_clock.h"
 #include "proto/node_service.grpc.pb.h"
 #include "proto/query_service.grpc.pb.h"
 
 namespace tds::sdk {
-namespace {
-
-int64_t WallClockMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
-}  // namespace
-
 std::string BuildQueryAuth(const SigningKey& key, const std::string& member_id, int64_t issued_ms,
                            std::string_view context) {
   tds::QueryIdentity identity;

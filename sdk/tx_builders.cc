@@ -7,6 +7,7 @@
 
 #include "catalog/catalog.h"
 #include "common/envelope.h"
+#include "common/wall_clock.h"
 #include "contracts/contract_state.h"
 #include "contracts/metering.h"
 #include "contracts/negotiation.h"
@@ -31,12 +32,6 @@ TxBody Propose(tds::ProposeBody body, const std::string& reason, uint64_t ttl_bl
   body.set_reason(reason);
   body.set_ttl_blocks(ttl_blocks);
   return Make(governance::kProposeTxType, body);
-}
-
-int64_t WallClockMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
 }
 
 }  // namespace

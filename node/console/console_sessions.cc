@@ -9,6 +9,7 @@
 #include "common/bytes.h"
 #include "common/envelope.h"
 #include "common/sha256.h"
+#include "common/wall_clock.h"
 
 namespace tds::node::console {
 namespace {
@@ -25,9 +26,7 @@ ConsoleSessions::ConsoleSessions(MemberLookup members, std::string login_context
 
 int64_t ConsoleSessions::Now() const {
   if (options_.clock) return options_.clock();
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
+  return WallClockMs();
 }
 
 void ConsoleSessions::DropExpiredLocked(int64_t now) {

@@ -15,6 +15,7 @@
 #include "common/file.h"
 #include "common/sha256.h"
 #include "common/status_macros.h"
+#include "common/wall_clock.h"
 #include "compute/enclave/enclave_job.h"
 #include "compute/sodium_init.h"
 #include "compute/stream_link.h"
@@ -31,12 +32,6 @@ namespace enclave = compute::enclave;
 namespace {
 
 using ClientStream = grpc::ClientReaderWriter<tds::ComputeMessage, tds::ComputeMessage>;
-
-int64_t SystemMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 std::string RandomBytes(size_t n) {
   compute::EnsureSodium();
@@ -224,7 +219,7 @@ absl::StatusOr<tds::EnclaveRunRequest> EnclaveJobHost::Authenticate(
     return absl::InvalidArgumentError(absl::StrCat("enclave run request: nonce is ",
                                                    request.nonce().size(), " bytes; expected 32"));
   }
-  const int64_t now = options_.clock ? options_.clock() : SystemMs();
+  const int64_t now = options_.clock ? options_.clock() : WallClockMs();
   if (std::llabs(now - request.created_ms()) > options_.max_request_age_ms) {
     return absl::FailedPreconditionError(
         absl::StrCat("enclave run request: created_ms ", request.created_ms(), " is more than ",
@@ -326,7 +321,7 @@ absl::StatusOr<tds::EnclaveRunResult> EnclaveJobHost::Run(std::string_view start
     for (const enclave::Column& c : spec.inputs[i].columns) usage.add_columns(c.name);
     usage.set_params_digest(std::string(AsBytes(Sha256(params_bytes))));
     usage.set_nonce(RandomBytes(32));
-    usage.set_created_ms(options_.clock ? options_.clock() : SystemMs());
+    usage.set_created_ms(options_.clock ? options_.clock() : WallClockMs());
     const std::string signed_request =
         SealEnvelope(*options_.key, contracts::kUsageRequestContext, usage.SerializeAsString());
     auto remote = std::make_unique<RemoteInput>(p.name(), p.contract_id(), p.address());

@@ -16,6 +16,7 @@
 #include "common/logging.h"
 #include "common/sha256.h"
 #include "common/status_macros.h"
+#include "common/wall_clock.h"
 #include "compute/enclave/job_spec.h"
 #include "compute/joint/alignment.h"
 #include "compute/joint/joint_params.h"
@@ -43,12 +44,6 @@ namespace tds::node::gateway {
 using compute::psi::PsiOutput;
 
 namespace {
-
-int64_t SystemMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 int64_t SteadyUs() {
   return std::chrono::duration_cast<std::chrono::microseconds>(
@@ -334,7 +329,7 @@ class Gateway::Session {
   }
 
  private:
-  int64_t Clock() const { return g_.options_.clock ? g_.options_.clock() : SystemMs(); }
+  int64_t Clock() const { return g_.options_.clock ? g_.options_.clock() : WallClockMs(); }
   const ledger::StateReader& state() const { return g_.ledger_->state(); }
 
   // (a) Who asks, and is it really them.

@@ -12,6 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/file.h"
 #include "common/status_macros.h"
+#include "common/wall_clock.h"
 #include "ledger/checkpoint.h"
 #include "ledger/merkle.h"
 #include "nlohmann/json.hpp"
@@ -20,12 +21,6 @@ namespace tds::cli {
 namespace {
 
 using json = nlohmann::json;
-
-int64_t NowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 std::string Describe(const SeenCheckpoint& c) {
   return absl::StrCat("size ", c.size, " root ", HexEncode(c.root), " (block ", c.height,
@@ -170,7 +165,7 @@ absl::StatusOr<WatchRound> WatchOnce(LedgerSource& source, const ledger::Genesis
                        VerifiedLatest(source, genesis, latest_response.checkpoint(), &round.alert));
   if (!round.alert.empty()) return round;  // an unverified checkpoint proves nothing: not kept
   SeenCheckpoint& latest = round.latest;
-  latest.seen_ms = NowMs();
+  latest.seen_ms = WallClockMs();
   latest.node = node;
 
   bool known = false;

@@ -7,6 +7,7 @@
 
 #include "common/bytes.h"
 #include "common/envelope.h"
+#include "common/wall_clock.h"
 #include "sdk/cli/output.h"
 #include "sdk/cli/session.h"
 #include "sdk/query_client.h"
@@ -29,9 +30,7 @@ int RunLogin(const GlobalOptions& g, const std::string& url, bool token_only) {
     }
     base = "https://" + status->console_address() + "/";
   }
-  const int64_t now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                             std::chrono::system_clock::now().time_since_epoch())
-                             .count();
+  const int64_t now_ms = WallClockMs();
   const std::string token = Base64Encode(sdk::BuildQueryAuth(
       *(*session)->key, (*session)->member_id, now_ms, ConsoleLoginContext(status->member_id())));
   if (token_only) {

@@ -7,6 +7,7 @@
 #include <utility>
 #include <vector>
 
+#include "common/wall_clock.h"
 #include "grpcpp/grpcpp.h"
 #include "proto/node_service.grpc.pb.h"
 #include "sdk/channel.h"
@@ -105,10 +106,7 @@ int RunFault(const GlobalOptions& g, const std::vector<std::string>& isolate, bo
   absl::StatusOr<std::shared_ptr<grpc::Channel>> channel = sdk::OpenChannel(ClientOptionsFrom(g));
   if (!channel.ok()) return Fail(channel.status());
   tds::InjectFaultRequest request;
-  request.set_auth(sdk::BuildQueryAuth(*(*session)->key, (*session)->member_id,
-                                       std::chrono::duration_cast<std::chrono::milliseconds>(
-                                           std::chrono::system_clock::now().time_since_epoch())
-                                           .count()));
+  request.set_auth(sdk::BuildQueryAuth(*(*session)->key, (*session)->member_id, WallClockMs()));
   for (const std::string& id : isolate) request.add_isolate(id);
   request.set_heal(heal);
   grpc::ClientContext ctx;

@@ -12,6 +12,7 @@
 #include "common/file.h"
 #include "common/period.h"
 #include "common/sha256.h"
+#include "common/wall_clock.h"
 #include "contracts/contract_state.h"
 #include "ledger/receipt.h"
 #include "sdk/cli/output.h"
@@ -22,12 +23,6 @@ namespace tds::cli {
 namespace {
 
 using contracts::kUsageRequestContext;
-
-int64_t WallClockMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 // --- request ---
 
