@@ -18,6 +18,7 @@
 #include "node/tls.h"
 
 namespace tds::node {
+
 QueryEnv::QueryEnv(ledger::Ledger* ledger, QueryServiceOptions options)
     : ledger_(ledger), clock_(options.clock ? std::move(options.clock) : WallClockMs) {}
 

@@ -11,6 +11,7 @@
 #include "proto/query_service.grpc.pb.h"
 
 namespace tds::sdk {
+
 std::string BuildQueryAuth(const SigningKey& key, const std::string& member_id, int64_t issued_ms,
                            std::string_view context) {
   tds::QueryIdentity identity;
